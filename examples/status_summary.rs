@@ -1,1 +1,45 @@
-fn main() {}
+//! Summarizes a status log: each test's name, status and reason, then the lines that could not
+//! be read and the groups left open.
+//!
+//! `cargo run -p autotest-examples --example status_summary -- <status-log>`
+#![allow(clippy::print_stdout)]
+
+use anyhow::{Context, bail};
+use autotest_core::{StatusLog, summarize};
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args_os().skip(1);
+    let (Some(path), None) = (args.next(), args.next()) else {
+        bail!("usage: status_summary <status-log>");
+    };
+    let log = StatusLog::parse_file(&path)
+        .with_context(|| format!("summarizing {}", path.to_string_lossy()))?;
+    let summary = summarize(&log);
+
+    for test in &summary.tests {
+        let kernel = test.kernel.as_deref().unwrap_or("-");
+        println!(
+            "{:<8} {:<24} kernel={kernel} {}",
+            test.status.as_str(),
+            test.name,
+            test.reason
+        );
+    }
+    println!(
+        "job: {} ({} tests, {} not passed)",
+        summary.status,
+        summary.tests.len(),
+        summary.failed()
+    );
+    for problem in &summary.problems {
+        println!("problem: {}: {problem}", path.to_string_lossy());
+    }
+    let ends = log.synthesize_aborts(None);
+    if !ends.is_empty() {
+        println!("{} group(s) left open; closing lines would be:", ends.len());
+        for end in ends {
+            print!("{}", end.render());
+        }
+    }
+    Ok(())
+}

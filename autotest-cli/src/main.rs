@@ -1,1 +1,39 @@
-fn main() {}
+//! `autotest`: the command-line front end. Each subcommand translates its arguments into calls
+//! of autotest-core (or starts the Python runtime for control files) and maps results to exit
+//! codes; nothing here is worth testing on its own.
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+
+/// Autotest in Rust: run Autotest control files and read their results.
+#[derive(Parser, Debug)]
+#[command(name = "autotest", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run a client control file on this machine (the legacy autotest-local).
+    Run(commands::run::RunArgs),
+    /// Summarise a status log: one line per test with its status and reason.
+    Status(commands::status::StatusArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Command::Run(args) => commands::run::run(args),
+        Command::Status(args) => commands::status::run(args),
+    };
+    match code {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("autotest: {e:#}");
+            std::process::exit(1);
+        }
+    }
+}

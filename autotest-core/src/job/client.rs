@@ -264,8 +264,9 @@ impl ClientJob {
         Ok(text)
     }
 
-    /// Closes the innermost group with `END <code>`, where the code is the worst of `code` and
-    /// everything recorded inside (GOOD when nothing was). Returns the code written.
+    /// Closes the innermost group with `END <code>`: `code` when given (written as is, like a
+    /// legacy `record('END X')`), else the roll-up, the worst of everything recorded inside
+    /// (GOOD when nothing was). Returns the code written and the text.
     pub fn end_group(
         &mut self,
         code: Option<StatusCode>,
@@ -277,10 +278,7 @@ impl ClientJob {
                 operation: code.map(|c| c.to_string()).unwrap_or_default(),
             });
         };
-        let mut final_code = group.worst.unwrap_or(StatusCode::Good);
-        if let Some(c) = code {
-            final_code = final_code.worst(c);
-        }
+        let final_code = code.unwrap_or(group.worst.unwrap_or(StatusCode::Good));
         let text = Self::entry(
             StatusLineKind::End(final_code),
             group.subdir.as_deref(),
@@ -489,6 +487,16 @@ impl ClientJob {
             None,
         )?;
         self.save()
+    }
+
+    /// The open groups, outermost first.
+    pub fn open_groups(&self) -> &[OpenGroup] {
+        &self.state.groups
+    }
+
+    /// True when a reboot was started and not yet verified.
+    pub fn reboot_pending(&self) -> bool {
+        self.state.reboot.is_some()
     }
 
     /// Appends a parallel task's own status log (written by a forked child at this depth) to

@@ -2,6 +2,13 @@
 
 mod code;
 mod entry;
+mod parse;
+mod summary;
 
 pub use code::{StatusCode, UnknownStatusCode};
 pub use entry::{EMPTY_FIELD, StatusEntry, StatusLineKind, format_localtime};
+pub use parse::{
+    DEFAULT_ABORT_REASON, ParseProblem, ParsedEntry, ProblemReason, StatusGroup, StatusLog,
+    StatusLogError, StatusNode, StatusTree,
+};
+pub use summary::{JobSummary, TestResult, summarize};

@@ -1,0 +1,90 @@
+//! `autotest run`: starts the Python runtime on a control file, then summarises its status log.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::Context;
+use clap::Args;
+
+/// Arguments of `autotest run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// The client control file.
+    control: PathBuf,
+    /// Results directory.
+    #[arg(long, default_value = "results/default")]
+    results: PathBuf,
+    /// Tag (label) of the job.
+    #[arg(long)]
+    tag: Option<String>,
+    /// Directory of test modules, searched before the built-in tests (repeatable).
+    #[arg(long = "tests-dir")]
+    tests_dir: Vec<PathBuf>,
+    /// Arguments given to the control file as `args` (split on whitespace).
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    args: String,
+    /// Resume the job whose state file in the results directory has steps left.
+    #[arg(long = "continue")]
+    cont: bool,
+    /// Show tests' output on the terminal as well as in their debug/ files.
+    #[arg(long)]
+    verbose: bool,
+}
+
+/// Runs the `autotest.client.runner` module under the Python the package is installed in.
+/// Exits 3 with a clear message when the package cannot be imported.
+const BOOTSTRAP: &str = r#"
+import sys
+try:
+    from autotest.client import runner
+except ImportError as e:
+    sys.stderr.write("autotest: the autotest Python package is not importable by %s (%s): "
+                     "run ./dev.sh setup, or pip install the wheel built from autotest-py\n"
+                     % (sys.executable, e))
+    sys.exit(3)
+sys.exit(runner.main(sys.argv[1:]))
+"#;
+
+/// The Python interpreter to use: `$AUTOTEST_PYTHON`, else `python3`.
+pub fn python() -> String {
+    std::env::var("AUTOTEST_PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+pub fn run(a: RunArgs) -> anyhow::Result<i32> {
+    let py = python();
+    let mut cmd = Command::new(&py);
+    cmd.arg("-c").arg(BOOTSTRAP);
+    cmd.arg("--results").arg(&a.results);
+    if let Some(t) = &a.tag {
+        cmd.arg("--tag").arg(t);
+    }
+    for d in &a.tests_dir {
+        cmd.arg("--tests-dir").arg(d);
+    }
+    cmd.arg(format!("--args={}", a.args));
+    if a.cont {
+        cmd.arg("--continue");
+    }
+    if a.verbose {
+        cmd.arg("--verbose");
+    }
+    cmd.arg("--").arg(&a.control);
+    tracing::debug!(?cmd, "starting the client runtime");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {py} (set AUTOTEST_PYTHON to another interpreter)"))?;
+    let code = match status.code() {
+        Some(c) => c,
+        None => {
+            use std::os::unix::process::ExitStatusExt;
+            128 + status.signal().unwrap_or(0)
+        }
+    };
+    if code == 0 || code == 1 || code == 5 {
+        let log = a.results.join("status");
+        if log.exists() {
+            super::status::print_summary(&log)?;
+        }
+    }
+    Ok(code)
+}

@@ -1,0 +1,662 @@
+//! Reading a status log: lines into entries ([`StatusLog::parse`]), entries into nested groups
+//! with their rolled-up status ([`StatusLog::tree`]), and the `END ABORT` lines that close a log
+//! whose groups were left open ([`StatusLog::synthesize_aborts`]).
+//!
+//! The parser never fails on content: a line it cannot read is recorded as a [`ParseProblem`]
+//! (with its 1-based line number) and skipped; only reading a file can fail.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use super::code::StatusCode;
+use super::entry::{EMPTY_FIELD, StatusEntry, StatusLineKind, format_localtime};
+
+/// The message of synthesized `END ABORT` lines, and the reason given for a group that was never
+/// ended, when nothing better is known (the legacy wording).
+pub const DEFAULT_ABORT_REASON: &str = "Autotest client terminated unexpectedly";
+
+/// One entry read from a status log, with where it was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParsedEntry {
+    /// The entry itself (extra message lines included).
+    pub entry: StatusEntry,
+    /// Its indentation: the number of leading TABs.
+    pub depth: usize,
+    /// The 1-based number of its first line in the log.
+    pub line: usize,
+}
+
+impl ParsedEntry {
+    /// Renders the entry again at its own depth (see [`StatusEntry::render`]).
+    pub fn render(&self) -> String {
+        self.entry.render(self.depth)
+    }
+
+    /// The first rendered line, without its newline: how problems quote an entry.
+    fn first_line(&self) -> String {
+        let text = self.render();
+        text.split('\n').next().unwrap_or_default().to_owned()
+    }
+}
+
+/// Why a line of a status log could not be used, or what is wrong with the log's nesting.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProblemReason {
+    /// The line holds TABs and nothing else.
+    #[error("no status code: the line holds only indentation")]
+    MissingCode,
+    /// The first part is not `START`, `INFO`, a status code or `END <code>`.
+    #[error(
+        "unknown status code {0:?}: expected START, INFO, END <code> or a code (TEST_NA ABORT ERROR FAIL WARN GOOD BUG ALERT RUNNING NOSTATUS)"
+    )]
+    UnknownCode(String),
+    /// `END` with no status code after it.
+    #[error("END without a status code: expected END <code>, such as END GOOD")]
+    EndWithoutCode,
+    /// Fewer than four TAB-separated parts.
+    #[error(
+        "too few TAB-separated parts ({found}): expected <CODE>, <subdir>, <operation>, key=value fields, <message> (an empty message still needs its TAB)"
+    )]
+    TooFewFields {
+        /// How many parts the line has.
+        found: usize,
+    },
+    /// A line indented by two spaces (an extra message line) with no entry to continue.
+    #[error("extra message line (indented by two spaces) with no status entry before it")]
+    OrphanMessageLine,
+    /// Nesting: an `END` line while no group is open. The entry is kept, outside any group.
+    #[error("END with no open group: there is no START before it")]
+    UnmatchedEnd,
+    /// Nesting: a group (reported at its `START` line) was never ended; a later line at a lower
+    /// indentation closed it, and it counts as ABORT.
+    #[error(
+        "group never ended: line {closed_by} is at a lower indentation, so the group was closed as ABORT"
+    )]
+    GroupNotEnded {
+        /// The line whose indentation closed the group.
+        closed_by: usize,
+    },
+}
+
+/// A line of a status log that was skipped (or, from [`StatusLog::tree`], a nesting problem).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseProblem {
+    /// The 1-based line number.
+    pub line: usize,
+    /// The text of the line (for nesting problems: the entry rendered again).
+    pub text: String,
+    /// What is wrong with it.
+    pub reason: ProblemReason,
+}
+
+impl ParseProblem {
+    fn new(line: usize, text: &str, reason: ProblemReason) -> Self {
+        ParseProblem {
+            line,
+            text: text.to_owned(),
+            reason,
+        }
+    }
+
+    /// This problem as an error naming the file it came from.
+    pub fn into_error(self, path: impl AsRef<Path>) -> StatusLogError {
+        StatusLogError::Malformed {
+            path: path.as_ref().to_path_buf(),
+            line: self.line,
+            text: self.text,
+            reason: self.reason,
+        }
+    }
+}
+
+impl fmt::Display for ParseProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}: {}: {:?}", self.line, self.reason, self.text)
+    }
+}
+
+/// Errors of reading a status log file.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusLogError {
+    /// The file could not be read.
+    #[error("cannot read status log {}: {source}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A line of the file is malformed (see [`StatusLog::into_strict`]).
+    #[error("{}:{line}: {reason} (the line is {text:?}): fix or remove the line", path.display())]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line number.
+        line: usize,
+        /// The text of the line.
+        text: String,
+        /// What is wrong with it.
+        reason: ProblemReason,
+    },
+}
+
+/// A parsed status log: the entries in order, and the lines that were skipped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusLog {
+    /// Every entry read, in log order.
+    pub entries: Vec<ParsedEntry>,
+    /// Every line that could not be read, in log order.
+    pub problems: Vec<ParseProblem>,
+    /// The number of lines in the log.
+    pub lines: usize,
+}
+
+impl StatusLog {
+    /// Parses the text of a status log (FORMATS §3).
+    ///
+    /// Each line is `<TABs><CODE>\t<subdir>\t<operation>\t<key=value>...\t<message>`: the number
+    /// of leading TABs is the depth, `----` (or nothing) stands for no subdir or operation, the
+    /// last TAB-separated part is always the message (empty after a trailing TAB), and the parts
+    /// in between are `key=value` fields in any order (a key is made of letters, digits, `_`, `-`
+    /// and `.`). As legacy tko did, a middle part that is not a field starts the message, which
+    /// then runs, TABs included, to the end of the line. A line that starts, after its TABs, with
+    /// two spaces is an extra message line of the entry before it. Empty lines are ignored;
+    /// every other line that cannot be read is recorded in [`StatusLog::problems`] and skipped.
+    pub fn parse(text: &str) -> StatusLog {
+        let mut entries: Vec<ParsedEntry> = Vec::with_capacity(text.len() / 128 + 1);
+        let mut problems = Vec::new();
+        let mut lines = 0;
+        // May an extra message line continue the last entry? Not after a skipped line.
+        let mut continues = false;
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            lines = line;
+            if raw.is_empty() {
+                continue;
+            }
+            let body = raw.trim_start_matches('\t');
+            let depth = raw.len() - body.len();
+            if let Some(extra) = body.strip_prefix("  ") {
+                match entries.last_mut() {
+                    Some(last) if continues => last.entry.extra_lines.push(extra.to_owned()),
+                    _ => problems.push(ParseProblem::new(
+                        line,
+                        raw,
+                        ProblemReason::OrphanMessageLine,
+                    )),
+                }
+                continue;
+            }
+            match parse_body(body) {
+                Ok(entry) => {
+                    entries.push(ParsedEntry { entry, depth, line });
+                    continues = true;
+                }
+                Err(reason) => {
+                    problems.push(ParseProblem::new(line, raw, reason));
+                    continues = false;
+                }
+            }
+        }
+        StatusLog {
+            entries,
+            problems,
+            lines,
+        }
+    }
+
+    /// Parses a status log given as bytes; invalid UTF-8 is replaced by U+FFFD.
+    pub fn parse_bytes(bytes: &[u8]) -> StatusLog {
+        StatusLog::parse(&String::from_utf8_lossy(bytes))
+    }
+
+    /// Reads and parses a status log file (invalid UTF-8 is replaced by U+FFFD).
+    pub fn parse_file(path: impl AsRef<Path>) -> Result<StatusLog, StatusLogError> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|source| StatusLogError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(StatusLog::parse_bytes(&bytes))
+    }
+
+    /// The log itself when no line was skipped, else the first problem as an error naming
+    /// `path` (the file the log came from) and the line.
+    pub fn into_strict(mut self, path: impl AsRef<Path>) -> Result<StatusLog, StatusLogError> {
+        if self.problems.is_empty() {
+            Ok(self)
+        } else {
+            Err(self.problems.swap_remove(0).into_error(path))
+        }
+    }
+
+    /// Builds the nested groups of the log and rolls their statuses up.
+    ///
+    /// A `START` opens a group; an `END` closes the innermost open group. Indentation is
+    /// checked as legacy tko did: a `START` or result line at depth `d` (an `END` at depth `d`)
+    /// while more than `d` (`d + 1`) groups are open means the inner groups were never ended;
+    /// they are closed there as ABORT and reported as [`ProblemReason::GroupNotEnded`]. A line
+    /// indented deeper than expected simply belongs to the innermost open group, and `INFO`
+    /// lines never close groups. Groups still open at the end of the log count as ABORT and are
+    /// listed in [`StatusTree::open`].
+    pub fn tree(&self) -> StatusTree {
+        let mut stack: Vec<OpenGroup> = Vec::new();
+        let mut nodes = Vec::new();
+        let mut problems = Vec::new();
+        for (index, pe) in self.entries.iter().enumerate() {
+            let keep = match pe.entry.kind {
+                StatusLineKind::Info => usize::MAX,
+                StatusLineKind::End(_) => pe.depth + 1,
+                StatusLineKind::Start | StatusLineKind::Status(_) => pe.depth,
+            };
+            while stack.len() > keep {
+                let Some(open) = stack.pop() else { break };
+                let start = &self.entries[open.group.start];
+                problems.push(ParseProblem {
+                    line: start.line,
+                    text: start.first_line(),
+                    reason: ProblemReason::GroupNotEnded { closed_by: pe.line },
+                });
+                let (group, code) = open.finish(None, StatusCode::Abort);
+                attach(&mut stack, &mut nodes, group, Some(code));
+            }
+            match pe.entry.kind {
+                StatusLineKind::Start => stack.push(OpenGroup {
+                    group: StatusGroup {
+                        start: index,
+                        end: None,
+                        children: Vec::new(),
+                        status: StatusCode::NoStatus,
+                    },
+                    worst: None,
+                }),
+                StatusLineKind::End(code) => match stack.pop() {
+                    Some(open) => {
+                        let (group, code) = open.finish(Some(index), code);
+                        attach(&mut stack, &mut nodes, group, Some(code));
+                    }
+                    None => {
+                        problems.push(ParseProblem {
+                            line: pe.line,
+                            text: pe.first_line(),
+                            reason: ProblemReason::UnmatchedEnd,
+                        });
+                        nodes.push(StatusNode::Entry(index));
+                    }
+                },
+                StatusLineKind::Info => {
+                    attach(&mut stack, &mut nodes, StatusNode::Entry(index), None);
+                }
+                StatusLineKind::Status(code) => {
+                    attach(&mut stack, &mut nodes, StatusNode::Entry(index), Some(code));
+                }
+            }
+        }
+        let mut open = Vec::with_capacity(stack.len());
+        while let Some(group) = stack.pop() {
+            open.push(group.group.start);
+            let (group, code) = group.finish(None, StatusCode::Abort);
+            attach(&mut stack, &mut nodes, group, Some(code));
+        }
+        open.reverse();
+        let mut tree = StatusTree {
+            nodes,
+            open,
+            problems,
+            codes: Vec::new(),
+        };
+        tree.set_codes(self);
+        tree
+    }
+
+    /// The `END ABORT` lines that close the groups still open at the end of the log, innermost
+    /// first, each at the depth of its `START` with that `START`'s subdir and operation.
+    ///
+    /// The message is `reason`, or [`DEFAULT_ABORT_REASON`] when `None`, as it reads back once
+    /// written (TABs become 8 spaces, newlines start extra message lines). As legacy did, the
+    /// lines carry the last timestamp of the log (with its `localtime`) when there is one. The
+    /// line numbers are those the lines get when appended to the log (whose text ends with a
+    /// newline).
+    pub fn synthesize_aborts(&self, reason: Option<&str>) -> Vec<ParsedEntry> {
+        // As written: a TAB becomes 8 spaces, a newline starts an extra message line.
+        let reason = reason
+            .unwrap_or(DEFAULT_ABORT_REASON)
+            .replace('\t', "        ")
+            .replace('\r', " ");
+        let timestamp = self.entries.iter().rev().find_map(|e| e.entry.timestamp());
+        let tree = self.tree();
+        let mut line = self.lines + 1;
+        let mut ends = Vec::with_capacity(tree.open.len());
+        for &start in tree.open.iter().rev() {
+            let start = &self.entries[start];
+            let mut entry = StatusEntry::new(
+                StatusLineKind::End(StatusCode::Abort),
+                start.entry.subdir.as_deref(),
+                start.entry.operation.as_deref(),
+                &reason,
+            );
+            if let Some(ts) = timestamp {
+                entry.fields.push(("timestamp".to_owned(), ts.to_string()));
+                entry
+                    .fields
+                    .push(("localtime".to_owned(), format_localtime(ts)));
+            }
+            let lines = 1 + entry.extra_lines.len();
+            ends.push(ParsedEntry {
+                entry,
+                depth: start.depth,
+                line,
+            });
+            line += lines;
+        }
+        ends
+    }
+
+    /// Closes the groups still open with synthesized `END ABORT` lines (see
+    /// [`StatusLog::synthesize_aborts`]): appends them to this log and returns their text, ready
+    /// to be appended to the log's file. Returns an empty string when no group is open.
+    pub fn close_open_groups(&mut self, reason: Option<&str>) -> String {
+        let ends = self.synthesize_aborts(reason);
+        let mut text = String::new();
+        for end in ends {
+            text.push_str(&end.render());
+            self.lines += 1 + end.entry.extra_lines.len();
+            self.entries.push(end);
+        }
+        text
+    }
+}
+
+/// A group of a status log: a `START` line, what follows it, and the `END` that closes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusGroup {
+    /// Index of the `START` entry in [`StatusLog::entries`].
+    pub start: usize,
+    /// Index of the `END` entry, or `None` when the group was never ended.
+    pub end: Option<usize>,
+    /// What the group contains, in log order.
+    pub children: Vec<StatusNode>,
+    /// The rolled-up status: the worst of the results inside (nested groups included) and of
+    /// the `END` code; ABORT (or worse) for a group that was never ended.
+    pub status: StatusCode,
+}
+
+impl StatusGroup {
+    /// The `START` entry of this group in `log` (the log the tree was built from).
+    pub fn start_entry<'a>(&self, log: &'a StatusLog) -> &'a ParsedEntry {
+        &log.entries[self.start]
+    }
+
+    /// The `END` entry of this group in `log`, if it was ended.
+    pub fn end_entry<'a>(&self, log: &'a StatusLog) -> Option<&'a ParsedEntry> {
+        self.end.map(|i| &log.entries[i])
+    }
+}
+
+/// One node of a [`StatusTree`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatusNode {
+    /// A single `INFO` or result line (or an `END` with no open group): an index into
+    /// [`StatusLog::entries`].
+    Entry(usize),
+    /// A group.
+    Group(StatusGroup),
+}
+
+/// The nesting of a status log, built by [`StatusLog::tree`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatusTree {
+    /// The top-level nodes, in log order.
+    pub nodes: Vec<StatusNode>,
+    /// The `START` entry indices of the groups still open at the end of the log, outermost
+    /// first.
+    pub open: Vec<usize>,
+    /// Nesting problems (an `END` with no group, groups closed by a lower indentation).
+    pub problems: Vec<ParseProblem>,
+    /// The codes of the top-level nodes, for [`StatusTree::status`].
+    codes: Vec<StatusCode>,
+}
+
+impl StatusTree {
+    /// The status of the whole log: the worst of its top-level results and groups, or
+    /// NOSTATUS when it has none.
+    pub fn status(&self) -> StatusCode {
+        self.codes
+            .iter()
+            .fold(StatusCode::NoStatus, |acc, &c| acc.worst(c))
+    }
+
+    fn set_codes(&mut self, log: &StatusLog) {
+        self.codes = self
+            .nodes
+            .iter()
+            .filter_map(|n| match n {
+                StatusNode::Entry(i) => log.entries[*i].entry.kind.code(),
+                StatusNode::Group(g) => Some(g.status),
+            })
+            .collect();
+    }
+}
+
+/// A group being built: the group and the worst code seen inside so far.
+struct OpenGroup {
+    group: StatusGroup,
+    worst: Option<StatusCode>,
+}
+
+impl OpenGroup {
+    /// Closes the group with its `END` entry (or none, then `code` is ABORT) and its code;
+    /// returns the node and its rolled-up status.
+    fn finish(mut self, end: Option<usize>, code: StatusCode) -> (StatusNode, StatusCode) {
+        self.group.end = end;
+        let status = self.worst.map_or(code, |w| w.worst(code));
+        self.group.status = status;
+        (StatusNode::Group(self.group), status)
+    }
+}
+
+/// Adds a node to the innermost open group (folding its code into the roll-up) or to the top.
+fn attach(
+    stack: &mut [OpenGroup],
+    nodes: &mut Vec<StatusNode>,
+    node: StatusNode,
+    code: Option<StatusCode>,
+) {
+    let Some(open) = stack.last_mut() else {
+        nodes.push(node);
+        return;
+    };
+    open.group.children.push(node);
+    if let Some(c) = code {
+        open.worst = Some(open.worst.map_or(c, |w| w.worst(c)));
+    }
+}
+
+/// Parses one line after its indentation.
+fn parse_body(body: &str) -> Result<StatusEntry, ProblemReason> {
+    if body.is_empty() {
+        return Err(ProblemReason::MissingCode);
+    }
+    let mut parts = body.splitn(4, '\t');
+    let kind = parse_kind(parts.next().unwrap_or_default())?;
+    let (Some(subdir), Some(operation), Some(rest)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ProblemReason::TooFewFields {
+            found: body.matches('\t').count() + 1,
+        });
+    };
+    let mut fields = Vec::new();
+    let mut message_start = 0;
+    if let Some(last_tab) = rest.rfind('\t') {
+        for part in rest[..last_tab].split('\t') {
+            match split_field(part) {
+                Some((k, v)) => {
+                    fields.push((k.to_owned(), v.to_owned()));
+                    message_start += part.len() + 1;
+                }
+                None => break,
+            }
+        }
+    }
+    Ok(StatusEntry {
+        kind,
+        subdir: optional_part(subdir),
+        operation: optional_part(operation),
+        fields,
+        message: rest[message_start..].to_owned(),
+        extra_lines: Vec::new(),
+    })
+}
+
+fn parse_kind(code: &str) -> Result<StatusLineKind, ProblemReason> {
+    match code {
+        "START" => Ok(StatusLineKind::Start),
+        "INFO" => Ok(StatusLineKind::Info),
+        "END" | "END " => Err(ProblemReason::EndWithoutCode),
+        _ => match code.strip_prefix("END ") {
+            Some(c) => status_code(c).map(StatusLineKind::End),
+            None => status_code(code).map(StatusLineKind::Status),
+        }
+        .ok_or_else(|| ProblemReason::UnknownCode(code.to_owned())),
+    }
+}
+
+fn status_code(s: &str) -> Option<StatusCode> {
+    Some(match s {
+        "GOOD" => StatusCode::Good,
+        "FAIL" => StatusCode::Fail,
+        "ERROR" => StatusCode::Error,
+        "ABORT" => StatusCode::Abort,
+        "WARN" => StatusCode::Warn,
+        "TEST_NA" => StatusCode::TestNa,
+        "BUG" => StatusCode::Bug,
+        "ALERT" => StatusCode::Alert,
+        "RUNNING" => StatusCode::Running,
+        "NOSTATUS" => StatusCode::NoStatus,
+        _ => return None,
+    })
+}
+
+/// `key=value` when the part is a field: a non-empty key of letters, digits, `_`, `-`, `.`.
+fn split_field(part: &str) -> Option<(&str, &str)> {
+    let eq = part.find('=')?;
+    let key = &part[..eq];
+    let valid = !key.is_empty()
+        && key.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '_' | '-' | '.')
+                || (!c.is_ascii() && c.is_alphanumeric())
+        });
+    valid.then(|| (key, &part[eq + 1..]))
+}
+
+fn optional_part(s: &str) -> Option<String> {
+    (!s.is_empty() && s != EMPTY_FIELD).then(|| s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_line_with_fields_in_any_order() {
+        let log = StatusLog::parse(
+            "\tGOOD\tsub\ttest\tkernel=6.6\ttimestamp=17\tlocaltime=Nov 14 22:13:20\ta=b msg\n",
+        );
+        assert!(log.problems.is_empty());
+        let e = &log.entries[0];
+        assert_eq!((e.depth, e.line), (1, 1));
+        assert_eq!(e.entry.kind, StatusLineKind::Status(StatusCode::Good));
+        assert_eq!(e.entry.subdir.as_deref(), Some("sub"));
+        assert_eq!(e.entry.field("kernel"), Some("6.6"));
+        assert_eq!(e.entry.timestamp(), Some(17));
+        assert_eq!(e.entry.message, "a=b msg");
+    }
+
+    #[test]
+    fn last_part_is_the_message_even_with_an_equals_sign() {
+        let log = StatusLog::parse("INFO\t----\t----\tx=1\ty=2\n");
+        let e = &log.entries[0].entry;
+        assert_eq!(e.fields, vec![("x".to_owned(), "1".to_owned())]);
+        assert_eq!(e.message, "y=2");
+        assert_eq!(e.subdir, None);
+    }
+
+    #[test]
+    fn a_middle_part_that_is_not_a_field_starts_the_message() {
+        let log = StatusLog::parse("FAIL\ts\tt\tk=v\tfree text\tz=1\tend\n");
+        let e = &log.entries[0].entry;
+        assert_eq!(e.fields.len(), 1);
+        assert_eq!(e.message, "free text\tz=1\tend");
+    }
+
+    #[test]
+    fn bad_lines_become_problems() {
+        let log =
+            StatusLog::parse("END\n\t\t\nPASS\ta\tb\tc\nGOOD\ta\tb\n  orphan\n\nEND \t-\t-\t\n");
+        let reasons: Vec<_> = log.problems.iter().map(|p| (p.line, &p.reason)).collect();
+        assert_eq!(
+            reasons,
+            vec![
+                (1, &ProblemReason::EndWithoutCode),
+                (2, &ProblemReason::MissingCode),
+                (3, &ProblemReason::UnknownCode("PASS".into())),
+                (4, &ProblemReason::TooFewFields { found: 3 }),
+                (5, &ProblemReason::OrphanMessageLine),
+                (7, &ProblemReason::EndWithoutCode),
+            ]
+        );
+        assert!(log.entries.is_empty());
+        assert_eq!(log.lines, 7);
+        assert_eq!(StatusLog::parse(""), StatusLog::default());
+    }
+
+    #[test]
+    fn open_groups_get_end_abort_innermost_first() {
+        let mut log = StatusLog::parse(
+            "START\t----\t----\ttimestamp=5\t\n\tSTART\tsub\ttest\ttimestamp=6\t\n\t\tGOOD\tsub\ttest\ttimestamp=7\tok\n",
+        );
+        let tree = log.tree();
+        assert_eq!(tree.open, vec![0, 1]);
+        assert_eq!(tree.status(), StatusCode::Abort);
+        let ends = log.synthesize_aborts(None);
+        assert_eq!(ends.len(), 2);
+        assert_eq!((ends[0].depth, ends[0].line), (1, 4));
+        assert_eq!(ends[0].entry.operation.as_deref(), Some("test"));
+        assert_eq!(ends[0].entry.message, DEFAULT_ABORT_REASON);
+        assert_eq!(ends[0].entry.timestamp(), Some(7));
+        assert_eq!((ends[1].depth, ends[1].entry.subdir.as_deref()), (0, None));
+        let text = log.close_open_groups(Some("killed"));
+        assert!(text.starts_with("\tEND ABORT\tsub\ttest\ttimestamp=7\t"));
+        assert!(text.ends_with("\tkilled\n"));
+        assert!(log.tree().open.is_empty());
+        assert_eq!(StatusLog::parse(&text).entries.len(), 2);
+    }
+
+    #[test]
+    fn lower_indentation_closes_groups_as_abort() {
+        let log = StatusLog::parse(
+            "START\t----\t----\t\n\tSTART\ts\tt\t\n\t\tGOOD\ts\tt\t\nEND GOOD\t----\t----\t\n",
+        );
+        let tree = log.tree();
+        assert_eq!(tree.problems.len(), 1);
+        assert_eq!(tree.problems[0].line, 2);
+        assert_eq!(
+            tree.problems[0].reason,
+            ProblemReason::GroupNotEnded { closed_by: 4 }
+        );
+        assert_eq!(tree.status(), StatusCode::Abort);
+        assert!(tree.open.is_empty());
+    }
+
+    #[test]
+    fn strict_mode_names_file_and_line() {
+        let err = StatusLog::parse("GOOD\ta\n")
+            .into_strict("/r/status.log")
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("/r/status.log:1: too few"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,368 @@
+//! Status log parsing, nesting and summaries (FORMATS §3).
+//!
+//! Data-driven: every `tests/data/status/<case>.log` is parsed and summarized, and the result,
+//! rendered by [`render_case`], must equal `<case>.expected`. Set `UPDATE_EXPECTED=1` to rewrite
+//! the expected files after a deliberate change (then review the diff).
+//!
+//! The rendering, one item per line:
+//! - `lines N entries N`
+//! - `entry L<line> d<depth> <KIND> <subdir> <operation> [k=v, ...] "<message>" +"<extra>"...`
+//! - `group L<start>-L<end>|open <subdir> <operation> <STATUS>`, indented two spaces per level
+//! - `test <name> <subdir> <STATUS> kernel=<k> started=<ts> finished=<ts> L<line> reason="..."`
+//! - `job <STATUS> kernel=<k> open=<n> failed=<n>`
+//! - `problem L<line>: <reason> | "<text>"`
+//! - `close L<line> d<depth> <KIND> <subdir> <operation> timestamp=<ts> "<message>"`: the
+//!   synthesized `END ABORT` lines for groups left open.
+//!
+//! Missing values print as `-`, missing subdir/operation as `----`.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use autotest_core::{
+    ParsedEntry, StatusCode, StatusEntry, StatusLineKind, StatusLog, StatusNode, summarize,
+};
+use proptest::prelude::*;
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/status")
+}
+
+fn opt(s: Option<&str>) -> &str {
+    s.unwrap_or("----")
+}
+
+fn dash<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+fn render_entry(pe: &ParsedEntry) -> String {
+    let e = &pe.entry;
+    let fields: Vec<String> = e.fields.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let mut out = format!(
+        "entry L{} d{} {} {} {} [{}] {:?}",
+        pe.line,
+        pe.depth,
+        e.kind,
+        opt(e.subdir.as_deref()),
+        opt(e.operation.as_deref()),
+        fields.join(", "),
+        e.message
+    );
+    for l in &e.extra_lines {
+        write!(out, " +{l:?}").unwrap();
+    }
+    out
+}
+
+fn render_nodes(log: &StatusLog, nodes: &[StatusNode], level: usize, out: &mut String) {
+    for node in nodes {
+        let StatusNode::Group(g) = node else { continue };
+        let start = g.start_entry(log);
+        let end = g
+            .end_entry(log)
+            .map_or_else(|| "open".to_owned(), |e| format!("L{}", e.line));
+        writeln!(
+            out,
+            "{}group L{}-{} {} {} {}",
+            "  ".repeat(level),
+            start.line,
+            end,
+            opt(start.entry.subdir.as_deref()),
+            opt(start.entry.operation.as_deref()),
+            g.status
+        )
+        .unwrap();
+        render_nodes(log, &g.children, level + 1, out);
+    }
+}
+
+/// The text compared with `<case>.expected` (the format is described at the top of the file).
+fn render_case(log: &StatusLog) -> String {
+    let mut out = String::new();
+    writeln!(out, "lines {} entries {}", log.lines, log.entries.len()).unwrap();
+    for pe in &log.entries {
+        writeln!(out, "{}", render_entry(pe)).unwrap();
+    }
+    render_nodes(log, &log.tree().nodes, 0, &mut out);
+    let summary = summarize(log);
+    for t in &summary.tests {
+        writeln!(
+            out,
+            "test {} {} {} kernel={} started={} finished={} L{} reason={:?}",
+            t.name,
+            opt(t.subdir.as_deref()),
+            t.status,
+            dash(t.kernel.as_deref()),
+            dash(t.started),
+            dash(t.finished),
+            t.line,
+            t.reason
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "job {} kernel={} open={} failed={}",
+        summary.status,
+        dash(summary.kernel.as_deref()),
+        summary.open_groups,
+        summary.failed()
+    )
+    .unwrap();
+    for p in &summary.problems {
+        writeln!(out, "problem L{}: {} | {:?}", p.line, p.reason, p.text).unwrap();
+    }
+    for c in log.synthesize_aborts(None) {
+        writeln!(
+            out,
+            "close L{} d{} {} {} {} timestamp={} {:?}",
+            c.line,
+            c.depth,
+            c.entry.kind,
+            opt(c.entry.subdir.as_deref()),
+            opt(c.entry.operation.as_deref()),
+            dash(c.entry.timestamp()),
+            c.entry.message
+        )
+        .unwrap();
+    }
+    out
+}
+
+#[test]
+fn data_driven_cases() {
+    let update = std::env::var_os("UPDATE_EXPECTED").is_some();
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(data_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    cases.sort();
+    assert!(
+        cases.len() >= 10,
+        "expected the status log cases in {:?}",
+        data_dir()
+    );
+    let mut failures = Vec::new();
+    for case in &cases {
+        let log = StatusLog::parse_file(case).unwrap();
+        let got = render_case(&log);
+        let expected_path = case.with_extension("expected");
+        if update {
+            std::fs::write(&expected_path, &got).unwrap();
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", expected_path.display()));
+        if got != expected {
+            failures.push(format!(
+                "{}:\n--- expected\n{expected}--- got\n{got}",
+                case.display()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The FORMATS §3 example, byte for byte, as the parser must read it.
+#[test]
+fn formats_example_renders_back_identically() {
+    let text = std::fs::read_to_string(data_dir().join("formats_example.log")).unwrap();
+    let log = StatusLog::parse(&text);
+    assert!(log.problems.is_empty());
+    let again: String = log.entries.iter().map(ParsedEntry::render).collect();
+    assert_eq!(again, text);
+    let summary = summarize(&log);
+    assert_eq!(summary.status, StatusCode::Good);
+    assert_eq!(summary.tests.len(), 1);
+    assert_eq!(summary.kernel.as_deref(), Some("6.6.1-autotest"));
+}
+
+#[test]
+fn closing_open_groups_makes_a_complete_log() {
+    let path = data_dir().join("open_groups.log");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut log = StatusLog::parse(&text);
+    let before = summarize(&log);
+    let appended = log.close_open_groups(None);
+    assert_eq!(appended.lines().count(), before.open_groups);
+    let whole = StatusLog::parse(&format!("{text}{appended}"));
+    let tree = whole.tree();
+    assert!(tree.open.is_empty() && tree.problems.is_empty());
+    assert_eq!(whole, log);
+    let after = summarize(&whole);
+    assert_eq!(after.status, before.status);
+    let statuses = |s: &autotest_core::JobSummary| -> Vec<(String, StatusCode, String)> {
+        s.tests
+            .iter()
+            .map(|t| (t.name.clone(), t.status, t.reason.clone()))
+            .collect()
+    };
+    assert_eq!(statuses(&after), statuses(&before));
+}
+
+#[test]
+fn read_errors_name_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("status.log");
+    let err = StatusLog::parse_file(&missing).unwrap_err();
+    assert!(
+        err.to_string().contains(&*missing.to_string_lossy()),
+        "{err}"
+    );
+
+    std::fs::write(&missing, "GOOD\ta\tb\tok\nFAIL\ta\n").unwrap();
+    let err = StatusLog::parse_file(&missing)
+        .unwrap()
+        .into_strict(&missing)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("{}:2: too few", missing.display())),
+        "{msg}"
+    );
+}
+
+// ---- property tests ----
+
+fn code() -> impl Strategy<Value = StatusCode> {
+    proptest::sample::select(StatusCode::ALL.to_vec())
+}
+
+fn kind() -> impl Strategy<Value = StatusLineKind> {
+    prop_oneof![
+        Just(StatusLineKind::Start),
+        Just(StatusLineKind::Info),
+        code().prop_map(StatusLineKind::Status),
+        code().prop_map(StatusLineKind::End),
+    ]
+}
+
+/// A subdir or operation: no TAB, newline or CR, not empty and not `----`.
+fn name() -> impl Strategy<Value = Option<String>> {
+    proptest::option::of("[^\t\n\r]{1,12}".prop_filter("---- means none", |s| s != "----"))
+}
+
+fn fields() -> impl Strategy<Value = Vec<(String, String)>> {
+    proptest::collection::vec(("[-._a-zA-Z0-9]{1,10}", "[^\t\n\r]{0,12}"), 0..4)
+}
+
+/// An entry as a writer would make it: the message may hold TABs and newlines.
+fn entry() -> impl Strategy<Value = StatusEntry> {
+    (kind(), name(), name(), fields(), "[^\r]{0,40}").prop_map(
+        |(kind, subdir, operation, fields, message)| {
+            let mut e = StatusEntry::new(kind, subdir.as_deref(), operation.as_deref(), &message);
+            e.fields = fields;
+            e
+        },
+    )
+}
+
+/// Valid depths for a sequence of entries: START increments, END is written one level out (an
+/// END with nothing open becomes a plain result).
+fn with_depths(entries: Vec<StatusEntry>) -> (Vec<(StatusEntry, usize)>, usize) {
+    let mut depth = 0;
+    let mut out = Vec::with_capacity(entries.len());
+    for mut e in entries {
+        match e.kind {
+            StatusLineKind::Start => {
+                out.push((e, depth));
+                depth += 1;
+            }
+            StatusLineKind::End(c) if depth == 0 => {
+                e.kind = StatusLineKind::Status(c);
+                out.push((e, depth));
+            }
+            StatusLineKind::End(_) => {
+                depth -= 1;
+                out.push((e, depth));
+            }
+            _ => out.push((e, depth)),
+        }
+    }
+    (out, depth)
+}
+
+/// The documented change a round trip makes: a TAB in a message becomes 8 spaces.
+fn as_written(e: &StatusEntry) -> StatusEntry {
+    let mut e = e.clone();
+    e.message = e.message.replace('\t', "        ");
+    for l in &mut e.extra_lines {
+        *l = l.replace('\t', "        ");
+    }
+    e
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn render_then_parse_round_trips(entries in proptest::collection::vec(entry(), 0..24)) {
+        let (entries, open) = with_depths(entries);
+        let text: String = entries.iter().map(|(e, d)| e.render(*d)).collect();
+        let log = StatusLog::parse(&text);
+        prop_assert!(log.problems.is_empty(), "{:?}", log.problems);
+        prop_assert_eq!(log.entries.len(), entries.len());
+        let mut line = 1;
+        for (parsed, (e, depth)) in log.entries.iter().zip(&entries) {
+            prop_assert_eq!(&parsed.entry, &as_written(e));
+            prop_assert_eq!(parsed.depth, *depth);
+            prop_assert_eq!(parsed.line, line);
+            line += 1 + e.extra_lines.len();
+        }
+        prop_assert_eq!(log.lines, line - 1);
+
+        // Nesting is read back as written, and closing the open groups completes it.
+        let tree = log.tree();
+        prop_assert!(tree.problems.is_empty(), "{:?}", tree.problems);
+        prop_assert_eq!(tree.open.len(), open);
+        let mut closed = log.clone();
+        let appended = closed.close_open_groups(Some("reason\twith tab"));
+        let whole = StatusLog::parse(&format!("{text}{appended}"));
+        prop_assert_eq!(&whole, &closed);
+        let whole_tree = whole.tree();
+        prop_assert!(whole_tree.open.is_empty() && whole_tree.problems.is_empty());
+        prop_assert_eq!(whole_tree.status(), tree.status());
+    }
+
+    #[test]
+    fn parsing_anything_never_panics(text in "[\tA-Z _=\n-]{0,200}|\\PC{0,200}") {
+        let mut log = StatusLog::parse(&text);
+        let _ = summarize(&log);
+        let _ = log.close_open_groups(None);
+        prop_assert!(log.tree().open.is_empty());
+    }
+
+    #[test]
+    fn arbitrary_lines_from_status_words_never_panic(
+        lines in proptest::collection::vec(
+            (0usize..4, proptest::collection::vec(
+                prop_oneof![
+                    Just("START".to_owned()), Just("END".to_owned()), Just("END GOOD".to_owned()),
+                    Just("INFO".to_owned()), Just("FAIL".to_owned()), Just("----".to_owned()),
+                    Just("reboot".to_owned()), Just("kernel=1".to_owned()), Just("  x".to_owned()),
+                    Just(String::new()), "[a-z=]{0,4}",
+                ],
+                0..7,
+            )),
+            0..30,
+        )
+    ) {
+        let text: String = lines
+            .iter()
+            .map(|(d, parts)| format!("{}{}\n", "\t".repeat(*d), parts.join("\t")))
+            .collect();
+        let mut log = StatusLog::parse(&text);
+        let summary = summarize(&log);
+        prop_assert!(summary.tests.iter().all(|t| t.line >= 1 && t.line <= log.lines));
+        let _ = log.close_open_groups(None);
+        prop_assert!(log.tree().open.is_empty());
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+        let log = StatusLog::parse_bytes(&bytes);
+        let _ = summarize(&log);
+    }
+}

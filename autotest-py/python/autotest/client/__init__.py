@@ -1,0 +1,1 @@
+"""The client side of Autotest: what runs on the machine under test."""

@@ -1,0 +1,142 @@
+"""``python3 -m autotest.client.runner``: runs a client control file on this machine.
+
+The equivalent of the legacy ``autotest-local``; ``autotest run`` starts it. Exit codes: 0 the
+job completed, 5 the job asked for a reboot and will continue, 1 the job failed (the status log
+and stderr say why), 2 the control file was refused before anything ran.
+"""
+
+import argparse
+import getpass
+import os
+import socket
+import sys
+import traceback
+
+EXIT_COMPLETE = 0
+EXIT_FAILED = 1
+EXIT_REFUSED = 2
+EXIT_REBOOT = 5
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="autotest run", description=__doc__.splitlines()[0])
+    p.add_argument("control")
+    p.add_argument("--results", default=os.path.join("results", "default"))
+    p.add_argument("--tag", default=None)
+    p.add_argument("--tests-dir", action="append", default=[])
+    p.add_argument("--args", default="")
+    p.add_argument("--continue", dest="cont", action="store_true")
+    p.add_argument("--verbose", action="store_true")
+    return p
+
+
+def _user():
+    try:
+        return getpass.getuser()
+    except Exception:
+        return str(os.getuid())
+
+
+def main(argv=None):
+    opts = _parser().parse_args(argv)
+    from autotest.client import legacy, syntax
+    legacy.install()
+    from autotest import _native
+    from autotest.client import job as job_mod
+    from autotest.client import utils
+    from autotest.client.shared import error
+
+    control = os.path.abspath(opts.control)
+    try:
+        with open(control, "rb") as f:
+            source = f.read()
+    except OSError as e:
+        sys.stderr.write("autotest: cannot read control file %s: %s\n" % (control, e.strerror))
+        return EXIT_REFUSED
+    try:
+        code = compile(source, control, "exec")
+    except SyntaxError as e:
+        sys.stderr.write("autotest: control file refused, nothing was run:\n%s\n"
+                         % syntax.describe(e, control))
+        return EXIT_REFUSED
+
+    try:
+        native, kind, detail = _native.Job.open(
+            os.path.abspath(opts.results), control, opts.tag, opts.cont, _user(),
+            socket.gethostname())
+    except _native.JobEngineError as e:
+        sys.stderr.write("autotest: %s\n" % e)
+        return EXIT_REFUSED
+    if kind == "fresh" and detail:
+        sys.stderr.write("autotest: earlier results moved to %s\n" % detail)
+    resumed = kind == "resumed"
+    if resumed:
+        sys.stderr.write("autotest: resuming the job in %s (start %s)\n" % (opts.results, detail))
+
+    status_fd = os.dup(1)
+    job = job_mod.Job(native, control, opts.results, opts.args.split(), tag=opts.tag,
+                      tests_dirs=opts.tests_dir, verbose=opts.verbose, status_fd=status_fd)
+    if not resumed:
+        with open(os.path.join(native.status_path)) as f:
+            job._echo(f.read())
+    ns = {"__name__": "__main__", "__file__": control, "__builtins__": __builtins__}
+    exec("from autotest.client.shared.error import *\nfrom autotest.client.utils import *\n", ns)
+    ns["job"] = job
+    ns["args"] = job.args
+    job._namespace = ns
+    try:
+        if resumed:
+            job.close_interrupted()
+        exec(code, ns)
+        if not resumed and callable(ns.get("step_init")):
+            job.next_step(ns["step_init"])
+        job.step_engine()
+    except error.JobContinue:
+        sys.stderr.write("autotest: the job asks for a reboot; reboot the machine, then run "
+                         "`autotest run --continue --results %s %s`\n" % (opts.results, opts.control))
+        return EXIT_REBOOT
+    except error.JobComplete:
+        pass
+    except error.JobError as e:
+        tb = traceback.format_exc().rstrip()
+        native.abort("ABORT", "%s\n%s" % (e, tb))
+        _tail(native, job)
+        sys.stderr.write("autotest: job aborted: %s\n" % e)
+        return EXIT_FAILED
+    except (Exception, KeyboardInterrupt) as e:
+        tb = traceback.format_exc().rstrip()
+        native.abort("FAIL", "%s: %s\n%s" % (type(e).__name__, e, tb))
+        _tail(native, job)
+        sys.stderr.write("autotest: the control file raised %s: %s\n%s\n"
+                         % (type(e).__name__, e, tb))
+        return EXIT_FAILED
+    before = os.path.getsize(native.status_path)
+    native.complete()
+    _echo_from(native, job, before)
+    return EXIT_COMPLETE
+
+
+def _tail(native, job):
+    """Echoes the lines that close the job (the END lines at the end of the log)."""
+    try:
+        with open(native.status_path) as f:
+            lines = f.readlines()
+    except OSError:
+        return ""
+    tail = []
+    for line in reversed(lines):
+        tail.append(line)
+        if not line.lstrip("\t").startswith(("END ", "  ")):
+            break
+    job._echo("".join(reversed(tail)))
+    return ""
+
+
+def _echo_from(native, job, offset):
+    with open(native.status_path) as f:
+        f.seek(offset)
+        job._echo(f.read())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# One entry point for people and CI:
+#   ./dev.sh demo    set everything up, then run the seed's basic-tests control file locally
+#   ./dev.sh test    set everything up, then run every test (Rust and Python)
+#   ./dev.sh setup   only set up (apt and pip packages, the build, the Python module)
+#   ./dev.sh bench   set up, then run the benchmarks recorded in BENCHMARKS.md
+set -euo pipefail
+cd "$(dirname "$0")"
+export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
+PYTHON=${AUTOTEST_PYTHON:-python3}
+
+# Debian packages: the workloads of the built-in tests, rsync, /usr/bin/time for benchmarks.
+APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip)
+
+say() { printf '\n== %s\n' "$*"; }
+
+setup() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    # python3-pip is only needed where pip is absent (a system Python without it).
+    if "$PYTHON" -m pip --version >/dev/null 2>&1; then
+      missing=("${missing[@]/python3-pip}")
+    fi
+    say "apt-get install ${missing[*]}"
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends ${missing[*]}
+  fi
+  if ! "$PYTHON" -c 'import maturin, pytest' >/dev/null 2>&1 && ! { command -v maturin && "$PYTHON" -c 'import pytest'; } >/dev/null 2>&1; then
+    say "pip install maturin pytest"
+    "$PYTHON" -m pip install -q 'maturin>=1.5,<2' 'pytest>=7'
+  fi
+  say "cargo build (workspace)"
+  cargo build --workspace -q
+  say "build and install the Python package (maturin, abi3)"
+  rm -rf target/wheels
+  "$PYTHON" -m maturin build -q -m autotest-py/Cargo.toml -o target/wheels 2>/dev/null \
+    || maturin build -q -m autotest-py/Cargo.toml -o target/wheels
+  "$PYTHON" -m pip install -q --force-reinstall --no-deps target/wheels/autotest-*.whl
+}
+
+demo() {
+  setup
+  say "autotest run examples/control/basic-tests (the seed's control file)"
+  local code=0
+  target/debug/autotest run --results results/demo examples/control/basic-tests || code=$?
+  echo "exit code $code; results in results/demo (status log: results/demo/status)"
+  return "$code"
+}
+
+run_tests() {
+  setup
+  say "Rust tests (cargo nextest)"
+  cargo nextest run --workspace --no-fail-fast
+  say "Python tests (pytest)"
+  (cd autotest-py && "$PYTHON" -m pytest -q tests)
+}
+
+bench() {
+  setup
+  say "criterion: status log parsing"
+  cargo bench -p autotest-benches --bench status_log
+  say "whole process: autotest run on a one-line sleeptest control file"
+  bash benches/run_cost.sh
+}
+
+case "${1:-}" in
+  setup) setup ;;
+  demo) demo ;;
+  test) run_tests ;;
+  bench) bench ;;
+  *) echo "usage: $0 setup|demo|test|bench" >&2; exit 2 ;;
+esac
