@@ -4,7 +4,7 @@
 //! `cargo run -p autotest-examples --example status_summary -- <status-log>`
 #![allow(clippy::print_stdout)]
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use autotest_core::{StatusLog, summarize};
 
 fn main() -> anyhow::Result<()> {
@@ -12,8 +12,7 @@ fn main() -> anyhow::Result<()> {
     let (Some(path), None) = (args.next(), args.next()) else {
         bail!("usage: status_summary <status-log>");
     };
-    let log = StatusLog::parse_file(&path)
-        .with_context(|| format!("summarizing {}", path.to_string_lossy()))?;
+    let log = StatusLog::parse_file(&path)?;
     let summary = summarize(&log);
 
     for test in &summary.tests {
@@ -32,7 +31,13 @@ fn main() -> anyhow::Result<()> {
         summary.failed()
     );
     for problem in &summary.problems {
-        println!("problem: {}: {problem}", path.to_string_lossy());
+        println!(
+            "problem: {}:{}: {}: {:?}",
+            path.to_string_lossy(),
+            problem.line,
+            problem.reason,
+            problem.text
+        );
     }
     let ends = log.synthesize_aborts(None);
     if !ends.is_empty() {

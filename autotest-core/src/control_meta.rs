@@ -155,9 +155,11 @@ impl ControlMeta {
         let mut names = Vec::new();
         for target in targets {
             match target {
-                [Token {
-                    kind: Tok::Name(n), ..
-                }] => names.push(n.as_str()),
+                [
+                    Token {
+                        kind: Tok::Name(n), ..
+                    },
+                ] => names.push(n.as_str()),
                 // Tuple unpacking, attribute or subscript targets: not metadata.
                 _ => return,
             }
@@ -489,8 +491,8 @@ struct Token {
 
 const OPS3: &[&str] = &["**=", "//=", ">>=", "<<=", "..."];
 const OPS2: &[&str] = &[
-    "==", "!=", "<>", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@=", "->",
-    "**", "//", "<<", ">>", ":=",
+    "==", "!=", "<>", "<=", ">=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@=", "->", "**",
+    "//", "<<", ">>", ":=",
 ];
 
 /// Splits Python source into logical lines of tokens. Comments and blank lines vanish; a logical
@@ -576,8 +578,7 @@ fn tokenize(src: &str) -> Result<Vec<Vec<Token>>, (usize, String)> {
                 || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
             {
                 let start = i;
-                while i < n && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '.'))
-                {
+                while i < n && (chars[i].is_ascii_alphanumeric() || matches!(chars[i], '_' | '.')) {
                     i += 1;
                 }
                 current.push(Token {
@@ -739,7 +740,10 @@ fn read_string(
                 };
                 let hex: String = chars.iter().skip(*i).take(len).collect();
                 match u32::from_str_radix(&hex, 16) {
-                    Ok(v) if hex.chars().count() == len && hex.chars().all(|h| h.is_ascii_hexdigit()) => {
+                    Ok(v)
+                        if hex.chars().count() == len
+                            && hex.chars().all(|h| h.is_ascii_hexdigit()) =>
+                    {
                         out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
                         *i += len;
                     }
@@ -823,7 +827,8 @@ PURPOSE = ur'x\y'
 
     #[test]
     fn concatenation_parens_and_plus() {
-        let m = meta("DOC = ('a'\n       \"b\"  # comment\n       '''c''')\nNAME = 'x' + 'y' 'z'\n");
+        let m =
+            meta("DOC = ('a'\n       \"b\"  # comment\n       '''c''')\nNAME = 'x' + 'y' 'z'\n");
         assert_eq!(m.doc.as_deref(), Some("abc"));
         assert_eq!(m.name.as_deref(), Some("xyz"));
     }
@@ -874,16 +879,26 @@ PURPOSE = ur'x\y'
 
     #[test]
     fn non_literal_is_a_problem_with_line() {
-        let m = meta("import os\nNAME = os.path.basename(__file__)\nDOC = 'x' % 3\nSYNC_COUNT = 0\nTIME = f'x'\n");
+        let m = meta(
+            "import os\nNAME = os.path.basename(__file__)\nDOC = 'x' % 3\nSYNC_COUNT = 0\nTIME = f'x'\n",
+        );
         assert_eq!(m.name, None);
         assert_eq!(m.doc, None);
         assert_eq!(m.sync_count, None);
-        let lines: Vec<_> = m.problems.iter().map(|p| (p.line, p.variable.as_str())).collect();
+        let lines: Vec<_> = m
+            .problems
+            .iter()
+            .map(|p| (p.line, p.variable.as_str()))
+            .collect();
         assert_eq!(
             lines,
             vec![(2, "NAME"), (3, "DOC"), (4, "SYNC_COUNT"), (5, "TIME")]
         );
-        assert!(m.problems[0].to_string().starts_with("control:2: NAME is assigned"));
+        assert!(
+            m.problems[0]
+                .to_string()
+                .starts_with("control:2: NAME is assigned")
+        );
     }
 
     #[test]
@@ -919,9 +934,24 @@ PURPOSE = ur'x\y'
     #[test]
     fn odd_input_does_not_panic() {
         for src in [
-            "", ")))\n", "NAME =", "NAME = (", "NAME = ('a',", "= 'x'", "NAME = [", "\\", "'''",
-            "NAME = 'a' +", "NAME = ()", "NAME = []", "é = 'x'\nNAME = 'ü'", "\u{feff}NAME='b'",
-            "NAME = 'x'\r\nAUTHOR = 'y'\r\n", "NAME = '\\", "NAME = 'a\\x4'", "SYNC_COUNT = 99999999999999",
+            "",
+            ")))\n",
+            "NAME =",
+            "NAME = (",
+            "NAME = ('a',",
+            "= 'x'",
+            "NAME = [",
+            "\\",
+            "'''",
+            "NAME = 'a' +",
+            "NAME = ()",
+            "NAME = []",
+            "é = 'x'\nNAME = 'ü'",
+            "\u{feff}NAME='b'",
+            "NAME = 'x'\r\nAUTHOR = 'y'\r\n",
+            "NAME = '\\",
+            "NAME = 'a\\x4'",
+            "SYNC_COUNT = 99999999999999",
         ] {
             let _ = ControlMeta::parse(src, "c");
         }

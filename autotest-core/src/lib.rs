@@ -12,12 +12,17 @@ mod machines;
 mod pidfile;
 mod status;
 
-pub use config::*;
-pub use control_meta::*;
+pub use config::{
+    AutoservConfig, AutotestWebConfig, ConfigError, GlobalConfig, HostsConfig, SchedulerConfig,
+};
+pub use control_meta::{ControlMeta, ControlMetaError, MetaProblem};
 pub use job::{
     ClientJob, JobError, JobOptions, JobStart, JobState, OpenGroup, PendingReboot, Step,
     current_boot_id,
 };
-pub use machines::*;
-pub use pidfile::*;
+pub use machines::{
+    MACHINES_FILE, MachinesError, machines_for_queue, parse_machines, read_machines,
+    unique_sorted_machines, validate_machine,
+};
+pub use pidfile::{Pidfile, PidfileError, PidfileState, ProcessExit};
 pub use status::*;

@@ -25,7 +25,9 @@ pub enum MachinesError {
         source: io::Error,
     },
     /// A line that is not a machine.
-    #[error("{path}:{line}: {text:?} is not a machine: {reason}; write one machine per line as host, user@host or host:port (e.g. 'client1.example.com' or 'root@10.0.0.5:22'), '#' starts a comment")]
+    #[error(
+        "{path}:{line}: {text:?} is not a machine: {reason}; write one machine per line as host, user@host or host:port (e.g. 'client1.example.com' or 'root@10.0.0.5:22'), '#' starts a comment"
+    )]
     InvalidLine {
         /// The `.machines` file.
         path: PathBuf,
@@ -37,13 +39,17 @@ pub enum MachinesError {
         reason: String,
     },
     /// A `.machines` file that lists no machine.
-    #[error("{path} lists no machines: add one machine per line, or delete the file to use the queue directory's name as the machine")]
+    #[error(
+        "{path} lists no machines: add one machine per line, or delete the file to use the queue directory's name as the machine"
+    )]
     NoMachines {
         /// The `.machines` file.
         path: PathBuf,
     },
     /// A queue directory without `.machines` whose name is not a machine.
-    #[error("queue directory {path} has no {MACHINES_FILE} and its name is not a machine ({reason}): create {MACHINES_FILE} in it listing the machines, one per line")]
+    #[error(
+        "queue directory {path} has no {MACHINES_FILE} and its name is not a machine ({reason}): create {MACHINES_FILE} in it listing the machines, one per line"
+    )]
     BadQueueName {
         /// The queue directory.
         path: PathBuf,

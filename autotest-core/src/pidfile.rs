@@ -29,13 +29,17 @@ pub enum PidfileError {
         source: io::Error,
     },
     /// `write_finished` on a pidfile that does not exist.
-    #[error("pidfile {path} does not exist: write_started must record the pid before write_finished records the exit")]
+    #[error(
+        "pidfile {path} does not exist: write_started must record the pid before write_finished records the exit"
+    )]
     NotStarted {
         /// The pidfile.
         path: PathBuf,
     },
     /// `write_finished` on a pidfile that is not exactly one pid line.
-    #[error("pidfile {path} cannot take an exit status because it is {found}: only a pidfile holding just the pid line can be finished; remove it if it is left over from an earlier run")]
+    #[error(
+        "pidfile {path} cannot take an exit status because it is {found}: only a pidfile holding just the pid line can be finished; remove it if it is left over from an earlier run"
+    )]
     NotRunning {
         /// The pidfile.
         path: PathBuf,

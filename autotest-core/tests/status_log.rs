@@ -239,18 +239,43 @@ fn kind() -> impl Strategy<Value = StatusLineKind> {
     ]
 }
 
+/// Text made of pieces that matter to the format (TABs, newlines, `=`, two spaces, `----`,
+/// code words) and arbitrary characters, so that the rare cases come up often.
+fn text(tabs_and_newlines: bool, max_pieces: usize) -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        3 => "[^\t\n\r]{1,8}",
+        1 => Just("=".to_owned()),
+        1 => Just("  ".to_owned()),
+        1 => Just("----".to_owned()),
+        1 => Just("END GOOD".to_owned()),
+        1 => Just("k=v".to_owned()),
+        1 => Just("\t".to_owned()),
+        1 => Just("\n".to_owned()),
+    ];
+    proptest::collection::vec(piece, 0..max_pieces).prop_map(move |pieces| {
+        let s = pieces.concat();
+        if tabs_and_newlines {
+            s
+        } else {
+            s.replace(['\t', '\n'], " ")
+        }
+    })
+}
+
 /// A subdir or operation: no TAB, newline or CR, not empty and not `----`.
 fn name() -> impl Strategy<Value = Option<String>> {
-    proptest::option::of("[^\t\n\r]{1,12}".prop_filter("---- means none", |s| s != "----"))
+    proptest::option::of(
+        text(false, 4).prop_filter("empty or ---- means none", |s| !s.is_empty() && s != "----"),
+    )
 }
 
 fn fields() -> impl Strategy<Value = Vec<(String, String)>> {
-    proptest::collection::vec(("[-._a-zA-Z0-9]{1,10}", "[^\t\n\r]{0,12}"), 0..4)
+    proptest::collection::vec(("[-._a-zA-Z0-9\\pL]{1,10}", text(false, 4)), 0..4)
 }
 
 /// An entry as a writer would make it: the message may hold TABs and newlines.
 fn entry() -> impl Strategy<Value = StatusEntry> {
-    (kind(), name(), name(), fields(), "[^\r]{0,40}").prop_map(
+    (kind(), name(), name(), fields(), text(true, 8)).prop_map(
         |(kind, subdir, operation, fields, message)| {
             let mut e = StatusEntry::new(kind, subdir.as_deref(), operation.as_deref(), &message);
             e.fields = fields;

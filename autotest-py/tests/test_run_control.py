@@ -236,7 +236,7 @@ def test_reboot_exits_5_and_resumes_at_next_step(job_dir, run):
     ]
     # A third run starts afresh and keeps the finished job beside it.
     third = run(None)
-    assert third.code == 0
+    assert third.code == 5, third.stderr
     assert "earlier results moved to" in third.stderr
 
 
@@ -357,7 +357,7 @@ def test_legacy_module_setup_once_and_iterations(job_dir, run):
     ]
     assert (d / "setup-count").read_text() == "x"  # setup ran once for version 3
     assert (d / "src" / ".version").read_text().strip() == "3"
-    block = "kind{attr}=zeros\n\nbytes{perf}=4096\n\n"
+    block = "bytes{perf}=4096\n\nkind{attr}=zeros\n\n"
     assert r.read("legacy", "results", "keyval") == block * 3
     assert r.read("legacy.two", "results", "keyval") == block * 2
 

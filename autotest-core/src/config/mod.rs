@@ -42,7 +42,9 @@ pub enum ConfigError {
         message: String,
     },
     /// A value that does not convert to the type asked for.
-    #[error("{path}:{line}: [{section}] {key}: expected {expected}, got '{value}'; fix the value in that file")]
+    #[error(
+        "{path}:{line}: [{section}] {key}: expected {expected}, got '{value}'; fix the value in that file"
+    )]
     BadValue {
         /// The file the value came from (the global or the shadow config).
         path: PathBuf,
@@ -53,7 +55,7 @@ pub enum ConfigError {
         /// The option name (lower case).
         key: String,
         /// What was expected, e.g. "an integer".
-        expected: String,
+        expected: &'static str,
         /// The value found (after interpolation).
         value: String,
     },
@@ -213,13 +215,16 @@ impl GlobalConfig {
     /// A boolean: `true/false`, `yes/no`, `on/off`, `1/0` (any case). `None` when not set or
     /// blank.
     pub fn get_bool(&self, section: &str, key: &str) -> Result<Option<bool>, ConfigError> {
-        self.convert(section, key, "a boolean (true/false, yes/no, on/off, 1/0)", |v| {
-            match v.to_ascii_lowercase().as_str() {
+        self.convert(
+            section,
+            key,
+            "a boolean (true/false, yes/no, on/off, 1/0)",
+            |v| match v.to_ascii_lowercase().as_str() {
                 "true" | "yes" | "on" | "1" => Some(true),
                 "false" | "no" | "off" | "0" => Some(false),
                 _ => None,
-            }
-        })
+            },
+        )
     }
 
     /// An integer. `None` when not set or blank.
@@ -250,7 +255,7 @@ impl GlobalConfig {
         &self,
         section: &str,
         key: &str,
-        expected: &str,
+        expected: &'static str,
         parse: impl FnOnce(&str) -> Option<T>,
     ) -> Result<Option<T>, ConfigError> {
         let Some(value) = self.get_str(section, key)? else {
@@ -272,7 +277,7 @@ impl GlobalConfig {
         &self,
         section: &str,
         key: &str,
-        expected: &str,
+        expected: &'static str,
         value: &str,
     ) -> ConfigError {
         let key = key.to_lowercase();
@@ -285,7 +290,7 @@ impl GlobalConfig {
             line,
             section: section.to_owned(),
             key,
-            expected: expected.to_owned(),
+            expected,
             value: value.to_owned(),
         }
     }
@@ -388,11 +393,13 @@ impl GlobalConfig {
         defaults.multiline = true;
         defaults.enable_inline_comments = false;
         let mut ini = configparser::ini::Ini::new_from_defaults(defaults);
-        let map = ini.read(text.to_owned()).map_err(|message| ConfigError::Syntax {
-            path: path.clone(),
-            line: 0,
-            message,
-        })?;
+        let map = ini
+            .read(text.to_owned())
+            .map_err(|message| ConfigError::Syntax {
+                path: path.clone(),
+                line: 0,
+                message,
+            })?;
         for (section, options) in map {
             // Mixed-case spellings of one option: the one defined last in the file wins.
             let mut merged: BTreeMap<String, Entry> = BTreeMap::new();
@@ -441,10 +448,7 @@ fn strip_inline_comment(value: &str) -> String {
 
 /// Checks every line the way `configparser` will read it, so errors carry line numbers.
 /// Returns the line of the last definition of each (section, raw key).
-fn check_lines(
-    text: &str,
-    path: &Path,
-) -> Result<BTreeMap<(String, String), usize>, ConfigError> {
+fn check_lines(text: &str, path: &Path) -> Result<BTreeMap<(String, String), usize>, ConfigError> {
     let syntax = |line: usize, message: String| ConfigError::Syntax {
         path: path.to_owned(),
         line,
@@ -501,7 +505,10 @@ fn check_lines(
         if key.is_empty() {
             return Err(syntax(
                 number,
-                format!("{line:?} has no option name before '{}'", &line[delim..=delim]),
+                format!(
+                    "{line:?} has no option name before '{}'",
+                    &line[delim..=delim]
+                ),
             ));
         }
         lines_of.insert((section.clone(), key.to_owned()), number);
@@ -533,7 +540,8 @@ mod tests {
 
     #[test]
     fn continuation_and_comments() {
-        let c = cfg("# top\n[A]\nkey: first\n    second\n\n  third\n; c\nnext = 1 ; note\npw = a;b\n");
+        let c =
+            cfg("# top\n[A]\nkey: first\n    second\n\n  third\n; c\nnext = 1 ; note\npw = a;b\n");
         assert_eq!(
             c.get_str("A", "key").unwrap().as_deref(),
             Some("first\nsecond\n\nthird")
@@ -551,7 +559,10 @@ mod tests {
         assert_eq!(c.get_bool("A", "d").unwrap(), Some(true));
         assert_eq!(c.get_bool("A", "f").unwrap(), None);
         let err = c.get_bool("A", "e").unwrap_err().to_string();
-        assert!(err.contains("global_config.ini:6: [A] e: expected a boolean"), "{err}");
+        assert!(
+            err.contains("global_config.ini:6: [A] e: expected a boolean"),
+            "{err}"
+        );
         assert!(err.contains("got 'maybe'"), "{err}");
     }
 
@@ -568,7 +579,10 @@ mod tests {
             c.get_str("A", "pct").unwrap().as_deref(),
             Some("100% and 50%")
         );
-        assert_eq!(c.get_str("A", "base").unwrap().as_deref(), Some("/usr/local"));
+        assert_eq!(
+            c.get_str("A", "base").unwrap().as_deref(),
+            Some("/usr/local")
+        );
         let err = c.get_str("A", "loop1").unwrap_err().to_string();
         assert!(err.contains("loop1 -> loop2 -> loop1"), "{err}");
         let err = c.get_str("A", "missing").unwrap_err().to_string();

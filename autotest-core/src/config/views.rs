@@ -19,7 +19,7 @@ impl GlobalConfig {
                 self.bad_value(
                     section,
                     key,
-                    &format!("a whole number from 0 to {}", u32::MAX),
+                    "a whole number from 0 to 4294967295",
                     &v.to_string(),
                 )
             }),
@@ -133,13 +133,15 @@ impl SchedulerConfig {
         for key in config.options(s) {
             if let Some(host) = key.strip_suffix("_max_processes").filter(|h| !h.is_empty()) {
                 // Blank falls back to max_processes_per_drone.
-                drone_settings.entry(host.to_owned()).or_default().max_processes =
-                    match config.get_int(s, key)? {
-                        None => None,
-                        Some(v) => Some(u32::try_from(v).map_err(|_| {
-                            config.bad_value(s, key, "a whole number of processes", &v.to_string())
-                        })?),
-                    };
+                drone_settings
+                    .entry(host.to_owned())
+                    .or_default()
+                    .max_processes = match config.get_int(s, key)? {
+                    None => None,
+                    Some(v) => Some(u32::try_from(v).map_err(|_| {
+                        config.bad_value(s, key, "a whole number of processes", &v.to_string())
+                    })?),
+                };
             } else if let Some(host) = key.strip_suffix("_disabled").filter(|h| !h.is_empty()) {
                 drone_settings.entry(host.to_owned()).or_default().disabled =
                     config.get_bool(s, key)?;
@@ -299,7 +301,10 @@ pub struct AutoservConfig {
 impl Default for AutoservConfig {
     fn default() -> Self {
         AutoservConfig {
-            client_autodir_paths: vec!["/usr/local/autotest".to_owned(), "/home/autotest".to_owned()],
+            client_autodir_paths: vec![
+                "/usr/local/autotest".to_owned(),
+                "/home/autotest".to_owned(),
+            ],
         }
     }
 }

@@ -24,8 +24,9 @@ pub struct TestResult {
     pub started: Option<i64>,
     /// The `timestamp` of the `END` line (of the line itself for a standalone result line).
     pub finished: Option<i64>,
-    /// The kernel the test ran on: a `kernel=` field on the test's own `START` or `END` line,
-    /// else the kernel of the last successful reboot (`END <code> ---- reboot kernel=...` with
+    /// The kernel the test ran on: a `kernel=` field on the test's own `END` or `START` line
+    /// or, failing those, on a result line directly inside it; else the kernel of the last
+    /// successful reboot (`END <code> ---- reboot kernel=...` with
     /// a code better than FAIL) or `INFO` line with `kernel=` before the test ended.
     pub kernel: Option<String>,
     /// The 1-based line of the test's `START` (or of its result line).
@@ -134,6 +135,19 @@ impl Walker<'_> {
         }
     }
 
+    /// The first `kernel=` field of a result line directly inside a test.
+    fn inner_kernel(&self, nodes: &[StatusNode]) -> Option<&str> {
+        nodes.iter().find_map(|n| match n {
+            StatusNode::Entry(i) => {
+                let e = &self.log.entries[*i].entry;
+                matches!(e.kind, StatusLineKind::Status(_))
+                    .then(|| e.field("kernel"))
+                    .flatten()
+            }
+            StatusNode::Group(_) => None,
+        })
+    }
+
     fn group(&mut self, g: &StatusGroup, scope: Scope) {
         let start = g.start_entry(self.log);
         let end = g.end_entry(self.log);
@@ -166,6 +180,7 @@ impl Walker<'_> {
                 let own_kernel = end
                     .and_then(|e| e.entry.field("kernel"))
                     .or(start.entry.field("kernel"))
+                    .or_else(|| self.inner_kernel(&g.children))
                     .map(str::to_owned);
                 let test = &mut self.tests[index];
                 test.kernel = own_kernel.or(self.kernel.clone());

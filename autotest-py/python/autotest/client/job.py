@@ -393,6 +393,21 @@ class Job(object):
         """Queues a step to run next, before the ones already queued."""
         self._queue(fn, args, dargs, True)
 
+    def _rebuild_nested(self, ancestry, name):
+        """Makes a nested step function again from the code of its enclosing steps, without
+        running them (they may reboot); None when it is a closure over their variables."""
+        import types
+        fn = self._namespace.get(ancestry[0]) if ancestry else None
+        code = getattr(fn, "__code__", None)
+        for part in list(ancestry[1:]) + [name]:
+            if code is None:
+                return None
+            code = next((c for c in code.co_consts
+                         if isinstance(c, types.CodeType) and c.co_name == part), None)
+        if code is None or code.co_freevars:
+            return None
+        return types.FunctionType(code, self._namespace, name)
+
     def _frame(self, ancestry):
         """The namespace in which a step of this ancestry was defined: the control file's
         globals updated with the ``locals()`` each enclosing step returned. After a reboot the
@@ -416,8 +431,11 @@ class Job(object):
     def _run_step(self, ancestry, name, args, dargs):
         if name == "job.end_reboot":
             return self.end_reboot(*args, **dargs)
-        frame = self._frame(ancestry)
-        fn = frame.get(name)
+        fn = None
+        if ancestry and tuple(ancestry) not in self._frames:
+            fn = self._rebuild_nested(ancestry, name)
+        if fn is None:
+            fn = self._frame(ancestry).get(name)
         if fn is None or not callable(fn):
             raise error.JobError(
                 "step %s is not a function of the control file%s" % (
@@ -471,6 +489,8 @@ class Job(object):
     def reboot(self, tag=None, expected_kernel=None):
         """Records the reboot group, saves the steps, and ends this run asking the caller to
         reboot the machine and resume the job (exit code 5)."""
+        if self._step.rebuilding:
+            return
         self._native.begin_reboot(expected_kernel)
         self._echo_tail(2)
         raise error.JobContinue(5)

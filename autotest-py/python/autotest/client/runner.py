@@ -81,6 +81,10 @@ def main(argv=None):
             job._echo(f.read())
     ns = {"__name__": "__main__", "__file__": control, "__builtins__": __builtins__}
     exec("from autotest.client.shared.error import *\nfrom autotest.client.utils import *\n", ns)
+    # Legacy utils had no __all__, so its star import also gave control files these names.
+    import glob, logging, re, shutil, time
+    ns.update(error=error, utils=utils, os=os, sys=sys, time=time, re=re, glob=glob,
+              shutil=shutil, logging=logging)
     ns["job"] = job
     ns["args"] = job.args
     job._namespace = ns

@@ -64,7 +64,17 @@ def _number(text):
     try:
         return int(text)
     except ValueError:
+        pass
+    try:
         return float(text)
+    except ValueError:
+        return None
+
+
+def _files(text):
+    """The number of files (in units of 1024) from ``-n``'s ``num[:max[:min[:dirs]]]``."""
+    m = re.match(r"^\s*(\d+)", text)
+    return int(m.group(1)) if m else None
 
 
 def _size_bytes(text, default_unit):
@@ -92,23 +102,27 @@ def _put(result, key, value):
 def parse_bonnie_output(text):
     """The figures of a bonnie++ run, from the machine-readable CSV line of its output.
 
-    Reads both the bonnie++ 1.0x line (27 fields: name, size[:chunk], 12 results, files,
-    12 results) and the 1.93+ one (format version 1.9x first, 12 results at index 9, files at
-    21, 12 results at 26, 12 latencies at 38). Returns a dict of numbers (see the module
-    docstring for the names); raises ValueError when the output has no such line.
+    Reads the bonnie++ 1.0x line (27 fields: name, size[:chunk], 12 results, files,
+    12 results) and the 1.9x ones, which start with the format version: 48 fields up to format
+    1.97 (format version, bonnie version, name, concurrency, seed, size, chunk size, 12 results,
+    files and 4 more file parameters, 12 results, 12 latencies) and 50 from format 1.98 on
+    (the number of seeks and of seeker processes come after the chunk size). Returns a dict of
+    numbers (see the module docstring for the names); raises ValueError when the output has no
+    such line.
     """
     for line in reversed(text.strip().splitlines()):
         fields = line.strip().split(",")
-        if len(fields) >= 50 and re.match(r"^1\.9\d*$", fields[0]):
+        if len(fields) in (48, 50) and re.match(r"^1\.9\d*[a-z]?$", fields[0]):
+            base = 7 if len(fields) == 48 else 9
             result = {}
             _put(result, "size", _size_bytes(fields[5], "m"))
             _put(result, "chnk", _size_bytes(fields[6], ""))
-            for key, value in zip(_RESULT_KEYS, fields[9:21]):
+            for key, value in zip(_RESULT_KEYS, fields[base:base + 12]):
                 _put(result, key, _number(value))
-            _put(result, "files", _number(fields[21]))
-            for key, value in zip(_CREATE_KEYS, fields[26:38]):
+            _put(result, "files", _files(fields[base + 12]))
+            for key, value in zip(_CREATE_KEYS, fields[base + 17:base + 29]):
                 _put(result, key, _number(value))
-            for key, value in zip(_LATENCY_KEYS, fields[38:50]):
+            for key, value in zip(_LATENCY_KEYS, fields[base + 29:base + 41]):
                 _put(result, key, _latency_us(value))
             return result
         if len(fields) == 27:
@@ -119,7 +133,7 @@ def parse_bonnie_output(text):
                 _put(result, "chnk", _size_bytes(chunk, ""))
             for key, value in zip(_RESULT_KEYS, fields[2:14]):
                 _put(result, key, _number(value))
-            _put(result, "files", _number(fields[14]))
+            _put(result, "files", _files(fields[14]))
             for key, value in zip(_CREATE_KEYS, fields[15:27]):
                 _put(result, key, _number(value))
             return result
@@ -170,7 +184,6 @@ class bonnie(test.test):
 
     def initialize(self):
         self.results = None
-        self.runs = 0
 
     def run_once(self, dir=None, extra_args="", user=None):
         binary = find_bonnie()
@@ -183,10 +196,9 @@ class bonnie(test.test):
         args = ["-d", workdir] + build_args(extra_args, user)
         cmd = " ".join(shlex.quote(a) for a in [binary] + args)
         result = utils.run(cmd, ignore_status=True, stdout_tee=sys.stdout, stderr_tee=sys.stderr)
-        self.runs += 1
         output = result.stdout + result.stderr
         os.makedirs(self.debugdir, exist_ok=True)
-        with open(os.path.join(self.debugdir, "bonnie.%d.log" % self.runs), "w") as f:
+        with open(os.path.join(self.debugdir, "bonnie.%d.log" % self.iteration), "w") as f:
             f.write("$ %s\n%s" % (cmd, output))
         if result.exit_status != 0:
             raise error.TestFail("bonnie++ exited with status %d:\n%s"

@@ -70,7 +70,6 @@ class dbench(test.test):
 
     def initialize(self):
         self.results = None
-        self.runs = 0
 
     def run_once(self, dir=None, nprocs=None, seconds=20, args=""):
         if not utils.have_command("dbench"):
@@ -86,10 +85,9 @@ class dbench(test.test):
         # dbench runs for `seconds`, plus the time its clients take to start and clean up.
         result = utils.run(cmd, timeout=seconds + 300, ignore_status=True,
                            stdout_tee=sys.stdout, stderr_tee=sys.stderr)
-        self.runs += 1
         output = result.stdout + result.stderr
         os.makedirs(self.debugdir, exist_ok=True)
-        with open(os.path.join(self.debugdir, "dbench.%d.log" % self.runs), "w") as f:
+        with open(os.path.join(self.debugdir, "dbench.%d.log" % self.iteration), "w") as f:
             f.write("$ %s\n%s" % (cmd, output))
         if result.exit_status != 0:
             raise error.TestFail("dbench exited with status %d:\n%s"

@@ -145,7 +145,6 @@ class tbench(test.test):
 
     def initialize(self):
         self.results = None
-        self.runs = 0
 
     def _start_server(self, prefix, logfile):
         server = subprocess.Popen(prefix + ["tbench_srv"], stdin=subprocess.DEVNULL,
@@ -188,9 +187,8 @@ class tbench(test.test):
                 " which ships /usr/bin/tbench and /usr/bin/tbench_srv" % " and ".join(missing))
         nprocs = int(nprocs) if nprocs else utils.count_cpus()
         seconds = int(seconds)
-        self.runs += 1
         os.makedirs(self.debugdir, exist_ok=True)
-        srvlog_path = os.path.join(self.debugdir, "tbench_srv.%d.log" % self.runs)
+        srvlog_path = os.path.join(self.debugdir, "tbench_srv.%d.log" % self.iteration)
 
         netns = PrivateNetns.start()
         if netns is None:
@@ -216,7 +214,7 @@ class tbench(test.test):
                 netns.stop()
 
         output = result.stdout + result.stderr
-        with open(os.path.join(self.debugdir, "tbench.%d.log" % self.runs), "w") as f:
+        with open(os.path.join(self.debugdir, "tbench.%d.log" % self.iteration), "w") as f:
             f.write("$ %s\n%s" % (result.command, output))
         if result.exit_status != 0:
             raise error.TestFail("tbench exited with status %d:\n%s"

@@ -1,0 +1,52 @@
+//! `autotest status`: one line per test of a status log, then the job's status.
+
+use std::path::{Path, PathBuf};
+
+use autotest_core::{StatusLog, summarize};
+use clap::Args;
+
+/// Arguments of `autotest status`.
+#[derive(Args, Debug)]
+pub struct StatusArgs {
+    /// A status log (`status` or `status.log`), or a results directory holding one.
+    path: PathBuf,
+}
+
+pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
+    let mut path = a.path;
+    if path.is_dir() {
+        path = ["status.log", "status"]
+            .iter()
+            .map(|n| path.join(n))
+            .find(|p| p.exists())
+            .ok_or_else(|| anyhow::anyhow!("{} holds no status.log or status file", path.display()))?;
+    }
+    let failed = print_summary(&path)?;
+    Ok(if failed > 0 { 1 } else { 0 })
+}
+
+/// Prints the summary of a status log; returns the number of tests that did not pass.
+pub fn print_summary(path: &Path) -> anyhow::Result<usize> {
+    let log = StatusLog::parse_file(path)?;
+    let summary = summarize(&log);
+    for p in &summary.problems {
+        eprintln!("{}:{}: skipped a malformed line: {}", path.display(), p.line, p.reason);
+    }
+    if summary.tests.is_empty() {
+        println!("no tests in {}", path.display());
+    }
+    let width = summary.tests.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+    for t in &summary.tests {
+        let reason = t.reason.lines().next().unwrap_or("");
+        println!("{:<width$}  {:<7}  {}", t.name, t.status.as_str(), reason);
+    }
+    let failed = summary.failed();
+    println!(
+        "job {}: {} test(s), {} not passed; status log {}",
+        summary.status,
+        summary.tests.len(),
+        failed,
+        path.display()
+    );
+    Ok(failed)
+}
