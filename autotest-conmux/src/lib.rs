@@ -6,9 +6,11 @@
 //! here), compatible with the legacy Perl `Conmux.pm`. The registry, the console server and the
 //! clients (`console`, `conmux-attach`) come with the conmux issue.
 
+#![warn(missing_docs)]
+
 pub mod protocol;
 
 pub use protocol::{
-    escape, unescape, ClientId, ConnectType, ProtocolError, Reply, Request, MAX_LINE_LEN,
-    REGISTRY_PORT,
+    ClientId, ConnectType, MAX_LINE_LEN, ProtocolError, REGISTRY_PORT, Reply, Request, escape,
+    unescape,
 };

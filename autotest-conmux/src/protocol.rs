@@ -91,11 +91,12 @@ fn unescape_at(s: &str, offset: usize) -> Result<String, ProtocolError> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
+            let position = offset + i;
             let digit = |j: usize| bytes.get(j).and_then(|&c| char::from(c).to_digit(16));
             match (digit(i + 1), digit(i + 2)) {
                 // Both digits are < 16, so the byte fits.
                 (Some(hi), Some(lo)) => out.push((hi * 16 + lo) as u8),
-                _ => return Err(ProtocolError::BadEscape { position: offset + i }),
+                _ => return Err(ProtocolError::BadEscape { position }),
             }
             i += 3;
         } else {
@@ -122,8 +123,10 @@ fn words(line: &str) -> Result<Vec<(usize, &str)>, ProtocolError> {
         return Err(ProtocolError::LineTooLong { len: line.len() });
     }
     let base = line.as_ptr() as usize;
-    let words: Vec<_> =
-        line.split_ascii_whitespace().map(|w| (w.as_ptr() as usize - base, w)).collect();
+    let words: Vec<_> = line
+        .split_ascii_whitespace()
+        .map(|w| (w.as_ptr() as usize - base, w))
+        .collect();
     if words.is_empty() {
         return Err(ProtocolError::EmptyLine);
     }
@@ -133,22 +136,22 @@ fn words(line: &str) -> Result<Vec<(usize, &str)>, ProtocolError> {
 /// Decodes `key=value` words into a map (a repeated key keeps its last value).
 fn decode_pairs(words: &[(usize, &str)]) -> Result<BTreeMap<String, String>, ProtocolError> {
     let mut pairs = BTreeMap::new();
-    for &(pos, word) in words {
+    for &(position, word) in words {
         let Some((k, v)) = word.split_once('=') else {
-            return Err(ProtocolError::MissingEquals { position: pos, word: shorten(word) });
+            let word = shorten(word);
+            return Err(ProtocolError::MissingEquals { position, word });
         };
-        pairs.insert(unescape_at(k, pos)?, unescape_at(v, pos + k.len() + 1)?);
+        let value = unescape_at(v, position + k.len() + 1)?;
+        pairs.insert(unescape_at(k, position)?, value);
     }
     Ok(pairs)
 }
 
-/// Writes pairs as `k=v k=v` in sorted key order.
-fn write_pairs(f: &mut fmt::Formatter<'_>, pairs: &BTreeMap<String, String>) -> fmt::Result {
-    for (i, (k, v)) in pairs.iter().enumerate() {
-        let sep = if i == 0 { "" } else { " " };
-        write!(f, "{sep}{}={}", escape(k), escape(v))?;
-    }
-    Ok(())
+/// The escaped `k=v` words of `pairs`, in sorted key order.
+fn pair_words(pairs: &BTreeMap<String, String>) -> impl Iterator<Item = String> + '_ {
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", escape(k), escape(v)))
 }
 
 /// Who opens a console connection: the `id` of a `CONNECT`.
@@ -200,7 +203,8 @@ pub struct Request {
 impl Request {
     /// A request with no arguments.
     pub fn new(verb: impl Into<String>) -> Self {
-        Self { verb: verb.into(), pairs: BTreeMap::new() }
+        let (verb, pairs) = (verb.into(), BTreeMap::new());
+        Self { verb, pairs }
     }
 
     /// Adds (or replaces) the argument `key=value`.
@@ -212,7 +216,9 @@ impl Request {
 
     /// Registry `ADD service=<service> location=<host:port>`.
     pub fn add(service: &str, location: &str) -> Self {
-        Self::new("ADD").with("service", service).with("location", location)
+        Self::new("ADD")
+            .with("service", service)
+            .with("location", location)
     }
 
     /// Registry `LOOKUP service=<service>`.
@@ -227,7 +233,10 @@ impl Request {
 
     /// Console `CONNECT id=<id> to=console type=<kind>`.
     pub fn connect(id: &ClientId, kind: ConnectType) -> Self {
-        Self::new("CONNECT").with("id", id.to_string()).with("to", "console").with("type", kind.as_str())
+        Self::new("CONNECT")
+            .with("id", id.to_string())
+            .with("to", "console")
+            .with("type", kind.as_str())
     }
 
     /// The value of argument `key`.
@@ -243,21 +252,26 @@ impl Request {
     /// Parses one request line (a trailing `\n` or `\r\n` is ignored).
     pub fn parse(line: &str) -> Result<Self, ProtocolError> {
         let words = words(line)?;
-        let (pos, verb) = words[0];
-        if verb.contains('=') {
-            return Err(ProtocolError::MissingVerb { word: shorten(verb) });
+        let (position, word) = words[0];
+        if word.contains('=') {
+            let word = shorten(word);
+            return Err(ProtocolError::MissingVerb { word });
         }
-        Ok(Self { verb: unescape_at(verb, pos)?, pairs: decode_pairs(&words[1..])? })
+        let verb = unescape_at(word, position)?;
+        let pairs = decode_pairs(&words[1..])?;
+        Ok(Self { verb, pairs })
     }
 }
 
 impl fmt::Display for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&escape(&self.verb))?;
-        if !self.pairs.is_empty() {
-            f.write_str(" ")?;
-        }
-        write_pairs(f, &self.pairs)
+        let verb = std::iter::once(escape(&self.verb));
+        f.write_str(
+            &verb
+                .chain(pair_words(&self.pairs))
+                .collect::<Vec<_>>()
+                .join(" "),
+        )
     }
 }
 
@@ -291,14 +305,17 @@ impl Reply {
     pub fn registry_lookup(location: Option<&str>) -> Self {
         match location {
             Some(loc) => Self::registry_ok().with("result", loc),
-            None => Self::new().with("status", "ENOENT entry not found").with("title", "registry"),
+            None => Self::registry_ok().with("status", "ENOENT entry not found"),
         }
     }
 
     /// The registry's answer to `LIST`: `result` holds one `name location\n` line per entry,
     /// in the order given (the legacy registry sorts by name).
     pub fn registry_list<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
-        let result: String = entries.into_iter().map(|(n, l)| format!("{n} {l}\n")).collect();
+        let result: String = entries
+            .into_iter()
+            .map(|(n, l)| format!("{n} {l}\n"))
+            .collect();
         Self::registry_ok().with("result", result)
     }
 
@@ -320,7 +337,10 @@ impl Reply {
     /// The errno word of a failed status (`ENOENT` for `ENOENT entry not found`); `None` when
     /// the status is `OK` or absent.
     pub fn errno(&self) -> Option<&str> {
-        self.status().filter(|s| *s != "OK").and_then(|s| s.split_whitespace().next())
+        self.status()
+            .filter(|s| *s != "OK")?
+            .split_whitespace()
+            .next()
     }
 
     /// The line without terminator (same as `to_string()`).
@@ -330,12 +350,13 @@ impl Reply {
 
     /// Parses one reply line (a trailing `\n` or `\r\n` is ignored).
     pub fn parse(line: &str) -> Result<Self, ProtocolError> {
-        Ok(Self { pairs: decode_pairs(&words(line)?)? })
+        let pairs = decode_pairs(&words(line)?)?;
+        Ok(Self { pairs })
     }
 }
 
 impl fmt::Display for Reply {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_pairs(f, &self.pairs)
+        f.write_str(&pair_words(&self.pairs).collect::<Vec<_>>().join(" "))
     }
 }

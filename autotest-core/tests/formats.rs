@@ -579,3 +579,73 @@ fn config_interpolation_errors() {
     );
     assert!(msg.contains("'install_root'"), "{msg}");
 }
+
+// ----------------------------------------------------------------------------------- properties
+
+mod properties {
+    use autotest_core::{ControlMeta, GlobalConfig, PidfileState, ProcessExit, parse_machines};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn pidfile_parse_never_panics(text in "\\PC*") {
+            let _ = PidfileState::parse(&text);
+        }
+
+        #[test]
+        fn pidfile_finished_round_trip(
+            pid in 1u32..=i32::MAX as u32,
+            code in 0i32..=255,
+            signal in 0i32..=0x7f,
+            failed in any::<u32>(),
+        ) {
+            let exit = if signal == 0 { ProcessExit::Code(code) } else { ProcessExit::Signal(signal) };
+            let text = format!("{pid}\n{}\n{failed}\n", exit.wait_status());
+            prop_assert_eq!(
+                PidfileState::parse(&text),
+                PidfileState::Finished { pid, exit_status: exit, failed_tests: failed }
+            );
+        }
+
+        #[test]
+        fn machines_parse_never_panics(text in "\\PC*") {
+            let _ = parse_machines(&text, ".machines");
+        }
+
+        #[test]
+        fn machines_round_trip(hosts in proptest::collection::vec("[a-z][a-z0-9-]{0,10}[a-z0-9](\\.[a-z0-9]{1,8}){0,3}", 0..8)) {
+            let text = hosts.iter().map(|h| format!("  {h}\t\n\n")).collect::<String>();
+            prop_assert_eq!(parse_machines(&text, ".machines").unwrap(), hosts);
+        }
+
+        #[test]
+        fn control_meta_never_panics(text in "[ -~\\n\\t'\"\\\\()#=]{0,200}") {
+            let _ = ControlMeta::parse(&text, "control");
+        }
+
+        #[test]
+        fn control_meta_string_round_trip(s in "[ -~]{0,40}") {
+            // Render as a Python literal with every special character escaped.
+            let lit: String = s.chars().map(|c| match c {
+                '\\' => "\\\\".to_owned(),
+                '\'' => "\\'".to_owned(),
+                c => c.to_string(),
+            }).collect();
+            let meta = ControlMeta::parse(&format!("NAME = '{lit}'\n"), "control").unwrap();
+            prop_assert_eq!(meta.name, Some(s));
+        }
+
+        #[test]
+        fn config_never_panics(text in "[ -~\\n\\t]{0,200}") {
+            if let Ok(c) = GlobalConfig::parse(&text, "g.ini") {
+                for section in c.sections() {
+                    for key in c.options(section) {
+                        let _ = c.get_str(section, key);
+                        let _ = c.get_list(section, key);
+                    }
+                }
+                let _ = c.scheduler();
+            }
+        }
+    }
+}

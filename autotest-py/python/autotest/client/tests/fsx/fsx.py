@@ -6,8 +6,9 @@ its end), ``read`` (compared with the model, reads running past the end of the f
 it ends where it should), ``truncate`` (to a random size, up or down; growth must read back as
 zeros), ``mapread`` and ``mapwrite`` (the same through ``mmap``; a mapwrite past the end of the
 file first grows it with ftruncate, as the original fsx does; a mapread of an empty file is
-skipped), and ``reopen`` (close and open again, now and then after an fsync). After every operation the file's size
-must equal the model's, and at the end the whole file is compared with the model.
+skipped), and ``reopen`` (close and open again, now and then after an fsync). After every
+operation the file's size must equal the model's, and at the end the whole file is compared
+with the model.
 
 The operations come from a seeded PRNG: the ``seed`` (default: from the clock) is recorded as
 an attr keyval and given in every failure message, so ``job.run_test('fsx', seed=N, ops=M)``
@@ -30,7 +31,7 @@ import os
 import random
 import time
 
-from autotest.client import test, utils
+from autotest.client import test
 from autotest.client.shared import error
 
 OPERATIONS = ("write", "read", "truncate", "mapread", "mapwrite", "reopen")
@@ -90,9 +91,10 @@ class FsxEngine(object):
             what = "op #%d %s offset=%d length=%d" % (self.opnum, op, offset, length)
         for i in range(min(len(got), len(expected))):
             if got[i] != expected[i]:
-                self._fail("%s: first differing byte at file offset %d (byte %d of the %s): "
+                where = "" if op == "verify" else " (byte %d of the %s)" % (i, op)
+                self._fail("%s: first differing byte at file offset %d%s: "
                            "expected 0x%02x, got 0x%02x"
-                           % (what, offset + i, i, op, expected[i], got[i]))
+                           % (what, offset + i, where, expected[i], got[i]))
         self._fail("%s: got %d bytes where %d were expected (file size should be %d); first "
                    "differing byte at file offset %d"
                    % (what, len(got), len(expected), len(self.model),
@@ -285,7 +287,7 @@ class fsx(test.test):
             self.write_attr_keyval({"seed": str(seed)})
             os.makedirs(self.debugdir, exist_ok=True)
             with open(os.path.join(self.debugdir, "fsx.oplog"), "w") as f:
-                f.write("seed %s, file %s (left in place)\n%s"
+                f.write("seed %s, file %s\n%s"
                         % (seed, path, engine.format_log()))
             raise
         finally:

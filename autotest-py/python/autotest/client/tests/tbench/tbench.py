@@ -83,6 +83,14 @@ def listening_ports(pid):
     return ports
 
 
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
 # Run inside the new namespace: brings the loopback up (SIOCGIFFLAGS/SIOCSIFFLAGS, so that
 # iproute2 is not needed), says so, then holds the namespace until its stdin is closed.
 _NETNS_HOLDER = r"""
@@ -154,7 +162,8 @@ class tbench(test.test):
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 break
-            if TBENCH_PORT in listening_ports(server.pid):
+            # Once nsenter has exec'd tbench_srv, /proc/<pid>/net is the namespace's.
+            if _comm(server.pid) == "tbench_srv" and TBENCH_PORT in listening_ports(server.pid):
                 return server
             time.sleep(0.05)
         alive = server.poll() is None
