@@ -51,6 +51,9 @@ fn json_err(e: serde_json::Error) -> PyErr {
     PyValueError::new_err(format!("not JSON-serialisable state: {e}"))
 }
 
+/// A step as Python sees it: `(ancestry, function, args_json, kwargs_json)`.
+type StepTuple = (Vec<String>, String, String, String);
+
 /// One client job (see `autotest_core::ClientJob`).
 #[pyclass(name = "Job", unsendable, module = "autotest._native")]
 struct PyJob {
@@ -203,7 +206,7 @@ impl PyJob {
     }
 
     /// Takes the next step: `(ancestry, function, args_json, kwargs_json)` or None.
-    fn pop_step(&mut self) -> PyResult<Option<(Vec<String>, String, String, String)>> {
+    fn pop_step(&mut self) -> PyResult<Option<StepTuple>> {
         let Some(s) = self.inner.pop_step().map_err(engine_err)? else {
             return Ok(None);
         };

@@ -224,10 +224,6 @@ fn bench_status_log(c: &mut Criterion) {
     });
     // Parsing and dropping the result, as a caller pays for it.
     group.bench_function("parse", |b| b.iter(|| StatusLog::parse(black_box(&text))));
-    // Parsing only: the result is dropped outside the measurement.
-    group.bench_function("parse_without_drop", |b| {
-        b.iter_with_large_drop(|| StatusLog::parse(black_box(&text)))
-    });
     let log = StatusLog::parse(&text);
     group.bench_function("summarize", |b| b.iter(|| summarize(black_box(&log))));
     group.finish();

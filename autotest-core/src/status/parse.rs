@@ -472,40 +472,48 @@ fn attach(
     }
 }
 
-/// Parses one line after its indentation.
+/// Parses one line after its indentation, in one pass over its bytes.
 fn parse_body(body: &str) -> Result<StatusEntry, ProblemReason> {
     if body.is_empty() {
         return Err(ProblemReason::MissingCode);
     }
-    let mut parts = body.splitn(4, '\t');
-    let kind = parse_kind(parts.next().unwrap_or_default())?;
-    let (Some(subdir), Some(operation), Some(rest)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(ProblemReason::TooFewFields {
-            found: body.matches('\t').count() + 1,
-        });
+    let bytes = body.as_bytes();
+    let first_tab = next_tab(bytes, 0);
+    let kind = parse_kind(&body[..first_tab.unwrap_or(bytes.len())])?;
+    let too_few = || ProblemReason::TooFewFields {
+        found: body.matches('\t').count() + 1,
     };
+    let t1 = first_tab.ok_or_else(too_few)?;
+    let t2 = next_tab(bytes, t1 + 1).ok_or_else(too_few)?;
+    let t3 = next_tab(bytes, t2 + 1).ok_or_else(too_few)?;
+    // Every part followed by a TAB may be a field; the first that is not (or the last part)
+    // starts the message.
     let mut fields = Vec::new();
-    let mut message_start = 0;
-    if let Some(last_tab) = rest.rfind('\t') {
-        for part in rest[..last_tab].split('\t') {
-            match split_field(part) {
-                Some((k, v)) => {
-                    fields.push((k.to_owned(), v.to_owned()));
-                    message_start += part.len() + 1;
-                }
-                None => break,
-            }
-        }
+    let mut pos = t3 + 1;
+    while let Some(tab) = next_tab(bytes, pos) {
+        let Some((k, v)) = split_field(&body[pos..tab]) else {
+            break;
+        };
+        fields.push((k.to_owned(), v.to_owned()));
+        pos = tab + 1;
     }
     Ok(StatusEntry {
         kind,
-        subdir: optional_part(subdir),
-        operation: optional_part(operation),
+        subdir: optional_part(&body[t1 + 1..t2]),
+        operation: optional_part(&body[t2 + 1..t3]),
         fields,
-        message: rest[message_start..].to_owned(),
+        message: body[pos..].to_owned(),
         extra_lines: Vec::new(),
     })
+}
+
+/// The next TAB at or after `from`. Parts are short, so a plain loop beats `memchr` here.
+fn next_tab(bytes: &[u8], from: usize) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .iter()
+        .position(|&b| b == b'\t')
+        .map(|p| p + from)
 }
 
 fn parse_kind(code: &str) -> Result<StatusLineKind, ProblemReason> {
@@ -539,15 +547,23 @@ fn status_code(s: &str) -> Option<StatusCode> {
 
 /// `key=value` when the part is a field: a non-empty key of letters, digits, `_`, `-`, `.`.
 fn split_field(part: &str) -> Option<(&str, &str)> {
-    let eq = part.find('=')?;
-    let key = &part[..eq];
-    let valid = !key.is_empty()
-        && key.chars().all(|c| {
-            c.is_ascii_alphanumeric()
-                || matches!(c, '_' | '-' | '.')
-                || (!c.is_ascii() && c.is_alphanumeric())
-        });
-    valid.then(|| (key, &part[eq + 1..]))
+    let mut ascii = true;
+    for (i, &b) in part.as_bytes().iter().enumerate() {
+        match b {
+            b'=' if i > 0 => {
+                let key = &part[..i];
+                let valid = ascii
+                    || key
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+                return valid.then(|| (key, &part[i + 1..]));
+            }
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'.' => {}
+            0x80.. => ascii = false,
+            _ => return None,
+        }
+    }
+    None
 }
 
 fn optional_part(s: &str) -> Option<String> {
@@ -580,6 +596,16 @@ mod tests {
         assert_eq!(e.fields, vec![("x".to_owned(), "1".to_owned())]);
         assert_eq!(e.message, "y=2");
         assert_eq!(e.subdir, None);
+    }
+
+    #[test]
+    fn field_keys() {
+        assert_eq!(split_field("kérnel-x.1=v=w"), Some(("kérnel-x.1", "v=w")));
+        assert_eq!(split_field("k="), Some(("k", "")));
+        assert_eq!(split_field("=v"), None);
+        assert_eq!(split_field("a b=c"), None);
+        assert_eq!(split_field("a/b=c"), None);
+        assert_eq!(split_field("ab"), None);
     }
 
     #[test]

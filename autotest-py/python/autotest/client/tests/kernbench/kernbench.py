@@ -102,18 +102,20 @@ class kernbench(test.test):
     def initialize(self, threads=None, kernel=None, config="defconfig", target="vmlinux"):
         self.results = None
         self.tree = None
-        missing = [c for c in BUILD_TOOLS if not utils.have_command(c)]
-        if missing:
-            raise error.TestNAError(
-                "building a kernel needs %s: install the Debian packages %s"
-                % (", ".join(missing), BUILD_PACKAGES))
         self.threads = int(threads) if threads else 2 * utils.count_cpus()
         self.source = kernel or find_kernel_source()
+        problems = []
+        missing = [c for c in BUILD_TOOLS if not utils.have_command(c)]
+        if missing:
+            problems.append("building a kernel needs %s: install the Debian packages %s"
+                            % (", ".join(missing), BUILD_PACKAGES))
         if not self.source:
-            raise error.TestNAError(
+            problems.append(
                 "no kernel source to build: pass kernel=<tarball or dir> to "
                 "job.run_test('kernbench', ...), or install Debian's linux-source package "
                 "(it puts /usr/src/linux-source-<version>.tar.xz)")
+        if problems:
+            raise error.TestNAError("; ".join(problems))
         if not os.path.exists(self.source):
             raise error.TestError("kernel=%s: no such file or directory" % self.source)
         self.source = os.path.abspath(self.source)
