@@ -18,7 +18,7 @@ PASSING = """
 """
 
 FAILING = """
-    from autotest.client import test
+    from autotest.client import test, utils
     from autotest.client.shared import error
 
     class failing(test.test):
@@ -33,6 +33,8 @@ FAILING = """
                 raise error.TestWarn('slow but right')
             if how == 'abort':
                 raise error.JobError('the lab is on fire')
+            if how == 'cmd':
+                utils.system('exit 3')
             1 / 0
 """
 
@@ -382,3 +384,25 @@ def test_args_reach_the_control_file(job_dir, run):
     r = run("job.record('INFO', None, 'args', ','.join(args))\n", "--args", "a=1 b=2")
     assert r.code == 0, r.stderr
     assert r.status_lines()[1] == L(1, "INFO", "----", "args", "a=1,b=2")
+
+
+def test_list_form_steps_and_cmd_error(job_dir, run):
+    write_test(job_dir, "failing", FAILING)
+    r = run("""
+        def step_init():
+            job.next_step_append([second, 'x', 2])
+            job.next_step_prepend(first)
+        def first():
+            job.run_test('failing', how='cmd')
+        def second(word, n):
+            job.record('INFO', None, 'second', word * n)
+    """)
+    assert r.code == 0, r.stderr
+    assert r.status_lines() == [
+        L(0, "START"),
+        L(1, "START", "failing", "failing"),
+        L(2, "ERROR", "failing", "failing", "Command <exit 3> failed, rc=3"),
+        L(1, "END ERROR", "failing", "failing"),
+        L(1, "INFO", "----", "second", "xx"),
+        L(0, "END ERROR"),
+    ]
