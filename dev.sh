@@ -60,8 +60,12 @@ run_tests() {
 
 bench() {
   setup
-  say "criterion: status log parsing"
-  cargo bench -p autotest-benches --bench status_log
+  say "criterion: status log parsing (and the legacy-style Python parser on the same log)"
+  local log; log=$(mktemp)
+  STATUS_LOG_BENCH_OUT=$log cargo bench -p autotest-benches --bench status_log
+  "$PYTHON" benches/legacy_parse.py "$log" 5
+  rm -f "$log"
+  cargo build --release -q -p autotest-cli
   say "whole process: autotest run on a one-line sleeptest control file"
   bash benches/run_cost.sh
 }

@@ -406,3 +406,67 @@ def test_list_form_steps_and_cmd_error(job_dir, run):
         L(1, "INFO", "----", "second", "xx"),
         L(0, "END ERROR"),
     ]
+
+
+LIFECYCLE = """
+    import os
+    from autotest.client import test
+
+    class lifecycle(test.test):
+        version = 1
+
+        def _log(self, what):
+            with open(os.path.join(self.job.resultdir, 'calls'), 'a') as f:
+                f.write(what + '\\n')
+
+        def initialize(self, n=1):
+            self._log('initialize')
+
+        def setup(self):
+            os.mkdir(self.srcdir)
+            self._log('setup')
+
+        def warmup(self, n=1):
+            self._log('warmup')
+
+        def run_once(self, n=1):
+            self._log('run_once %d' % self.iteration)
+
+        def postprocess_iteration(self):
+            self._log('postprocess_iteration')
+
+        def postprocess(self):
+            self._log('postprocess')
+
+        def cleanup(self):
+            self._log('cleanup')
+"""
+
+EXECUTE = """
+    from autotest.client import test
+
+    class executor(test.test):
+        version = 1
+
+        def execute(self, rounds=2):
+            for i in range(rounds):
+                self.write_perf_keyval({'round': i})
+"""
+
+
+def test_whole_life_cycle_order_and_execute_override(job_dir, run):
+    write_test(job_dir, "lifecycle", LIFECYCLE)
+    write_test(job_dir, "executor", EXECUTE)
+    r = run("""
+        job.run_test('lifecycle', n=2, iterations=2)
+        job.run_test('executor', rounds=3)
+    """)
+    assert r.code == 0, r.stderr
+    assert r.read("calls").splitlines() == [
+        "initialize", "setup", "warmup",
+        "run_once 1", "postprocess_iteration", "run_once 2", "postprocess_iteration",
+        "postprocess", "cleanup",
+    ]
+    assert r.read("executor", "results", "keyval") == (
+        "round{perf}=0\n\nround{perf}=1\n\nround{perf}=2\n\n")
+    assert r.status_lines()[-2] == L(1, "END GOOD", "executor", "executor")

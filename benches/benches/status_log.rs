@@ -214,6 +214,10 @@ fn floor(text: &str) -> usize {
 
 fn bench_status_log(c: &mut Criterion) {
     let text = generate();
+    // The Python anchor (benches/legacy_parse.py) parses this same text, in the same run.
+    if let Ok(path) = std::env::var("STATUS_LOG_BENCH_OUT") {
+        std::fs::write(&path, &text).expect("write the generated status log");
+    }
     let mut group = c.benchmark_group("status_log");
     group.throughput(Throughput::Bytes(text.len() as u64));
     group.sample_size(10);
