@@ -11,6 +11,7 @@ pub mod keyval;
 mod machines;
 mod pidfile;
 mod status;
+mod transport;
 
 pub use config::{
     AutoservConfig, AutotestWebConfig, ConfigError, GlobalConfig, HostsConfig, SchedulerConfig,
@@ -26,3 +27,7 @@ pub use machines::{
 };
 pub use pidfile::{Pidfile, PidfileError, PidfileState, ProcessExit};
 pub use status::*;
+pub use transport::{
+    CommandSpec, ExecResult, ExitOutcome, LocalTransport, OutputSender, OutputStream, Transport,
+    TransportError, TransportFactory, is_local_machine, quote_arg, quote_argv,
+};
