@@ -58,7 +58,7 @@ mod tests {
         let got: Vec<String> = out
             .stdout
             .split(|b| *b == 0)
-            .filter(|s| !s.is_empty() || false)
+            .filter(|s| !s.is_empty())
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect();
         let want: Vec<String> = nasty.iter().filter(|s| !s.is_empty()).map(|s| s.to_string()).collect();
