@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
+mod ssh;
 
 use clap::{Parser, Subcommand};
 
@@ -21,6 +22,8 @@ enum Command {
     Run(commands::run::RunArgs),
     /// Summarise a status log: one line per test with its status and reason.
     Status(commands::status::StatusArgs),
+    /// Run one job on its machines (client control files with -c), writing .autoserv_execute.
+    Autoserv(commands::autoserv::AutoservArgs),
 }
 
 fn main() {
@@ -28,6 +31,7 @@ fn main() {
     let code = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Status(args) => commands::status::run(args),
+        Command::Autoserv(args) => commands::autoserv::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -4,6 +4,7 @@
 //! `global_config.ini`) and the client job engine. Front ends (the CLI, the Python module) only
 //! translate to and from these calls. This crate never prints and never exits.
 
+mod autoserv;
 mod config;
 mod control_meta;
 mod job;
@@ -30,4 +31,8 @@ pub use status::*;
 pub use transport::{
     CommandSpec, ExecResult, ExitOutcome, LocalTransport, OutputSender, OutputStream, Transport,
     TransportError, TransportFactory, is_local_machine, quote_arg, quote_argv,
+};
+pub use autoserv::{
+    AutoservError, AutoservOptions, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,
+    run_client_job,
 };

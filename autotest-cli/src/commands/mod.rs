@@ -1,2 +1,3 @@
+pub mod autoserv;
 pub mod run;
 pub mod status;

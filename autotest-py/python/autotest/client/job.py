@@ -60,7 +60,7 @@ class Job(object):
     """A client job, as control files know it."""
 
     def __init__(self, native, control, resultsdir, args, tag=None, tests_dirs=(),
-                 verbose=False, status_fd=None):
+                 verbose=False, status_fd=None, status_prefix=""):
         self._native = native
         self.control = os.path.abspath(control)
         self.resultdir = os.path.abspath(resultsdir)
@@ -83,6 +83,7 @@ class Job(object):
         self.num_tests_run = 0
         self.num_tests_failed = 0
         self._status_fd = status_fd
+        self._status_prefix = status_prefix
         self._step = _StepContext()
         self._frames = {}
         self._namespace = None
@@ -93,6 +94,8 @@ class Job(object):
     # -- status ------------------------------------------------------------------------------
     def _echo(self, text):
         if self._status_fd is not None and text:
+            if self._status_prefix:
+                text = "".join(self._status_prefix + l for l in text.splitlines(True))
             try:
                 os.write(self._status_fd, text.encode("utf-8", "replace"))
             except OSError:

@@ -27,6 +27,9 @@ def _parser():
     p.add_argument("--args", default="")
     p.add_argument("--continue", dest="cont", action="store_true")
     p.add_argument("--verbose", action="store_true")
+    # Set by autoserv: every echoed status line gets this prefix so the server can tell status
+    # lines from other output on the same stream.
+    p.add_argument("--status-prefix", default="")
     return p
 
 
@@ -75,7 +78,8 @@ def main(argv=None):
 
     status_fd = os.dup(1)
     job = job_mod.Job(native, control, opts.results, opts.args.split(), tag=opts.tag,
-                      tests_dirs=opts.tests_dir, verbose=opts.verbose, status_fd=status_fd)
+                      tests_dirs=opts.tests_dir, verbose=opts.verbose, status_fd=status_fd,
+                      status_prefix=opts.status_prefix)
     if not resumed:
         with open(os.path.join(native.status_path)) as f:
             job._echo(f.read())

@@ -1,0 +1,133 @@
+//! `autotest autoserv`: runs one job on its machines; writes `.autoserv_execute`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use autotest_core::{
+    AutoservOptions, GlobalConfig, LocalTransport, MachineOutcome, Pidfile, ProcessExit,
+    Transport, TransportError, TransportFactory, is_local_machine, run_client_job,
+    unique_sorted_machines,
+};
+use clap::Args;
+
+/// Arguments of `autotest autoserv` (legacy autoserv's flags).
+#[derive(Args, Debug)]
+pub struct AutoservArgs {
+    /// Machines, comma separated (`[user@]host[:port]`; `localhost` runs without SSH).
+    #[arg(short = 'm', long = "machines", value_delimiter = ',', required = true)]
+    machines: Vec<String>,
+    /// The job's results directory.
+    #[arg(short = 'r', long = "results")]
+    results: PathBuf,
+    /// The control file is a client control file (without -c it is a server control file).
+    #[arg(short = 'c', long = "client")]
+    client: bool,
+    /// Console server (conmux) for the machines' consoles.
+    #[arg(long)]
+    conmux: Option<String>,
+    /// Directory holding global_config.ini (and shadow_config.ini).
+    #[arg(long, env = "AUTOTEST_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
+    /// The client runtime to install on the machines (default: the installed Python package).
+    #[arg(long, env = "AUTOTEST_CLIENT_PACKAGE")]
+    client_package: Option<PathBuf>,
+    /// The control file.
+    control: PathBuf,
+}
+
+/// Opens transports: `localhost` runs locally; other machines need SSH.
+struct Machines;
+
+impl TransportFactory for Machines {
+    fn open(&self, machine: &str) -> Result<Arc<dyn Transport>, TransportError> {
+        if is_local_machine(machine) {
+            return Ok(Arc::new(LocalTransport::new(machine)));
+        }
+        crate::ssh::open(machine)
+    }
+}
+
+/// The directory of the `autotest` package that `python3` imports.
+fn installed_client_package(python: &str) -> anyhow::Result<PathBuf> {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import autotest, os; print(os.path.dirname(os.path.abspath(autotest.__file__)))"])
+        .output()
+        .with_context(|| format!("cannot run {python} to find the client runtime"))?;
+    anyhow::ensure!(
+        out.status.success(),
+        "the autotest Python package is not importable by {python}: run ./dev.sh setup or pass --client-package"
+    );
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+fn write_cmd(results: &Path) -> anyhow::Result<()> {
+    let cmd = results.join("debug/autoserv.cmd");
+    if !cmd.exists() {
+        std::fs::create_dir_all(results.join("debug"))?;
+        let line = std::env::args().collect::<Vec<_>>();
+        std::fs::write(&cmd, autotest_core::quote_argv(&line) + "\n")?;
+    }
+    Ok(())
+}
+
+pub fn run(a: AutoservArgs) -> anyhow::Result<i32> {
+    // Its own process group, so the whole job can be signalled at once.
+    // SAFETY: setpgid(0, 0) only changes this process's group; no memory is involved.
+    unsafe { libc::setpgid(0, 0) };
+    std::fs::create_dir_all(&a.results)
+        .with_context(|| format!("cannot create the results directory {}", a.results.display()))?;
+    let pidfile = Pidfile::autoserv(&a.results);
+    pidfile.write_started(std::process::id())?;
+    write_cmd(&a.results)?;
+    let result = run_job(&a);
+    let (code, failed) = match &result {
+        Ok((code, failed)) => (*code, *failed),
+        Err(e) => {
+            eprintln!("autoserv: {e:#}");
+            (1, 0)
+        }
+    };
+    pidfile.write_finished(ProcessExit::Code(code), failed)?;
+    Ok(code)
+}
+
+fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
+    if !a.client {
+        anyhow::bail!(
+            "{} is a server control file (no -c): server control files are not supported yet; \
+             run client control files with -c",
+            a.control.display()
+        );
+    }
+    let python = crate::commands::run::python();
+    let package = match &a.client_package {
+        Some(p) => p.clone(),
+        None => installed_client_package(&python)?,
+    };
+    let machines = unique_sorted_machines(a.machines.iter().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()));
+    let mut opts = AutoservOptions::new(machines, a.results.clone(), a.control.clone(), package);
+    opts.python = python;
+    if let Some(dir) = &a.config_dir {
+        let config = GlobalConfig::load(dir.join("global_config.ini"), Some(&dir.join("shadow_config.ini")))?;
+        opts.autodir_paths = config.autoserv()?.client_autodir_paths;
+        let hosts = config.hosts()?;
+        opts.wait_down = Duration::from_secs(hosts.wait_down_reboot_timeout);
+        opts.wait_up = Duration::from_secs(hosts.default_reboot_timeout);
+    }
+    if let Some(c) = &a.conmux {
+        tracing::info!(conmux = c, "console server given; consoles are not attached yet");
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let outcome = rt.block_on(run_client_job(&opts, Arc::new(Machines)))?;
+    for (m, o) in &outcome.machines {
+        match o {
+            MachineOutcome::Completed { reboots } => println!("{m}: completed ({reboots} reboot(s))"),
+            MachineOutcome::Failed { reason } => println!("{m}: failed: {reason}"),
+            MachineOutcome::Lost { reason } => println!("{m}: lost: {reason}"),
+        }
+    }
+    let code = if outcome.all_completed() { 0 } else { 1 };
+    Ok((code, outcome.failed_tests))
+}

@@ -1,0 +1,95 @@
+//! `autotest autoserv` on localhost: the real binary, the installed client runtime copied into an
+//! autodir, status lines streamed into status.log, results copied back, the pidfile written.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn autotest(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_autotest"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run the autotest binary")
+}
+
+fn entries(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.trim_start_matches('\t').starts_with("  "))
+        .map(|l| {
+            l.split('\t')
+                .filter(|f| !f.starts_with("timestamp=") && !f.starts_with("localtime="))
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect()
+}
+
+fn setup(dir: &Path, autodir: &str, control: &str) {
+    std::fs::write(
+        dir.join("global_config.ini"),
+        format!("[AUTOSERV]\nclient_autodir_paths: {autodir}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("control"), control).unwrap();
+}
+
+#[test]
+fn client_job_with_reboot_on_localhost() {
+    let dir = tempfile::tempdir().unwrap();
+    let autodir = dir.path().join("autodir");
+    setup(
+        dir.path(),
+        autodir.to_str().unwrap(),
+        "def step_init():\n    job.next_step(two)\n    job.run_test('sleeptest', seconds=0.1)\n    job.reboot()\n\
+         def two():\n    job.run_test('sleeptest', tag='two', seconds=0.1)\n    job.run_test('sleeptest', tag='bad', bogus=1)\n",
+    );
+    let out = autotest(&["autoserv", "-m", "localhost", "-r", "r", "-c", "--config-dir", ".", "control"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("localhost: completed (1 reboot(s))"));
+    let r = dir.path().join("r");
+    let lines = entries(&r.join("status.log"));
+    assert_eq!(lines.first().unwrap(), "START\t----\t----\t");
+    assert!(lines.contains(&"\tEND GOOD\tsleeptest.two\tsleeptest.two\t".to_owned()), "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("\t\tERROR\tsleeptest.bad\tsleeptest.bad\tunknown parameter bogus")), "{lines:#?}");
+    assert_eq!(lines.last().unwrap(), "END ERROR\t----\t----\t");
+    // The streamed log and the client's own copy agree line for line.
+    assert_eq!(lines, entries(&r.join("status")));
+    // Results came back; the pidfile says exit 0 and one failed test.
+    assert!(r.join("sleeptest.two/results/keyval").exists());
+    let pid = std::fs::read_to_string(r.join(".autoserv_execute")).unwrap();
+    let pid: Vec<&str> = pid.lines().collect();
+    assert_eq!(&pid[1..], ["0", "1"], "{pid:?}");
+    assert!(std::fs::read_to_string(r.join("debug/autoserv.cmd")).unwrap().contains("autoserv -m localhost"));
+    // The client runtime was installed once; a second job reuses it.
+    let marker = std::fs::read_to_string(autodir.join(".autotest-build")).unwrap();
+    let out = autotest(&["autoserv", "-m", "localhost", "-r", "r2", "-c", "--config-dir", ".", "control"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(std::fs::read_to_string(autodir.join(".autotest-build")).unwrap(), marker);
+    assert!(autodir.join("results").read_dir().unwrap().count() >= 2, "older results moved aside, not deleted");
+}
+
+#[test]
+fn unusable_autodir_is_recorded_as_an_aborted_job() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "/proc/no-such-autodir", "job.run_test('sleeptest')\n");
+    let out = autotest(&["autoserv", "-m", "localhost", "-r", "r", "-c", "--config-dir", ".", "control"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let lines = entries(&dir.path().join("r/status.log"));
+    assert_eq!(lines[0], "START\t----\t----\t");
+    assert!(lines[1].starts_with("\tABORT\t----\t----\tno usable autodir among /proc/no-such-autodir"), "{lines:?}");
+    assert_eq!(lines[2], "END ABORT\t----\t----\t");
+    let pid = std::fs::read_to_string(dir.path().join("r/.autoserv_execute")).unwrap();
+    assert_eq!(pid.lines().nth(1), Some("256"));
+}
+
+#[test]
+fn server_control_files_are_refused_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    setup(dir.path(), "/tmp", "pass\n");
+    let out = autotest(&["autoserv", "-m", "localhost", "-r", "r", "control"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server control files are not supported yet"));
+    assert_eq!(std::fs::read_to_string(dir.path().join("r/.autoserv_execute")).unwrap().lines().count(), 3);
+}

@@ -1,0 +1,178 @@
+//! One machine's part of a client job.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::{AutoservOptions, STATUS_PREFIX, install, reboot, status_stream, transport_reason};
+use crate::status::{StatusCode, StatusEntry, StatusLineKind, StatusLog};
+use crate::transport::{CommandSpec, ExitOutcome, Transport, TransportError, is_local_machine};
+
+/// How one machine's client job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MachineOutcome {
+    /// The control file ran to its end (its tests may have failed: the status log says).
+    Completed {
+        /// Reboots the job went through.
+        reboots: u32,
+    },
+    /// The client job ended with an error of its own (the control file raised, the job aborted).
+    Failed {
+        /// Why, as the client's exit said.
+        reason: String,
+    },
+    /// The machine or its client process was lost (unreachable, did not come back from a
+    /// reboot, connection dropped, killed); open groups were closed with `END ABORT`.
+    Lost {
+        /// Why.
+        reason: String,
+    },
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Closes the status log's open groups with `END ABORT <reason>`, or, when the client never
+/// wrote anything, records the whole job as aborted for that reason.
+fn record_lost(dir: &Path, reason: &str) -> MachineOutcome {
+    let path = dir.join("status.log");
+    let _ = std::fs::create_dir_all(dir);
+    let text = match StatusLog::parse_file(&path) {
+        Ok(mut log) if !log.entries.is_empty() => log.close_open_groups(Some(reason)),
+        _ => {
+            let t = now();
+            let mut s = StatusEntry::new(StatusLineKind::Start, None, None, "").stamped(t).render(0);
+            s.push_str(&StatusEntry::new(StatusLineKind::Status(StatusCode::Abort), None, None, reason).stamped(t).render(1));
+            s.push_str(&StatusEntry::new(StatusLineKind::End(StatusCode::Abort), None, None, "").stamped(t).render(0));
+            s
+        }
+    };
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(&path) {
+        let _ = f.write_all(text.as_bytes());
+    }
+    MachineOutcome::Lost {
+        reason: reason.to_owned(),
+    }
+}
+
+/// The outcome for a machine whose transport could not even be opened.
+pub(crate) fn unreachable(dir: &Path, e: &TransportError) -> MachineOutcome {
+    record_lost(dir, &format!("machine unreachable: {}", transport_reason(e)))
+}
+
+/// Runs the client job on one machine; never returns an error: every failure is an outcome
+/// recorded in the machine's status log.
+pub(crate) async fn run_on_machine(
+    opts: &AutoservOptions,
+    t: Arc<dyn Transport>,
+    dir: &Path,
+    build: &str,
+) -> MachineOutcome {
+    let _ = std::fs::create_dir_all(dir.join("debug"));
+    if let Err(e) = t.ping().await {
+        return record_lost(dir, &format!("machine unreachable: {e}"));
+    }
+    let autodir = match install::choose_autodir(t.as_ref(), &opts.autodir_paths).await {
+        Ok(d) => d,
+        Err(why) => return record_lost(dir, &why),
+    };
+    match install::install_client(t.as_ref(), &opts.client_package, &autodir, build).await {
+        Ok(copied) => tracing::info!(machine = t.machine(), autodir, copied, "client runtime ready"),
+        Err(e) => return record_lost(dir, &format!("cannot install the client runtime: {e}")),
+    }
+    let control = format!("{autodir}/control");
+    let remote_results = format!("{autodir}/results/default");
+    if let Err(e) = t.put_file(&opts.control, &control).await {
+        return record_lost(dir, &format!("cannot copy the control file: {e}"));
+    }
+    // Never delete: an older job's results on the machine are moved aside.
+    let aside = CommandSpec::new([
+        "sh",
+        "-c",
+        "if [ -e \"$1\" ]; then mv \"$1\" \"$1.$(date +%s).$$\"; fi",
+        "sh",
+        remote_results.as_str(),
+    ]);
+    if let Err(e) = t.exec(&aside, None).await {
+        return record_lost(dir, &format!("cannot prepare {remote_results}: {e}"));
+    }
+    let outcome = run_client_loop(opts, t.as_ref(), dir, &autodir, &control, &remote_results).await;
+    if let Err(e) = t.get_tree(&remote_results, dir).await {
+        tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
+        let note = format!("could not copy the client's results back: {e}");
+        let _ = std::fs::write(dir.join("debug").join("results-copy.error"), note);
+    }
+    outcome
+}
+
+async fn run_client_loop(
+    opts: &AutoservOptions,
+    t: &dyn Transport,
+    dir: &Path,
+    autodir: &str,
+    control: &str,
+    remote_results: &str,
+) -> MachineOutcome {
+    let mut reboots = 0u32;
+    loop {
+        let mut argv = vec![
+            opts.python.clone(),
+            "-m".into(),
+            "autotest.client.runner".into(),
+            "--results".into(),
+            remote_results.to_owned(),
+            format!("--status-prefix={STATUS_PREFIX}"),
+        ];
+        if reboots > 0 {
+            argv.push("--continue".into());
+        }
+        argv.push("--".into());
+        argv.push(control.to_owned());
+        let cmd = CommandSpec::new(argv).env("PYTHONPATH", autodir).cwd(autodir);
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let status_log = dir.join("status.log");
+        let debug = dir.join("debug");
+        let consumer = tokio::spawn(async move { status_stream::consume(rx, &status_log, &debug).await });
+        let result = t.exec(&cmd, Some(tx)).await;
+        match consumer.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "writing the status log failed"),
+            Err(e) => tracing::warn!(error = %e, "status log writer panicked"),
+        }
+        let outcome = match result {
+            Ok(r) => r.outcome,
+            Err(e) => return record_lost(dir, &format!("Autotest client terminated unexpectedly: {e}")),
+        };
+        match outcome {
+            ExitOutcome::Code(0) => return MachineOutcome::Completed { reboots },
+            ExitOutcome::Code(5) => {
+                reboots += 1;
+                if reboots > opts.max_reboots {
+                    return record_lost(dir, &format!("the job asked for more than {} reboots", opts.max_reboots));
+                }
+                if is_local_machine(t.machine()) {
+                    // The server itself cannot be rebooted under a running autoserv: resume at once.
+                    continue;
+                }
+                if let Err(why) =
+                    reboot::reboot_and_wait(t, &opts.reboot_command, opts.wait_down, opts.wait_up).await
+                {
+                    return record_lost(dir, &why);
+                }
+            }
+            ExitOutcome::Code(c) => {
+                return MachineOutcome::Failed {
+                    reason: format!("the client job ended with exit code {c} (see status.log and debug/client.stderr)"),
+                };
+            }
+            other => {
+                return record_lost(dir, &format!("Autotest client terminated unexpectedly: {other}"));
+            }
+        }
+    }
+}
