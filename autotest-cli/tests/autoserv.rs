@@ -93,3 +93,47 @@ fn server_control_files_are_refused_with_the_reason() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("server control files are not supported yet"));
     assert_eq!(std::fs::read_to_string(dir.path().join("r/.autoserv_execute")).unwrap().lines().count(), 3);
 }
+
+#[test]
+fn sigterm_stops_the_client_and_records_the_abort() {
+    let dir = tempfile::tempdir().unwrap();
+    let autodir = dir.path().join("autodir");
+    setup(dir.path(), autodir.to_str().unwrap(), "job.run_test('sleeptest', seconds=60)\n");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_autotest"))
+        .args(["autoserv", "-m", "localhost", "-r", "r", "-c", "--config-dir", ".", "control"])
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let log = dir.path().join("r/status.log");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !std::fs::read_to_string(&log).unwrap_or_default().contains("START\tsleeptest") {
+        assert!(std::time::Instant::now() < deadline, "the test never started");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(143));
+    let lines = entries(&log);
+    assert_eq!(
+        lines[lines.len() - 3..],
+        [
+            "\t\tABORT\t----\t----\tJob aborted: the client received SIGTERM",
+            "\tEND ABORT\tsleeptest\tsleeptest\t",
+            "END ABORT\t----\t----\t",
+        ]
+    );
+    let pid = std::fs::read_to_string(dir.path().join("r/.autoserv_execute")).unwrap();
+    assert_eq!(pid.lines().nth(1), Some("15"), "pidfile records the SIGTERM");
+    // The client is gone: its recorded pid no longer runs.
+    let client_pid: i32 = std::fs::read_to_string(autodir.join("results/default/.client_pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!Path::new(&format!("/proc/{client_pid}")).exists() || {
+        let stat = std::fs::read_to_string(format!("/proc/{client_pid}/stat")).unwrap_or_default();
+        stat.split_whitespace().nth(2) == Some("Z")
+    });
+}

@@ -33,6 +33,6 @@ pub use transport::{
     TransportError, TransportFactory, is_local_machine, quote_arg, quote_argv,
 };
 pub use autoserv::{
-    AutoservError, AutoservOptions, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,
+    AbortSignal, AutoservError, AutoservOptions, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,
     run_client_job,
 };

@@ -470,3 +470,51 @@ def test_whole_life_cycle_order_and_execute_override(job_dir, run):
     assert r.read("executor", "results", "keyval") == (
         "round{perf}=0\n\nround{perf}=1\n\nround{perf}=2\n\n")
     assert r.status_lines()[-2] == L(1, "END GOOD", "executor", "executor")
+
+
+def test_sigterm_kills_tests_and_closes_groups_with_abort(job_dir):
+    import signal
+    import subprocess
+    import time
+    from conftest import autotest_bin
+    write_test(job_dir, "passing", PASSING)
+    write_test(job_dir, "hanger", """
+        import os, subprocess
+        from autotest.client import test
+
+        class hanger(test.test):
+            def run_once(self):
+                sleeper = subprocess.Popen(['sleep', '60'])
+                with open(os.path.join(self.job.resultdir, 'pids'), 'w') as f:
+                    f.write('%d %d\\n' % (os.getpid(), sleeper.pid))
+                sleeper.wait()
+    """)
+    (job_dir / "control").write_text(
+        "job.run_test('passing', tag='first')\n"
+        "job.run_test('hanger')\n")
+    res = job_dir / "results"
+    proc = subprocess.Popen([autotest_bin(), "run", "--results", str(res), "--tests-dir",
+                             str(job_dir / "tests"), str(job_dir / "control")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pidfile = res / ".client_pid"
+    deadline = time.time() + 30
+    while time.time() < deadline and not (res / "pids").exists():
+        time.sleep(0.1)
+    time.sleep(0.2)
+    pids = [int(p) for p in (res / "pids").read_text().split()]
+    os.kill(int(pidfile.read_text()), signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + 15, err
+    from conftest import normalize
+    lines = [l for l in normalize((res / "status").read_text()).splitlines()]
+    assert lines[-4:] == [
+        L(1, "START", "hanger", "hanger"),
+        L(2, "ABORT", "----", "----", "Job aborted: the client received SIGTERM"),
+        L(1, "END ABORT", "hanger", "hanger"),
+        L(0, "END ABORT"),
+    ]
+    # Nothing of the test is left running: neither its process nor what it started.
+    time.sleep(0.2)
+    for pid in pids:
+        assert not os.path.exists("/proc/%d" % pid) or \
+            open("/proc/%d/stat" % pid).read().split()[2] == "Z", pid

@@ -12,6 +12,9 @@ use autotest_core::{
 };
 use clap::Args;
 
+/// Exit code of an aborted job (128 + SIGTERM).
+const ABORTED: i32 = 143;
+
 /// Arguments of `autotest autoserv` (legacy autoserv's flags).
 #[derive(Args, Debug)]
 pub struct AutoservArgs {
@@ -89,7 +92,9 @@ pub fn run(a: AutoservArgs) -> anyhow::Result<i32> {
             (1, 0)
         }
     };
-    pidfile.write_finished(ProcessExit::Code(code), failed)?;
+    // An aborted job is recorded as ended by SIGTERM, as a killed legacy autoserv was.
+    let exit = if code == ABORTED { ProcessExit::Signal(libc::SIGTERM) } else { ProcessExit::Code(code) };
+    pidfile.write_finished(exit, failed)?;
     Ok(code)
 }
 
@@ -120,13 +125,32 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
         tracing::info!(conmux = c, "console server given; consoles are not attached yet");
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let outcome = rt.block_on(run_client_job(&opts, Arc::new(Machines)))?;
+    let (abort_tx, abort_rx) = tokio::sync::watch::channel(None);
+    let outcome = rt.block_on(async {
+        // SIGTERM/SIGINT: stop the clients on every machine, close their logs with ABORT.
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+                return;
+            };
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            let _ = abort_tx.send(Some(format!("Job aborted: autoserv received {name}")));
+        });
+        run_client_job(&opts, Arc::new(Machines), abort_rx).await
+    })?;
     for (m, o) in &outcome.machines {
         match o {
             MachineOutcome::Completed { reboots } => println!("{m}: completed ({reboots} reboot(s))"),
             MachineOutcome::Failed { reason } => println!("{m}: failed: {reason}"),
             MachineOutcome::Lost { reason } => println!("{m}: lost: {reason}"),
+            MachineOutcome::Aborted { reason } => println!("{m}: aborted: {reason}"),
         }
+    }
+    if outcome.machines.iter().any(|(_, o)| matches!(o, MachineOutcome::Aborted { .. })) {
+        return Ok((ABORTED, outcome.failed_tests));
     }
     let code = if outcome.all_completed() { 0 } else { 1 };
     Ok((code, outcome.failed_tests))

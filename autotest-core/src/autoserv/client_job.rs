@@ -5,7 +5,9 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::{AutoservOptions, STATUS_PREFIX, install, reboot, status_stream, transport_reason};
+use super::{
+    AbortSignal, AutoservOptions, STATUS_PREFIX, install, reboot, status_stream, transport_reason,
+};
 use crate::status::{StatusCode, StatusEntry, StatusLineKind, StatusLog};
 use crate::transport::{CommandSpec, ExitOutcome, Transport, TransportError, is_local_machine};
 
@@ -20,6 +22,12 @@ pub enum MachineOutcome {
     /// The client job ended with an error of its own (the control file raised, the job aborted).
     Failed {
         /// Why, as the client's exit said.
+        reason: String,
+    },
+    /// The job was aborted (autoserv was told to stop); the client was stopped and its open
+    /// groups closed with `END ABORT`.
+    Aborted {
+        /// Why.
         reason: String,
     },
     /// The machine or its client process was lost (unreachable, did not come back from a
@@ -60,6 +68,53 @@ fn record_lost(dir: &Path, reason: &str) -> MachineOutcome {
     }
 }
 
+/// Closes whatever the stopped client left open and reports the abort.
+fn record_aborted(dir: &Path, reason: &str) -> MachineOutcome {
+    let path = dir.join("status.log");
+    if let Ok(mut log) = StatusLog::parse_file(&path) {
+        let text = log.close_open_groups(Some(reason));
+        if !text.is_empty() {
+            if let Ok(mut f) = OpenOptions::new().append(true).open(&path) {
+                let _ = f.write_all(text.as_bytes());
+            }
+        }
+    }
+    MachineOutcome::Aborted {
+        reason: reason.to_owned(),
+    }
+}
+
+/// How long a client may take to close its log after being told to stop.
+const CLIENT_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Resolves when an abort is signalled (never, if the sender is gone without one).
+async fn wait_abort(abort: &mut AbortSignal) {
+    loop {
+        if abort.borrow().is_some() {
+            return;
+        }
+        if abort.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+/// Tells the client runtime on the machine to stop (SIGTERM to the pid it recorded): it kills
+/// its tests and closes its status groups with ABORT.
+async fn stop_client(t: &dyn Transport, remote_results: &str) {
+    let cmd = CommandSpec::new([
+        "sh",
+        "-c",
+        "pid=$(cat \"$1/.client_pid\" 2>/dev/null) && kill -TERM \"$pid\"",
+        "sh",
+        remote_results,
+    ])
+    .timeout(std::time::Duration::from_secs(30));
+    if let Err(e) = t.exec(&cmd, None).await {
+        tracing::warn!(machine = t.machine(), error = %e, "could not signal the client to stop");
+    }
+}
+
 /// The outcome for a machine whose transport could not even be opened.
 pub(crate) fn unreachable(dir: &Path, e: &TransportError) -> MachineOutcome {
     record_lost(dir, &format!("machine unreachable: {}", transport_reason(e)))
@@ -72,6 +127,7 @@ pub(crate) async fn run_on_machine(
     t: Arc<dyn Transport>,
     dir: &Path,
     build: &str,
+    abort: AbortSignal,
 ) -> MachineOutcome {
     let _ = std::fs::create_dir_all(dir.join("debug"));
     if let Err(e) = t.ping().await {
@@ -101,7 +157,7 @@ pub(crate) async fn run_on_machine(
     if let Err(e) = t.exec(&aside, None).await {
         return record_lost(dir, &format!("cannot prepare {remote_results}: {e}"));
     }
-    let outcome = run_client_loop(opts, t.as_ref(), dir, &autodir, &control, &remote_results).await;
+    let outcome = run_client_loop(opts, t.as_ref(), dir, &autodir, &control, &remote_results, abort).await;
     if let Err(e) = t.get_tree(&remote_results, dir).await {
         tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
         let note = format!("could not copy the client's results back: {e}");
@@ -117,9 +173,13 @@ async fn run_client_loop(
     autodir: &str,
     control: &str,
     remote_results: &str,
+    mut abort: AbortSignal,
 ) -> MachineOutcome {
     let mut reboots = 0u32;
     loop {
+        if let Some(reason) = abort.borrow().clone() {
+            return record_aborted(dir, &reason);
+        }
         let mut argv = vec![
             opts.python.clone(),
             "-m".into(),
@@ -138,11 +198,32 @@ async fn run_client_loop(
         let status_log = dir.join("status.log");
         let debug = dir.join("debug");
         let consumer = tokio::spawn(async move { status_stream::consume(rx, &status_log, &debug).await });
-        let result = t.exec(&cmd, Some(tx)).await;
+        let exec = t.exec(&cmd, Some(tx));
+        tokio::pin!(exec);
+        let mut aborted = None;
+        let result = tokio::select! {
+            r = &mut exec => r,
+            _ = wait_abort(&mut abort) => {
+                let reason = abort.borrow().clone().unwrap_or_else(|| "aborted".into());
+                stop_client(t, remote_results).await;
+                aborted = Some(reason);
+                match tokio::time::timeout(CLIENT_STOP_GRACE, &mut exec).await {
+                    Ok(r) => r,
+                    Err(_) => Ok(crate::transport::ExecResult {
+                        outcome: ExitOutcome::Unknown("the client did not stop in time".into()),
+                        stdout: Vec::new(),
+                        stderr: Vec::new(),
+                    }),
+                }
+            }
+        };
         match consumer.await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => tracing::warn!(error = %e, "writing the status log failed"),
             Err(e) => tracing::warn!(error = %e, "status log writer panicked"),
+        }
+        if let Some(reason) = aborted {
+            return record_aborted(dir, &reason);
         }
         let outcome = match result {
             Ok(r) => r.outcome,

@@ -19,6 +19,9 @@ pub use install::client_build_id;
 use crate::status::{StatusLog, summarize};
 use crate::transport::{TransportError, TransportFactory};
 
+/// Tells running jobs to stop: `Some(reason)` once an abort is asked for.
+pub type AbortSignal = tokio::sync::watch::Receiver<Option<String>>;
+
 /// Prefix of status lines in the client runtime's stdout when run by autoserv.
 pub const STATUS_PREFIX: &str = "AUTOTEST_STATUS:";
 
@@ -111,6 +114,7 @@ impl JobOutcome {
 pub async fn run_client_job(
     opts: &AutoservOptions,
     factory: Arc<dyn TransportFactory>,
+    abort: AbortSignal,
 ) -> Result<JobOutcome, AutoservError> {
     if opts.machines.is_empty() {
         return Err(AutoservError::Usage(
@@ -129,9 +133,10 @@ pub async fn run_client_job(
         let factory = factory.clone();
         let m = m.clone();
         let build = build.clone();
+        let abort = abort.clone();
         tasks.push(tokio::spawn(async move {
             let outcome = match factory.open(&m) {
-                Ok(t) => client_job::run_on_machine(&opts, t, &dir, &build).await,
+                Ok(t) => client_job::run_on_machine(&opts, t, &dir, &build, abort).await,
                 Err(e) => client_job::unreachable(&dir, &e),
             };
             (m, dir, outcome)

@@ -84,6 +84,7 @@ class Job(object):
         self.num_tests_failed = 0
         self._status_fd = status_fd
         self._status_prefix = status_prefix
+        self._children = set()
         self._step = _StepContext()
         self._frames = {}
         self._namespace = None
@@ -159,7 +160,9 @@ class Job(object):
         pid = os.fork()
         if pid == 0:
             self._child_main(subdir, testname, body, outputdir, result_path)
+        self._children.add(pid)
         status = _wait(pid, timeout)
+        self._children.discard(pid)
         if status is None:
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -190,6 +193,7 @@ class Job(object):
         code = 0
         try:
             os.setpgid(0, 0)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             self._native.set_persist(False)
             self._redirect_output(outputdir)
             result = {"status": "GOOD", "reason": "completed successfully"}
@@ -307,6 +311,7 @@ class Job(object):
                 code = 0
                 try:
                     os.setpgid(0, 0)
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
                     self._native.set_persist(False)
                     self._native.redirect_status(log)
                     out = {"error": None}
@@ -326,10 +331,12 @@ class Job(object):
                     sys.stdout.flush()
                     sys.stderr.flush()
                     os._exit(code)
+            self._children.add(pid)
             tasks.append((pid, log, res, getattr(fn, "__name__", str(fn))))
         failures = []
         for pid, log, res, name in tasks:
             status = _wait(pid, None)
+            self._children.discard(pid)
             try:
                 with open(log) as f:
                     self._echo(f.read())
@@ -524,6 +531,20 @@ class Job(object):
             subdir, op = groups[self._native.depth - 1]
             self.record("FAIL", subdir, op, "unexpected reboot")
             self._end_group("FAIL")
+
+    def kill_children(self):
+        """Kills every running test and parallel task with its whole process group."""
+        for pid in list(self._children):
+            for target in (-pid, pid):
+                try:
+                    os.kill(target, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        self._children.clear()
 
     # -- misc legacy calls ---------------------------------------------------------------------
     def noop(self, text):

@@ -8,6 +8,7 @@ and stderr say why), 2 the control file was refused before anything ran.
 import argparse
 import getpass
 import os
+import signal
 import socket
 import sys
 import traceback
@@ -76,6 +77,17 @@ def main(argv=None):
     if resumed:
         sys.stderr.write("autotest: resuming the job in %s (start %s)\n" % (opts.results, detail))
 
+    # The pid autoserv signals to stop the job (SIGTERM: tests killed, groups closed ABORT).
+    with open(os.path.join(native.resultsdir, ".client_pid"), "w") as f:
+        f.write("%d\n" % os.getpid())
+
+    class _Terminated(BaseException):
+        pass
+
+    def _on_term(signum, frame):
+        raise _Terminated(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, _on_term)
     status_fd = os.dup(1)
     job = job_mod.Job(native, control, opts.results, opts.args.split(), tag=opts.tag,
                       tests_dirs=opts.tests_dir, verbose=opts.verbose, status_fd=status_fd,
@@ -105,6 +117,13 @@ def main(argv=None):
         return EXIT_REBOOT
     except error.JobComplete:
         pass
+    except _Terminated as e:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        job.kill_children()
+        native.abort("ABORT", "Job aborted: the client received %s" % e)
+        _tail(native, job)
+        sys.stderr.write("autotest: job aborted by %s\n" % e)
+        return 128 + signal.SIGTERM
     except error.JobError as e:
         tb = traceback.format_exc().rstrip()
         native.abort("ABORT", "%s\n%s" % (e, tb))
