@@ -85,16 +85,6 @@ fn unusable_autodir_is_recorded_as_an_aborted_job() {
 }
 
 #[test]
-fn server_control_files_are_refused_with_the_reason() {
-    let dir = tempfile::tempdir().unwrap();
-    setup(dir.path(), "/tmp", "pass\n");
-    let out = autotest(&["autoserv", "-m", "localhost", "-r", "r", "control"], dir.path());
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("server control files are not supported yet"));
-    assert_eq!(std::fs::read_to_string(dir.path().join("r/.autoserv_execute")).unwrap().lines().count(), 3);
-}
-
-#[test]
 fn sigterm_stops_the_client_and_records_the_abort() {
     let dir = tempfile::tempdir().unwrap();
     let autodir = dir.path().join("autodir");
@@ -136,4 +126,51 @@ fn sigterm_stops_the_client_and_records_the_abort() {
         let stat = std::fs::read_to_string(format!("/proc/{client_pid}/stat")).unwrap_or_default();
         stat.split_whitespace().nth(2) == Some("Z")
     });
+}
+
+#[test]
+fn server_control_file_drives_its_machine_through_the_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let autodir = dir.path().join("autodir");
+    setup(
+        dir.path(),
+        autodir.to_str().unwrap(),
+        "\
+def run(machine):
+    host = hosts.create_host(machine)
+    job.record('INFO', None, 'machines', ','.join(machines))
+    at = autotest_remote.Autotest(host)
+    at.run_test('sleeptest', seconds=0.1)
+    r = host.run('echo hi; exit 3', ignore_status=True)
+    job.record('INFO', None, 'run', '%s %s' % (r.exit_status, r.stdout.strip()))
+    host.send_file(__file__, '/tmp/autoserv-test-copy.srv')
+    host.get_file('/tmp/autoserv-test-copy.srv', job.resultdir + '/copied-back')
+    host.run('false')
+job.parallel_simple(run, machines)
+",
+    );
+    let out = autotest(&["autoserv", "-m", "localhost,localhost", "-r", "r", "--config-dir", ".", "control"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let r = dir.path().join("r");
+    let lines = entries(&r.join("status.log"));
+    assert_eq!(
+        lines,
+        [
+            "START\t----\t----\t",
+            "\tINFO\t----\tmachines\tlocalhost",
+            "\tSTART\t----\t----\t",
+            "\t\tSTART\tsleeptest\tsleeptest\t",
+            "\t\t\tGOOD\tsleeptest\tsleeptest\tcompleted successfully",
+            "\t\tEND GOOD\tsleeptest\tsleeptest\t",
+            "\tEND GOOD\t----\t----\t",
+            "\tINFO\t----\trun\t3 hi",
+            "\tFAIL\t----\t----\tAutoservRunError: localhost: command <false> failed, rc=1: ",
+            "END FAIL\t----\t----\t",
+        ]
+    );
+    assert!(std::fs::read_to_string(r.join("copied-back")).unwrap().contains("parallel_simple"));
+    assert!(r.join("sleeptest/results/keyval").exists());
+    assert!(r.join("control.srv").exists());
+    let pid = std::fs::read_to_string(r.join(".autoserv_execute")).unwrap();
+    assert_eq!(pid.lines().skip(1).collect::<Vec<_>>(), ["256", "0"]);
 }

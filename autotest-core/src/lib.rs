@@ -34,5 +34,5 @@ pub use transport::{
 };
 pub use autoserv::{
     AbortSignal, AutoservError, AutoservOptions, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,
-    run_client_job,
+    ServerOutcome, run_client_job, run_server_job,
 };

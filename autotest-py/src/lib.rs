@@ -66,7 +66,8 @@ impl PyJob {
     /// "fresh" (detail: where older results were moved, or None) or "resumed" (detail: the run
     /// number as text).
     #[staticmethod]
-    #[pyo3(signature = (resultsdir, control, tag, continue_job, user, hostname))]
+    #[pyo3(signature = (resultsdir, control, tag, continue_job, user, hostname, status_file=None, control_copy=None, reuse_dir=false))]
+    #[allow(clippy::too_many_arguments)]
     fn open(
         resultsdir: PathBuf,
         control: PathBuf,
@@ -74,6 +75,9 @@ impl PyJob {
         continue_job: bool,
         user: String,
         hostname: String,
+        status_file: Option<String>,
+        control_copy: Option<String>,
+        reuse_dir: bool,
     ) -> PyResult<(PyJob, &'static str, Option<String>)> {
         let opts = JobOptions {
             resultsdir,
@@ -82,6 +86,9 @@ impl PyJob {
             continue_job,
             user,
             hostname,
+            status_file,
+            control_copy,
+            reuse_dir,
         };
         let (inner, start) = ClientJob::open(&opts).map_err(engine_err)?;
         let (kind, detail) = match start {

@@ -7,7 +7,8 @@ use std::time::Duration;
 use anyhow::Context;
 use autotest_core::{
     AutoservOptions, GlobalConfig, LocalTransport, MachineOutcome, Pidfile, ProcessExit,
-    Transport, TransportError, TransportFactory, is_local_machine, run_client_job,
+    ExitOutcome, Transport, TransportError, TransportFactory, is_local_machine, run_client_job,
+    run_server_job,
     unique_sorted_machines,
 };
 use clap::Args;
@@ -36,8 +37,16 @@ pub struct AutoservArgs {
     /// The client runtime to install on the machines (default: the installed Python package).
     #[arg(long, env = "AUTOTEST_CLIENT_PACKAGE")]
     client_package: Option<PathBuf>,
+    /// Arguments given to the control file as `args` (split on whitespace).
+    #[arg(long, default_value = "", allow_hyphen_values = true)]
+    args: String,
     /// The control file.
     control: PathBuf,
+}
+
+enum Ran {
+    Client(autotest_core::JobOutcome),
+    Server(autotest_core::ServerOutcome),
 }
 
 /// Opens transports: `localhost` runs locally; other machines need SSH.
@@ -99,13 +108,6 @@ pub fn run(a: AutoservArgs) -> anyhow::Result<i32> {
 }
 
 fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
-    if !a.client {
-        anyhow::bail!(
-            "{} is a server control file (no -c): server control files are not supported yet; \
-             run client control files with -c",
-            a.control.display()
-        );
-    }
     let python = crate::commands::run::python();
     let package = match &a.client_package {
         Some(p) => p.clone(),
@@ -139,8 +141,27 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
             };
             let _ = abort_tx.send(Some(format!("Job aborted: autoserv received {name}")));
         });
-        run_client_job(&opts, Arc::new(Machines), abort_rx).await
+        if a.client {
+            run_client_job(&opts, Arc::new(Machines), abort_rx).await.map(Ran::Client)
+        } else {
+            run_server_job(&opts, Arc::new(Machines), abort_rx, &a.args).await.map(Ran::Server)
+        }
     })?;
+    let outcome = match outcome {
+        Ran::Client(o) => o,
+        Ran::Server(o) => {
+            let code = if o.aborted {
+                ABORTED
+            } else {
+                match o.exit {
+                    ExitOutcome::Code(c) => c,
+                    _ => 1,
+                }
+            };
+            println!("server job: {} (failed tests: {})", o.exit, o.failed_tests);
+            return Ok((code, o.failed_tests));
+        }
+    };
     for (m, o) in &outcome.machines {
         match o {
             MachineOutcome::Completed { reboots } => println!("{m}: completed ({reboots} reboot(s))"),

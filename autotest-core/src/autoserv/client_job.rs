@@ -128,6 +128,7 @@ pub(crate) async fn run_on_machine(
     dir: &Path,
     build: &str,
     abort: AbortSignal,
+    status_indent: usize,
 ) -> MachineOutcome {
     let _ = std::fs::create_dir_all(dir.join("debug"));
     if let Err(e) = t.ping().await {
@@ -157,7 +158,7 @@ pub(crate) async fn run_on_machine(
     if let Err(e) = t.exec(&aside, None).await {
         return record_lost(dir, &format!("cannot prepare {remote_results}: {e}"));
     }
-    let outcome = run_client_loop(opts, t.as_ref(), dir, &autodir, &control, &remote_results, abort).await;
+    let outcome = run_client_loop(opts, t.as_ref(), dir, &autodir, &control, &remote_results, abort, status_indent).await;
     if let Err(e) = t.get_tree(&remote_results, dir).await {
         tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
         let note = format!("could not copy the client's results back: {e}");
@@ -166,6 +167,7 @@ pub(crate) async fn run_on_machine(
     outcome
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn run_client_loop(
     opts: &AutoservOptions,
     t: &dyn Transport,
@@ -174,6 +176,7 @@ async fn run_client_loop(
     control: &str,
     remote_results: &str,
     mut abort: AbortSignal,
+    status_indent: usize,
 ) -> MachineOutcome {
     let mut reboots = 0u32;
     loop {
@@ -197,7 +200,7 @@ async fn run_client_loop(
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let status_log = dir.join("status.log");
         let debug = dir.join("debug");
-        let consumer = tokio::spawn(async move { status_stream::consume(rx, &status_log, &debug).await });
+        let consumer = tokio::spawn(async move { status_stream::consume(rx, &status_log, &debug, status_indent).await });
         let exec = t.exec(&cmd, Some(tx));
         tokio::pin!(exec);
         let mut aborted = None;

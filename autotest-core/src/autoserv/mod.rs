@@ -7,6 +7,8 @@
 mod client_job;
 mod install;
 mod reboot;
+mod rpc;
+mod server_job;
 mod status_stream;
 
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 pub use client_job::MachineOutcome;
 pub use install::client_build_id;
+pub use server_job::{ServerOutcome, run_server_job};
 
 use crate::status::{StatusLog, summarize};
 use crate::transport::{TransportError, TransportFactory};
@@ -136,7 +139,7 @@ pub async fn run_client_job(
         let abort = abort.clone();
         tasks.push(tokio::spawn(async move {
             let outcome = match factory.open(&m) {
-                Ok(t) => client_job::run_on_machine(&opts, t, &dir, &build, abort).await,
+                Ok(t) => client_job::run_on_machine(&opts, t, &dir, &build, abort, 0).await,
                 Err(e) => client_job::unreachable(&dir, &e),
             };
             (m, dir, outcome)

@@ -67,3 +67,34 @@ pub(crate) async fn reboot_and_wait(
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Waits until the machine answers; true when it did within `timeout`.
+pub(crate) async fn wait_up(t: &dyn Transport, timeout: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        if boot_id(t).await.is_some() {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Waits until the machine stops answering, or answers with another boot id than `old`; true
+/// when that happened within `timeout`.
+pub(crate) async fn wait_down(t: &dyn Transport, old: Option<&str>, timeout: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        match boot_id(t).await {
+            None => return true,
+            Some(id) if Some(id.as_str()) != old && old.is_some() => return true,
+            Some(_) => {}
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}

@@ -15,7 +15,9 @@ pub(crate) async fn consume(
     mut rx: UnboundedReceiver<(OutputStream, Vec<u8>)>,
     status_log: &Path,
     debug_dir: &Path,
+    indent: usize,
 ) -> std::io::Result<()> {
+    let indent = "\t".repeat(indent);
     let open = |p: &Path| -> std::io::Result<File> {
         OpenOptions::new().create(true).append(true).open(p)
     };
@@ -31,21 +33,28 @@ pub(crate) async fn consume(
                 pending.extend_from_slice(&chunk);
                 while let Some(pos) = pending.iter().position(|b| *b == b'\n') {
                     let line: Vec<u8> = pending.drain(..=pos).collect();
-                    route(&line, &mut status, &mut stdout)?;
+                    route(&line, &indent, &mut status, &mut stdout)?;
                 }
             }
         }
     }
     if !pending.is_empty() {
         pending.push(b'\n');
-        route(&pending, &mut status, &mut stdout)?;
+        route(&pending, &indent, &mut status, &mut stdout)?;
     }
     Ok(())
 }
 
-fn route(line: &[u8], status: &mut File, stdout: &mut File) -> std::io::Result<()> {
+/// Status lines go to the status log, nested `indent` deeper (a client job run by a server
+/// control file sits inside the server job's groups); other lines to the client's stdout log.
+fn route(line: &[u8], indent: &str, status: &mut File, stdout: &mut File) -> std::io::Result<()> {
     match line.strip_prefix(STATUS_PREFIX.as_bytes()) {
-        Some(rest) => status.write_all(rest),
+        Some(rest) => {
+            let mut l = Vec::with_capacity(indent.len() + rest.len());
+            l.extend_from_slice(indent.as_bytes());
+            l.extend_from_slice(rest);
+            status.write_all(&l)
+        }
         None => stdout.write_all(line),
     }
 }

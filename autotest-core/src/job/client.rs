@@ -32,6 +32,14 @@ pub struct JobOptions {
     pub user: String,
     /// This machine's hostname, recorded in the job keyval.
     pub hostname: String,
+    /// The status log's file name (default `status`; a server job writes `status.log`).
+    pub status_file: Option<String>,
+    /// The name of the control file's copy in the results directory (default `control`; a
+    /// server job keeps `control.srv`).
+    pub control_copy: Option<String>,
+    /// Use the results directory as it is, even when it holds files (autoserv made it and
+    /// wrote its pidfile there), instead of moving older contents aside.
+    pub reuse_dir: bool,
 }
 
 /// Whether `open` started a new job or resumed one.
@@ -83,8 +91,12 @@ impl ClientJob {
     /// new one (moving an older finished job's results aside, never deleting them).
     pub fn open(opts: &JobOptions) -> Result<(ClientJob, JobStart), JobError> {
         let dir = &opts.resultsdir;
-        let state_path = dir.join(Self::STATE_FILE);
-        let status_path = dir.join(Self::STATUS_FILE);
+        // The state file sits next to the control file's copy (`control.state`, legacy style).
+        let state_path = match &opts.control_copy {
+            Some(name) => dir.join(format!("{name}.state")),
+            None => dir.join(Self::STATE_FILE),
+        };
+        let status_path = dir.join(opts.status_file.as_deref().unwrap_or(Self::STATUS_FILE));
         let mut moved_aside = None;
         if state_path.exists() {
             let mut state = JobState::load(&state_path)?;
@@ -109,11 +121,14 @@ impl ClientJob {
                 Self::STATE_FILE
             )));
         }
-        if dir.exists() && std::fs::read_dir(dir).map_err(|e| JobError::io(dir, e))?.next().is_some() {
+        if !opts.reuse_dir
+            && dir.exists()
+            && std::fs::read_dir(dir).map_err(|e| JobError::io(dir, e))?.next().is_some()
+        {
             moved_aside = Some(move_aside(dir)?);
         }
         std::fs::create_dir_all(dir.join("debug")).map_err(|e| JobError::io(dir, e))?;
-        let control_copy = dir.join("control");
+        let control_copy = dir.join(opts.control_copy.as_deref().unwrap_or("control"));
         if opts.control != control_copy {
             std::fs::copy(&opts.control, &control_copy)
                 .map_err(|e| JobError::io(&opts.control, e))?;

@@ -132,3 +132,6 @@ class AutoservRunError(AutoservError):
         AutoservError.__init__(self, description, result_obj)
         self.description = description
         self.result_obj = result_obj
+
+    def __str__(self):
+        return str(self.description)
