@@ -24,6 +24,10 @@ enum Command {
     Status(commands::status::StatusArgs),
     /// Run one job on its machines (client control files with -c), writing .autoserv_execute.
     Autoserv(commands::autoserv::AutoservArgs),
+    /// Watch a queue's spool directory and run each control file dropped into it, oldest first.
+    MonitorQueue(commands::queue::MonitorQueueArgs),
+    /// Run one queue monitor per directory under <top>/queue, results to <top>/results.
+    StartAllQueues(commands::queue::StartAllQueuesArgs),
 }
 
 fn main() {
@@ -32,6 +36,8 @@ fn main() {
         Command::Run(args) => commands::run::run(args),
         Command::Status(args) => commands::status::run(args),
         Command::Autoserv(args) => commands::autoserv::run(args),
+        Command::MonitorQueue(args) => commands::queue::monitor(args),
+        Command::StartAllQueues(args) => commands::queue::start_all(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

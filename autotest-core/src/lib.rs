@@ -11,6 +11,7 @@ mod job;
 pub mod keyval;
 mod machines;
 mod pidfile;
+mod queue;
 mod status;
 mod transport;
 
@@ -27,6 +28,12 @@ pub use machines::{
     unique_sorted_machines, validate_machine,
 };
 pub use pidfile::{Pidfile, PidfileError, PidfileState, ProcessExit};
+pub use queue::{
+    ClaimedJob, MonitorOptions, QUEUE_JOB_FILE, QUEUE_LOCK_FILE, QUEUE_LOG_FILE, QueueError,
+    QueueMonitorConfig, SpoolEntry, StartAllQueuesConfig, TerminationSignal, claim_control_file,
+    conmux_config_path, create_results_dir, is_server_control, monitor_queue, move_control_file,
+    results_dir_base, scan_spool, start_all_queues,
+};
 pub use status::*;
 pub use transport::{
     CommandSpec, ExecResult, ExitOutcome, LocalTransport, OutputSender, OutputStream, Transport,

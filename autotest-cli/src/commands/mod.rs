@@ -1,3 +1,4 @@
 pub mod autoserv;
+pub mod queue;
 pub mod run;
 pub mod status;

@@ -1,0 +1,82 @@
+//! `autotest monitor-queue` and `autotest start-all-queues`: the queue server (seed 1).
+//!
+//! Both run until SIGTERM or SIGINT, then stop watching and exit 0; a running autoserv is left
+//! running and the next start re-attaches to it. Each queue logs to `<queue>/.log`; the same
+//! lines go to standard error (filter with `RUST_LOG`).
+
+use std::path::PathBuf;
+
+use autotest_core::{
+    QueueMonitorConfig, StartAllQueuesConfig, TerminationSignal, monitor_queue, start_all_queues,
+};
+use clap::Args;
+
+/// Arguments of `autotest monitor-queue`.
+#[derive(Args, Debug)]
+pub struct MonitorQueueArgs {
+    /// The queue's spool directory; its name is the machine unless it holds a .machines file.
+    spool_directory: PathBuf,
+    /// Where each job's results directory (<queue>-<control file>) is created.
+    resultsdir: PathBuf,
+    /// Console (conmux) server, passed to autoserv as --conmux.
+    conmux_server: Option<String>,
+}
+
+/// Arguments of `autotest start-all-queues`.
+#[derive(Args, Debug)]
+pub struct StartAllQueuesArgs {
+    /// Top-level directory: one monitor per directory in <top>/queue, results to <top>/results.
+    top_level_dir: PathBuf,
+    /// Console server given to the queues that have a console config <top>/conmux/<queue>.cf.
+    #[arg(long, default_value = "localhost")]
+    conmux_server: String,
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+pub fn monitor(a: MonitorQueueArgs) -> anyhow::Result<i32> {
+    init_logging();
+    let config = QueueMonitorConfig {
+        conmux_server: a.conmux_server,
+        ..QueueMonitorConfig::new(a.spool_directory, a.resultsdir)
+    };
+    runtime()?.block_on(async {
+        let mut sig = TerminationSignal::new()?;
+        monitor_queue(config, async move {
+            let name = sig.recv().await;
+            tracing::info!("{name} received: stopping");
+        })
+        .await?;
+        Ok(0)
+    })
+}
+
+pub fn start_all(a: StartAllQueuesArgs) -> anyhow::Result<i32> {
+    init_logging();
+    let config = StartAllQueuesConfig {
+        conmux_server: a.conmux_server,
+        ..StartAllQueuesConfig::new(a.top_level_dir)
+    };
+    runtime()?.block_on(async {
+        let mut sig = TerminationSignal::new()?;
+        start_all_queues(config, async move {
+            let name = sig.recv().await;
+            tracing::info!("{name} received: stopping");
+        })
+        .await?;
+        Ok(0)
+    })
+}
