@@ -1,14 +1,12 @@
 //! `autotest autoserv`: runs one job on its machines; writes `.autoserv_execute`.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use autotest_core::{
-    AutoservOptions, GlobalConfig, LocalTransport, MachineOutcome, Pidfile, ProcessExit,
-    ExitOutcome, Transport, TransportError, TransportFactory, is_local_machine, run_client_job,
-    run_server_job,
+    AutoservOptions, GlobalConfig, MachineOutcome, Pidfile, ProcessExit,
+    ExitOutcome, run_client_job, run_server_job,
     unique_sorted_machines,
 };
 use clap::Args;
@@ -37,6 +35,9 @@ pub struct AutoservArgs {
     /// The client runtime to install on the machines (default: the installed Python package).
     #[arg(long, env = "AUTOTEST_CLIENT_PACKAGE")]
     client_package: Option<PathBuf>,
+    /// Record the host keys of machines not yet in known_hosts (default: refuse them).
+    #[arg(long)]
+    ssh_accept_new: bool,
     /// Arguments given to the control file as `args` (split on whitespace).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     args: String,
@@ -47,18 +48,6 @@ pub struct AutoservArgs {
 enum Ran {
     Client(autotest_core::JobOutcome),
     Server(autotest_core::ServerOutcome),
-}
-
-/// Opens transports: `localhost` runs locally; other machines need SSH.
-struct Machines;
-
-impl TransportFactory for Machines {
-    fn open(&self, machine: &str) -> Result<Arc<dyn Transport>, TransportError> {
-        if is_local_machine(machine) {
-            return Ok(Arc::new(LocalTransport::new(machine)));
-        }
-        crate::ssh::open(machine)
-    }
 }
 
 /// The directory of the `autotest` package that `python3` imports.
@@ -142,9 +131,9 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
             let _ = abort_tx.send(Some(format!("Job aborted: autoserv received {name}")));
         });
         if a.client {
-            run_client_job(&opts, Arc::new(Machines), abort_rx).await.map(Ran::Client)
+            run_client_job(&opts, crate::ssh::factory(a.ssh_accept_new), abort_rx).await.map(Ran::Client)
         } else {
-            run_server_job(&opts, Arc::new(Machines), abort_rx, &a.args).await.map(Ran::Server)
+            run_server_job(&opts, crate::ssh::factory(a.ssh_accept_new), abort_rx, &a.args).await.map(Ran::Server)
         }
     })?;
     let outcome = match outcome {

@@ -115,10 +115,11 @@ impl CommandSpec {
     pub fn to_shell(&self) -> String {
         let mut s = String::new();
         if let Some(dir) = &self.cwd {
-            s.push_str("cd ");
+            s.push_str("cd -- ");
             s.push_str(&quote_arg(dir));
             s.push_str(" && ");
         }
+        s.push_str("exec ");
         if !self.env.is_empty() {
             s.push_str("env ");
             for (k, v) in &self.env {
@@ -126,7 +127,6 @@ impl CommandSpec {
                 s.push(' ');
             }
         }
-        s.push_str("exec ");
         s.push_str(&quote_argv(&self.argv));
         s
     }
@@ -267,4 +267,19 @@ pub trait TransportFactory: Send + Sync {
 /// True for the names that mean "this machine, no SSH".
 pub fn is_local_machine(machine: &str) -> bool {
     matches!(machine, "localhost" | "127.0.0.1" | "::1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shell_form_runs_with_env_and_cwd() {
+        let cmd = CommandSpec::new(["sh", "-c", "echo \"$GREETING\" $(pwd)"])
+            .env("GREETING", "hello world")
+            .cwd("/");
+        assert_eq!(cmd.to_shell(), "cd -- / && exec env 'GREETING=hello world' sh -c 'echo \"$GREETING\" $(pwd)'");
+        let out = std::process::Command::new("sh").arg("-c").arg(cmd.to_shell()).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hello world /\n");
+    }
 }

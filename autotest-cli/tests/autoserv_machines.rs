@@ -1,0 +1,197 @@
+//! autoserv on real machines over SSH: network namespaces each running a real sshd (with its own
+//! hostname, boot id, autodir and a fenced `reboot`), the real `autotest` binary in the server
+//! namespace, the SSH transport of autotest-ssh. Needs root; fails loudly without it.
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use support::Lab;
+
+fn entries(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .lines()
+        .filter(|l| !l.trim_start_matches('\t').starts_with("  "))
+        .map(|l| {
+            l.split('\t')
+                .filter(|f| !f.starts_with("timestamp=") && !f.starts_with("localtime="))
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect()
+}
+
+/// `autotest autoserv` in the lab's server namespace with the lab's SSH key and known_hosts.
+fn autoserv(lab: &Lab, dir: &Path, machines: &str, client: bool, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
+    cmd.current_dir(dir).args(["autoserv", "-m", machines, "-r", "r"]);
+    if client {
+        cmd.arg("-c");
+    }
+    cmd.args(extra).arg("control");
+    for (k, v) in lab.ssh_env() {
+        cmd.env(k, v);
+    }
+    lab.run_in_server(&mut cmd);
+    cmd.output().expect("run autotest autoserv")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn client_job_on_three_machines_at_once() {
+    let lab = Lab::new(3);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=1)\n").unwrap();
+    let machines = lab.machine_list();
+    let t0 = std::time::Instant::now();
+    let out = autoserv(&lab, dir.path(), &machines, true, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    for m in lab.machines() {
+        let addr = m.address().to_string();
+        let r = dir.path().join("r").join(&addr);
+        assert_eq!(
+            entries(&r.join("status.log")),
+            [
+                "START\t----\t----\t",
+                "\tSTART\tsleeptest\tsleeptest\t",
+                "\t\tGOOD\tsleeptest\tsleeptest\tcompleted successfully",
+                "\tEND GOOD\tsleeptest\tsleeptest\t",
+                "END GOOD\t----\t----\t",
+            ],
+            "{addr}"
+        );
+        // The machine's own results came back, and its hostname is in its job keyval.
+        let keyval = std::fs::read_to_string(r.join("keyval")).unwrap();
+        assert!(keyval.contains(&format!("hostname={}", m.hostname())), "{keyval}");
+        assert!(m.autodir().join("autotest/client/runner.py").exists(), "client installed in the machine's autodir");
+    }
+    // At the same time: three one-second tests take well under three seconds of test time each
+    // in sequence would; the wall time is only a sanity bound, not a performance assertion.
+    assert!(t0.elapsed() < Duration::from_secs(120));
+}
+
+#[test]
+fn reboot_mid_job_is_followed_and_resumed() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "def step_init():\n    job.next_step(after)\n    job.run_test('sleeptest', seconds=0.1)\n    job.reboot()\n\
+         def after():\n    job.run_test('sleeptest', tag='after', seconds=0.1)\n",
+    )
+    .unwrap();
+    let before = m.boot_id();
+    let out = autoserv(&lab, dir.path(), &m.address().to_string(), true, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}\n{}", text(&out.stdout), text(&out.stderr), m.log());
+    assert!(text(&out.stdout).contains("completed (1 reboot(s))"));
+    assert_eq!(m.boot_count(), 2, "{}", m.log());
+    assert_ne!(m.boot_id(), before);
+    let lines = entries(&dir.path().join("r/status.log"));
+    let kernel = String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
+    let kernel = kernel.trim();
+    assert_eq!(
+        lines,
+        [
+            "START\t----\t----\t".to_owned(),
+            "\tSTART\tsleeptest\tsleeptest\t".into(),
+            "\t\tGOOD\tsleeptest\tsleeptest\tcompleted successfully".into(),
+            "\tEND GOOD\tsleeptest\tsleeptest\t".into(),
+            "\tSTART\t----\treboot\t".into(),
+            "\t\tGOOD\t----\treboot.start\t".into(),
+            format!("\t\tGOOD\t----\treboot.verify\t{kernel}"),
+            format!("\tEND GOOD\t----\treboot\tkernel={kernel}\t"),
+            "\tSTART\tsleeptest.after\tsleeptest.after\t".into(),
+            "\t\tGOOD\tsleeptest.after\tsleeptest.after\tcompleted successfully".into(),
+            "\tEND GOOD\tsleeptest.after\tsleeptest.after\t".into(),
+            "END GOOD\t----\t----\t".into(),
+        ]
+    );
+}
+
+#[test]
+fn server_control_file_gets_the_machines() {
+    let lab = Lab::new(2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "def run(machine):\n    host = hosts.create_host(machine)\n    host.run('hostname > /tmp/seen-by-srv')\n\
+         \x20   autotest_remote.Autotest(host).run_test('sleeptest', seconds=0.1)\n\
+         job.record('INFO', None, 'machines', ' '.join(machines))\n\
+         job.parallel_simple(run, machines)\n",
+    )
+    .unwrap();
+    let list = lab.machine_list();
+    let out = autoserv(&lab, dir.path(), &list, false, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let mut sorted: Vec<String> = list.split(',').map(str::to_owned).collect();
+    sorted.sort();
+    let lines = entries(&dir.path().join("r/status.log"));
+    assert_eq!(lines[1], format!("\tINFO\t----\tmachines\t{}", sorted.join(" ")));
+    for m in lab.machines() {
+        let r = dir.path().join("r").join(m.address().to_string());
+        let log = entries(&r.join("status.log"));
+        assert!(log.contains(&"\tEND GOOD\tsleeptest\tsleeptest\t".to_owned()), "{log:?}");
+    }
+}
+
+#[test]
+fn unknown_host_key_is_refused() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=0.1)\n").unwrap();
+    let empty = dir.path().join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
+    cmd.current_dir(dir.path())
+        .args(["autoserv", "-m", &m.address().to_string(), "-r", "r", "-c", "control"])
+        .env("AUTOTEST_SSH_KEY", lab.client_key())
+        .env("AUTOTEST_SSH_KNOWN_HOSTS", &empty);
+    lab.run_in_server(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines = entries(&dir.path().join("r/status.log"));
+    assert!(lines[1].starts_with("\tABORT\t----\t----\tmachine unreachable:"), "{lines:?}");
+    assert!(lines[1].contains("host key"), "{lines:?}");
+    assert!(!m.autodir().join("autotest").exists(), "nothing was installed");
+}
+
+#[test]
+fn a_machine_that_dies_mid_job_is_recorded_and_the_others_finish() {
+    let lab = Lab::new(2);
+    let (dying, living) = (lab.machine(0), lab.machine(1));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=8)\n").unwrap();
+    let list = lab.machine_list();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
+    cmd.current_dir(dir.path()).args(["autoserv", "-m", &list, "-r", "r", "-c", "control"]);
+    // Notice the dead machine after three missed 1 s keepalives.
+    cmd.env("AUTOTEST_SSH_KEEPALIVE_SECS", "1");
+    for (k, v) in lab.ssh_env() {
+        cmd.env(k, v);
+    }
+    lab.run_in_server(&mut cmd);
+    let child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let dying_log = dir.path().join("r").join(dying.address().to_string()).join("status.log");
+    let start = std::time::Instant::now();
+    while !std::fs::read_to_string(&dying_log).unwrap_or_default().contains("START\tsleeptest") {
+        assert!(start.elapsed() < Duration::from_secs(60), "the test never started");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    dying.cut();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let lines = entries(&dying_log);
+    assert!(lines[lines.len() - 2].starts_with("\tEND ABORT\tsleeptest\tsleeptest\t"), "{lines:?}");
+    assert!(lines.last().unwrap().starts_with("END ABORT\t----\t----\t"), "{lines:?}");
+    let living_log = entries(&dir.path().join("r").join(living.address().to_string()).join("status.log"));
+    assert_eq!(living_log.last().unwrap(), "END GOOD\t----\t----\t");
+    assert!(text(&out.stdout).contains("lost"), "{}", text(&out.stdout));
+}
