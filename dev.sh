@@ -69,6 +69,8 @@ bench() {
   cargo build --release -q -p autotest-cli
   say "whole process: autotest run on a one-line sleeptest control file"
   bash benches/run_cost.sh
+  say "one control file on 20 machines: autoserv beside OpenSSH processes"
+  cargo bench -p autotest-benches --bench fanout
   say "copying back 10,000 files over SSH beside rsync and scp"
   cargo bench -p autotest-benches --bench tree_copy
   say "queue pickup latency: monitor-queue beside the legacy 10 s poll"
