@@ -53,6 +53,8 @@ demo() {
 
 run_tests() {
   setup
+  say "lints (clippy: library crates may not print or exit)"
+  cargo clippy --workspace --all-targets -q -- -D warnings
   say "Rust tests (cargo nextest)"
   cargo nextest run --workspace --no-fail-fast
   say "Python tests (pytest)"

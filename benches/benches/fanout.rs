@@ -26,7 +26,7 @@ struct Figures {
     rss_kib: u64,
 }
 
-fn timed(lab: &Lab, mut cmd: Command, out: &Path) -> Figures {
+fn timed(lab: &Lab, cmd: Command, out: &Path) -> Figures {
     let mut wrapped = Command::new("/usr/bin/time");
     wrapped.arg("-v").arg("-o").arg(out).arg(cmd.get_program()).args(cmd.get_args());
     if let Some(d) = cmd.get_current_dir() {

@@ -233,10 +233,10 @@ pub fn clean_stale() {
     let dead = |name: &str| pid_of_name(name).is_some_and(|pid| pid != me && !pid_alive(pid));
     if let Ok(dir) = fs::read_dir("/run/netns") {
         for e in dir.flatten() {
-            if let Some(name) = e.file_name().to_str() {
-                if dead(name) {
-                    delete_netns(name);
-                }
+            if let Some(name) = e.file_name().to_str()
+                && dead(name)
+            {
+                delete_netns(name);
             }
         }
     }
@@ -245,10 +245,11 @@ pub fn clean_stale() {
             continue;
         };
         for e in dir.flatten() {
-            if let Some(name) = e.file_name().to_str() {
-                if dead(name) && e.file_type().is_ok_and(|t| t.is_dir()) {
-                    let _ = fs::remove_dir_all(e.path());
-                }
+            if let Some(name) = e.file_name().to_str()
+                && dead(name)
+                && e.file_type().is_ok_and(|t| t.is_dir())
+            {
+                let _ = fs::remove_dir_all(e.path());
             }
         }
     }
