@@ -195,3 +195,31 @@ fn a_machine_that_dies_mid_job_is_recorded_and_the_others_finish() {
     assert_eq!(living_log.last().unwrap(), "END GOOD\t----\t----\t");
     assert!(text(&out.stdout).contains("lost"), "{}", text(&out.stdout));
 }
+
+#[test]
+fn ssh_user_key_and_known_hosts_come_from_global_config() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=0.1)\n").unwrap();
+    std::fs::write(
+        dir.path().join("global_config.ini"),
+        format!(
+            "[SERVER]\nssh_user: nobody-such\n\n[AUTOSERV]\nssh_user: root\nssh_port: 22\nssh_key: {}\nssh_known_hosts: {}\n",
+            lab.client_key().display(),
+            lab.known_hosts().display()
+        ),
+    )
+    .unwrap();
+    // No AUTOTEST_SSH_* variables: everything comes from the config ([AUTOSERV] over [SERVER]).
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
+    cmd.current_dir(dir.path())
+        .args(["autoserv", "-m", &m.address().to_string(), "-r", "r", "-c", "--config-dir", ".", "control"])
+        .env_remove("AUTOTEST_SSH_KEY")
+        .env_remove("AUTOTEST_SSH_KNOWN_HOSTS")
+        .env_remove("AUTOTEST_SSH_USER");
+    lab.run_in_server(&mut cmd);
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(entries(&dir.path().join("r/status.log")).last().unwrap(), "END GOOD\t----\t----\t");
+}

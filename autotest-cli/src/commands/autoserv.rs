@@ -105,12 +105,14 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
     let machines = unique_sorted_machines(a.machines.iter().map(|m| m.trim().to_owned()).filter(|m| !m.is_empty()));
     let mut opts = AutoservOptions::new(machines, a.results.clone(), a.control.clone(), package);
     opts.python = python;
+    let mut ssh = crate::ssh::SshConfig::default();
     if let Some(dir) = &a.config_dir {
         let config = GlobalConfig::load(dir.join("global_config.ini"), Some(&dir.join("shadow_config.ini")))?;
         opts.autodir_paths = config.autoserv()?.client_autodir_paths;
         let hosts = config.hosts()?;
         opts.wait_down = Duration::from_secs(hosts.wait_down_reboot_timeout);
         opts.wait_up = Duration::from_secs(hosts.default_reboot_timeout);
+        ssh = crate::ssh::SshConfig::from_config(&config)?;
     }
     if let Some(c) = &a.conmux {
         tracing::info!(conmux = c, "console server given; consoles are not attached yet");
@@ -131,9 +133,9 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
             let _ = abort_tx.send(Some(format!("Job aborted: autoserv received {name}")));
         });
         if a.client {
-            run_client_job(&opts, crate::ssh::factory(a.ssh_accept_new), abort_rx).await.map(Ran::Client)
+            run_client_job(&opts, crate::ssh::factory(&ssh, a.ssh_accept_new), abort_rx).await.map(Ran::Client)
         } else {
-            run_server_job(&opts, crate::ssh::factory(a.ssh_accept_new), abort_rx, &a.args).await.map(Ran::Server)
+            run_server_job(&opts, crate::ssh::factory(&ssh, a.ssh_accept_new), abort_rx, &a.args).await.map(Ran::Server)
         }
     })?;
     let outcome = match outcome {
