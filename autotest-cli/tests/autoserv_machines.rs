@@ -223,3 +223,51 @@ fn ssh_user_key_and_known_hosts_come_from_global_config() {
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
     assert_eq!(entries(&dir.path().join("r/status.log")).last().unwrap(), "END GOOD\t----\t----\t");
 }
+
+#[test]
+fn a_machine_that_does_not_come_back_is_hard_reset() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0).clone();
+    // After `reboot` this machine stays down until someone power-cycles it.
+    lab.set_reboot_delay(Duration::from_secs(3600));
+    let dir = tempfile::tempdir().unwrap();
+    let pdu = dir.path().join("pdu");
+    std::fs::create_dir_all(&pdu).unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "def step_init():\n    job.next_step(after)\n    job.reboot()\n\
+         def after():\n    job.run_test('sleeptest', seconds=0.1)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("global_config.ini"),
+        format!(
+            "[HOSTS]\ndefault_reboot_timeout: 4\nwait_down_reboot_timeout: 30\n\
+             hardreset_command: touch {}/reset-{{machine}}\n",
+            pdu.display()
+        ),
+    )
+    .unwrap();
+    // The power switch: a request file from the hardreset command power-cycles the machine.
+    let request = pdu.join(format!("reset-{}", m.address()));
+    let switch = {
+        let m = m.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_secs(120) {
+                if request.exists() {
+                    m.restart();
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            false
+        })
+    };
+    let out = autoserv(&lab, dir.path(), &m.address().to_string(), true, &["--config-dir", "."]);
+    assert!(switch.join().unwrap(), "the hardreset command never ran");
+    assert_eq!(out.status.code(), Some(0), "{}\n{}\n{}", text(&out.stdout), text(&out.stderr), m.log());
+    let lines = entries(&dir.path().join("r/status.log"));
+    assert_eq!(lines[1..4], ["\tSTART\t----\treboot\t", "\t\tGOOD\t----\treboot.start\t", "\t\tGOOD\t----\treboot.start\thard reset"], "{lines:#?}");
+    assert_eq!(lines.last().unwrap(), "END GOOD\t----\t----\t");
+}

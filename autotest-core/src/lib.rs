@@ -40,6 +40,6 @@ pub use transport::{
     TransportError, TransportFactory, is_local_machine, quote_arg, quote_argv,
 };
 pub use autoserv::{
-    AbortSignal, AutoservError, AutoservOptions, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,
+    AbortSignal, AutoservError, AutoservOptions, CommandConsole, Console, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,
     ServerOutcome, run_client_job, run_server_job,
 };

@@ -113,6 +113,13 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
         opts.wait_down = Duration::from_secs(hosts.wait_down_reboot_timeout);
         opts.wait_up = Duration::from_secs(hosts.default_reboot_timeout);
         ssh = crate::ssh::SshConfig::from_config(&config)?;
+        // `[HOSTS] hardreset_command`: argv with `{machine}`, run when a machine does not come
+        // back from a reboot (a PDU script, or `conmux-attach <registry>/{machine} hardreset`).
+        if let Some(cmd) = config.get_str("HOSTS", "hardreset_command")?.filter(|c| !c.trim().is_empty()) {
+            opts.console = Some(autotest_core::CommandConsole::new(
+                cmd.split_whitespace().map(str::to_owned).collect(),
+            ));
+        }
     }
     if let Some(c) = &a.conmux {
         tracing::info!(conmux = c, "console server given; consoles are not attached yet");

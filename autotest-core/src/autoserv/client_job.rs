@@ -68,6 +68,16 @@ fn record_lost(dir: &Path, reason: &str) -> MachineOutcome {
     }
 }
 
+/// Appends one status line (autoserv's own) to the machine's status log.
+fn append_status(dir: &Path, depth: usize, code: StatusCode, operation: &str, message: &str) {
+    let line = StatusEntry::new(StatusLineKind::Status(code), None, Some(operation), message)
+        .stamped(now())
+        .render(depth);
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(dir.join("status.log")) {
+        let _ = f.write_all(line.as_bytes());
+    }
+}
+
 /// Closes whatever the stopped client left open and reports the abort.
 fn record_aborted(dir: &Path, reason: &str) -> MachineOutcome {
     let path = dir.join("status.log");
@@ -243,10 +253,25 @@ async fn run_client_loop(
                     // The server itself cannot be rebooted under a running autoserv: resume at once.
                     continue;
                 }
+                let before = reboot::boot_id(t).await;
                 if let Err(why) =
                     reboot::reboot_and_wait(t, &opts.reboot_command, opts.wait_down, opts.wait_up).await
                 {
-                    return record_lost(dir, &why);
+                    let Some(console) = &opts.console else {
+                        return record_lost(dir, &why);
+                    };
+                    // FORMATS §11: a machine that does not come back is hard-reset through its
+                    // console, recorded inside the open reboot group.
+                    if let Err(e) = console.hardreset(t.machine()).await {
+                        return record_lost(dir, &format!("{why}; hard reset failed: {e}"));
+                    }
+                    append_status(dir, status_indent + 2, StatusCode::Good, "reboot.start", "hard reset");
+                    if !reboot::wait_new_boot(t, before.as_deref(), opts.wait_up).await {
+                        return record_lost(dir, &format!(
+                            "{why}; still not back {} s after a hard reset",
+                            opts.wait_up.as_secs()
+                        ));
+                    }
                 }
             }
             ExitOutcome::Code(c) => {

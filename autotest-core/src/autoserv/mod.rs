@@ -5,6 +5,7 @@
 //! server's status log, follow its reboots, and copy its results back.
 
 mod client_job;
+mod console;
 mod install;
 mod reboot;
 mod rpc;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use client_job::MachineOutcome;
+pub use console::{CommandConsole, Console};
 pub use install::client_build_id;
 pub use server_job::{ServerOutcome, run_server_job};
 
@@ -74,6 +76,8 @@ pub struct AutoservOptions {
     pub wait_up: Duration,
     /// The command that reboots a machine.
     pub reboot_command: Vec<String>,
+    /// Power-cycles a machine that does not come back from a reboot (None: it is lost).
+    pub console: Option<Arc<dyn Console>>,
     /// Most reboots one job may ask for (a guard against a control file that reboots forever).
     pub max_reboots: u32,
 }
@@ -92,6 +96,7 @@ impl AutoservOptions {
             wait_up: Duration::from_secs(1800),
             reboot_command: vec!["reboot".into()],
             max_reboots: 20,
+            console: None,
         }
     }
 }

@@ -98,3 +98,19 @@ pub(crate) async fn wait_down(t: &dyn Transport, old: Option<&str>, timeout: Dur
         tokio::time::sleep(POLL).await;
     }
 }
+
+/// Waits until the machine answers with a boot id other than `old`; true when it did in time.
+pub(crate) async fn wait_new_boot(t: &dyn Transport, old: Option<&str>, timeout: Duration) -> bool {
+    let start = Instant::now();
+    loop {
+        if let Some(id) = boot_id(t).await
+            && Some(id.as_str()) != old
+        {
+            return true;
+        }
+        if start.elapsed() > timeout {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
