@@ -116,7 +116,7 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
         // `[HOSTS] hardreset_command`: argv with `{machine}`, run when a machine does not come
         // back from a reboot (a PDU script, or `conmux-attach <registry>/{machine} hardreset`).
         if let Some(cmd) = config.get_str("HOSTS", "hardreset_command")?.filter(|c| !c.trim().is_empty()) {
-            opts.console = Some(autotest_core::CommandConsole::new(
+            opts.console = Some(autotest_core::CommandConsole::shared(
                 cmd.split_whitespace().map(str::to_owned).collect(),
             ));
         }

@@ -27,8 +27,9 @@ pub struct CommandConsole {
 }
 
 impl CommandConsole {
-    /// A console from a command line split into words (no shell is involved).
-    pub fn new(argv: Vec<String>) -> Arc<dyn Console> {
+    /// A console from a command line split into words (no shell is involved), ready to hand
+    /// to `AutoservOptions::console`.
+    pub fn shared(argv: Vec<String>) -> Arc<dyn Console> {
         Arc::new(CommandConsole {
             argv,
             timeout: Duration::from_secs(120),
