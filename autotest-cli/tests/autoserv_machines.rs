@@ -271,3 +271,45 @@ fn a_machine_that_does_not_come_back_is_hard_reset() {
     assert_eq!(lines[1..4], ["\tSTART\t----\treboot\t", "\t\tGOOD\t----\treboot.start\t", "\t\tGOOD\t----\treboot.start\thard reset"], "{lines:#?}");
     assert_eq!(lines.last().unwrap(), "END GOOD\t----\t----\t");
 }
+
+#[test]
+fn server_control_file_hard_resets_a_host() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0).clone();
+    let dir = tempfile::tempdir().unwrap();
+    let pdu = dir.path().join("pdu");
+    std::fs::create_dir_all(&pdu).unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "host = hosts.create_host(machines[0])\nold = host.get_boot_id()\nhost.hardreset()\n\
+         assert host.wait_down(timeout=30, old_boot_id=old)\nassert host.wait_up(timeout=30)\n\
+         job.record('INFO', None, 'hardreset', 'new boot' if host.get_boot_id() != old else 'same boot')\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("global_config.ini"),
+        format!("[HOSTS]\nhardreset_command: touch {}/reset-{{machine}}\n", pdu.display()),
+    )
+    .unwrap();
+    let request = pdu.join(format!("reset-{}", m.address()));
+    let switch = {
+        let m = m.clone();
+        std::thread::spawn(move || {
+            let start = std::time::Instant::now();
+            while start.elapsed() < Duration::from_secs(60) {
+                if request.exists() {
+                    m.restart();
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            false
+        })
+    };
+    let out = autoserv(&lab, dir.path(), &m.address().to_string(), false, &["--config-dir", "."]);
+    assert!(switch.join().unwrap(), "the hardreset command never ran");
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let lines = entries(&dir.path().join("r/status.log"));
+    assert_eq!(lines[1], "\tINFO\t----\thardreset\tnew boot");
+    assert_eq!(m.boot_count(), 2);
+}

@@ -167,9 +167,17 @@ impl RpcServer {
                     MachineOutcome::Aborted { reason } => json!({"outcome": "aborted", "reason": reason}),
                 })
             }
-            "hardreset" => Err(format!(
-                "{machine}: no console server is configured for this machine, so it cannot be hard-reset"
-            )),
+            "hardreset" => match &self.opts.console {
+                Some(console) => console
+                    .hardreset(&machine)
+                    .await
+                    .map(|_| Value::Null)
+                    .map_err(|e| format!("{machine}: hard reset failed: {e}")),
+                None => Err(format!(
+                    "{machine}: no console is configured for this machine, so it cannot be \
+                     hard-reset: set [HOSTS] hardreset_command"
+                )),
+            },
             other => Err(format!("unknown method {other:?}")),
         }
     }
