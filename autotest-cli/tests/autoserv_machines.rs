@@ -313,3 +313,30 @@ fn server_control_file_hard_resets_a_host() {
     assert_eq!(lines[1], "\tINFO\t----\thardreset\tnew boot");
     assert_eq!(m.boot_count(), 2);
 }
+
+#[test]
+fn server_side_test_gets_its_host() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("hostcheck")).unwrap();
+    std::fs::write(
+        dir.path().join("hostcheck/hostcheck.py"),
+        "from autotest.client import test\n\n\
+         class hostcheck(test.test):\n    version = 1\n\n\
+         \x20   def run_once(self, host=None):\n        name = host.run('hostname').stdout.strip()\n\
+         \x20       self.write_attr_keyval({'remote_hostname': name})\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "h = hosts.create_host(machines[0])\njob.run_test('hostcheck', host=h)\n",
+    )
+    .unwrap();
+    let out = autoserv(&lab, dir.path(), &m.address().to_string(), false, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let lines = entries(&dir.path().join("r/status.log"));
+    assert_eq!(lines[2], "\t\tGOOD\thostcheck\thostcheck\tcompleted successfully", "{lines:#?}");
+    let kv = std::fs::read_to_string(dir.path().join("r/hostcheck/results/keyval")).unwrap();
+    assert_eq!(kv, format!("remote_hostname{{attr}}={}\n\n", m.hostname()));
+}
