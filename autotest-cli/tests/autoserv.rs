@@ -1,8 +1,12 @@
 //! `autotest autoserv` on localhost: the real binary, the installed client runtime copied into an
 //! autodir, status lines streamed into status.log, results copied back, the pidfile written.
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use support::status_entries;
 
 fn autotest(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_autotest"))
@@ -12,19 +16,6 @@ fn autotest(args: &[&str], cwd: &Path) -> Output {
         .expect("run the autotest binary")
 }
 
-fn entries(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .filter(|l| !l.trim_start_matches('\t').starts_with("  "))
-        .map(|l| {
-            l.split('\t')
-                .filter(|f| !f.starts_with("timestamp=") && !f.starts_with("localtime="))
-                .collect::<Vec<_>>()
-                .join("\t")
-        })
-        .collect()
-}
 
 fn setup(dir: &Path, autodir: &str, control: &str) {
     std::fs::write(
@@ -49,13 +40,13 @@ fn client_job_with_reboot_on_localhost() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("localhost: completed (1 reboot(s))"));
     let r = dir.path().join("r");
-    let lines = entries(&r.join("status.log"));
+    let lines = status_entries(&r.join("status.log"));
     assert_eq!(lines.first().unwrap(), "START\t----\t----\t");
     assert!(lines.contains(&"\tEND GOOD\tsleeptest.two\tsleeptest.two\t".to_owned()), "{lines:#?}");
     assert!(lines.iter().any(|l| l.starts_with("\t\tERROR\tsleeptest.bad\tsleeptest.bad\tunknown parameter bogus")), "{lines:#?}");
     assert_eq!(lines.last().unwrap(), "END ERROR\t----\t----\t");
     // The streamed log and the client's own copy agree line for line.
-    assert_eq!(lines, entries(&r.join("status")));
+    assert_eq!(lines, status_entries(&r.join("status")));
     // Results came back; the pidfile says exit 0 and one failed test.
     assert!(r.join("sleeptest.two/results/keyval").exists());
     let pid = std::fs::read_to_string(r.join(".autoserv_execute")).unwrap();
@@ -76,7 +67,7 @@ fn unusable_autodir_is_recorded_as_an_aborted_job() {
     setup(dir.path(), "/proc/no-such-autodir", "job.run_test('sleeptest')\n");
     let out = autotest(&["autoserv", "-m", "localhost", "-r", "r", "-c", "--config-dir", ".", "control"], dir.path());
     assert_eq!(out.status.code(), Some(1));
-    let lines = entries(&dir.path().join("r/status.log"));
+    let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(lines[0], "START\t----\t----\t");
     assert!(lines[1].starts_with("\tABORT\t----\t----\tno usable autodir among /proc/no-such-autodir"), "{lines:?}");
     assert_eq!(lines[2], "END ABORT\t----\t----\t");
@@ -105,7 +96,7 @@ fn sigterm_stops_the_client_and_records_the_abort() {
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(143));
-    let lines = entries(&log);
+    let lines = status_entries(&log);
     assert_eq!(
         lines[lines.len() - 3..],
         [
@@ -152,7 +143,7 @@ job.parallel_simple(run, machines)
     let out = autotest(&["autoserv", "-m", "localhost,localhost", "-r", "r", "--config-dir", ".", "control"], dir.path());
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let r = dir.path().join("r");
-    let lines = entries(&r.join("status.log"));
+    let lines = status_entries(&r.join("status.log"));
     assert_eq!(
         lines,
         [

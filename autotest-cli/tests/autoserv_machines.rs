@@ -8,21 +8,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::Lab;
+use support::{Lab, power_switch, status_entries};
 
-fn entries(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .filter(|l| !l.trim_start_matches('\t').starts_with("  "))
-        .map(|l| {
-            l.split('\t')
-                .filter(|f| !f.starts_with("timestamp=") && !f.starts_with("localtime="))
-                .collect::<Vec<_>>()
-                .join("\t")
-        })
-        .collect()
-}
 
 /// `autotest autoserv` in the lab's server namespace with the lab's SSH key and known_hosts.
 fn autoserv(lab: &Lab, dir: &Path, machines: &str, client: bool, extra: &[&str]) -> Output {
@@ -56,7 +43,7 @@ fn client_job_on_three_machines_at_once() {
         let addr = m.address().to_string();
         let r = dir.path().join("r").join(&addr);
         assert_eq!(
-            entries(&r.join("status.log")),
+            status_entries(&r.join("status.log")),
             [
                 "START\t----\t----\t",
                 "\tSTART\tsleeptest\tsleeptest\t",
@@ -93,7 +80,7 @@ fn reboot_mid_job_is_followed_and_resumed() {
     assert!(text(&out.stdout).contains("completed (1 reboot(s))"));
     assert_eq!(m.boot_count(), 2, "{}", m.log());
     assert_ne!(m.boot_id(), before);
-    let lines = entries(&dir.path().join("r/status.log"));
+    let lines = status_entries(&dir.path().join("r/status.log"));
     let kernel = String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
     let kernel = kernel.trim();
     assert_eq!(
@@ -132,11 +119,11 @@ fn server_control_file_gets_the_machines() {
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
     let mut sorted: Vec<String> = list.split(',').map(str::to_owned).collect();
     sorted.sort();
-    let lines = entries(&dir.path().join("r/status.log"));
+    let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(lines[1], format!("\tINFO\t----\tmachines\t{}", sorted.join(" ")));
     for m in lab.machines() {
         let r = dir.path().join("r").join(m.address().to_string());
-        let log = entries(&r.join("status.log"));
+        let log = status_entries(&r.join("status.log"));
         assert!(log.contains(&"\tEND GOOD\tsleeptest\tsleeptest\t".to_owned()), "{log:?}");
     }
 }
@@ -157,7 +144,7 @@ fn unknown_host_key_is_refused() {
     lab.run_in_server(&mut cmd);
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let lines = entries(&dir.path().join("r/status.log"));
+    let lines = status_entries(&dir.path().join("r/status.log"));
     assert!(lines[1].starts_with("\tABORT\t----\t----\tmachine unreachable:"), "{lines:?}");
     assert!(lines[1].contains("host key"), "{lines:?}");
     assert!(!m.autodir().join("autotest").exists(), "nothing was installed");
@@ -188,10 +175,10 @@ fn a_machine_that_dies_mid_job_is_recorded_and_the_others_finish() {
     dying.cut();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    let lines = entries(&dying_log);
+    let lines = status_entries(&dying_log);
     assert!(lines[lines.len() - 2].starts_with("\tEND ABORT\tsleeptest\tsleeptest\t"), "{lines:?}");
     assert!(lines.last().unwrap().starts_with("END ABORT\t----\t----\t"), "{lines:?}");
-    let living_log = entries(&dir.path().join("r").join(living.address().to_string()).join("status.log"));
+    let living_log = status_entries(&dir.path().join("r").join(living.address().to_string()).join("status.log"));
     assert_eq!(living_log.last().unwrap(), "END GOOD\t----\t----\t");
     assert!(text(&out.stdout).contains("lost"), "{}", text(&out.stdout));
 }
@@ -221,7 +208,7 @@ fn ssh_user_key_and_known_hosts_come_from_global_config() {
     lab.run_in_server(&mut cmd);
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(entries(&dir.path().join("r/status.log")).last().unwrap(), "END GOOD\t----\t----\t");
+    assert_eq!(status_entries(&dir.path().join("r/status.log")).last().unwrap(), "END GOOD\t----\t----\t");
 }
 
 #[test]
@@ -250,24 +237,11 @@ fn a_machine_that_does_not_come_back_is_hard_reset() {
     .unwrap();
     // The power switch: a request file from the hardreset command power-cycles the machine.
     let request = pdu.join(format!("reset-{}", m.address()));
-    let switch = {
-        let m = m.clone();
-        std::thread::spawn(move || {
-            let start = std::time::Instant::now();
-            while start.elapsed() < Duration::from_secs(120) {
-                if request.exists() {
-                    m.restart();
-                    return true;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            false
-        })
-    };
+    let switch = power_switch(m.clone(), request, Duration::from_secs(120));
     let out = autoserv(&lab, dir.path(), &m.address().to_string(), true, &["--config-dir", "."]);
     assert!(switch.join().unwrap(), "the hardreset command never ran");
     assert_eq!(out.status.code(), Some(0), "{}\n{}\n{}", text(&out.stdout), text(&out.stderr), m.log());
-    let lines = entries(&dir.path().join("r/status.log"));
+    let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(lines[1..4], ["\tSTART\t----\treboot\t", "\t\tGOOD\t----\treboot.start\t", "\t\tGOOD\t----\treboot.start\thard reset"], "{lines:#?}");
     assert_eq!(lines.last().unwrap(), "END GOOD\t----\t----\t");
 }
@@ -292,24 +266,11 @@ fn server_control_file_hard_resets_a_host() {
     )
     .unwrap();
     let request = pdu.join(format!("reset-{}", m.address()));
-    let switch = {
-        let m = m.clone();
-        std::thread::spawn(move || {
-            let start = std::time::Instant::now();
-            while start.elapsed() < Duration::from_secs(60) {
-                if request.exists() {
-                    m.restart();
-                    return true;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            false
-        })
-    };
+    let switch = power_switch(m.clone(), request, Duration::from_secs(60));
     let out = autoserv(&lab, dir.path(), &m.address().to_string(), false, &["--config-dir", "."]);
     assert!(switch.join().unwrap(), "the hardreset command never ran");
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let lines = entries(&dir.path().join("r/status.log"));
+    let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(lines[1], "\tINFO\t----\thardreset\tnew boot");
     assert_eq!(m.boot_count(), 2);
 }
@@ -335,7 +296,7 @@ fn server_side_test_gets_its_host() {
     .unwrap();
     let out = autoserv(&lab, dir.path(), &m.address().to_string(), false, &[]);
     assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let lines = entries(&dir.path().join("r/status.log"));
+    let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(lines[2], "\t\tGOOD\thostcheck\thostcheck\tcompleted successfully", "{lines:#?}");
     let kv = std::fs::read_to_string(dir.path().join("r/hostcheck/results/keyval")).unwrap();
     assert_eq!(kv, format!("remote_hostname{{attr}}={}\n\n", m.hostname()));
