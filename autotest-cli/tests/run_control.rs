@@ -1,8 +1,12 @@
 //! `autotest run` end to end: the real binary, the installed Python package, real control files.
 //! Needs `./dev.sh setup` (the Python package installed for `python3`).
 
+mod support;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use support::status_entries;
 
 fn autotest(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_autotest"))
@@ -10,20 +14,6 @@ fn autotest(args: &[&str], cwd: &Path) -> Output {
         .current_dir(cwd)
         .output()
         .expect("run the autotest binary")
-}
-
-/// Status log entry lines without timestamp/localtime fields and extra message lines.
-fn status_lines(results: &Path) -> Vec<String> {
-    let text = std::fs::read_to_string(results.join("status")).expect("status log");
-    text.lines()
-        .filter(|l| !l.trim_start_matches('\t').starts_with("  "))
-        .map(|l| {
-            l.split('\t')
-                .filter(|f| !f.starts_with("timestamp=") && !f.starts_with("localtime="))
-                .collect::<Vec<_>>()
-                .join("\t")
-        })
-        .collect()
 }
 
 fn write(dir: &Path, rel: &str, text: &str) {
@@ -54,7 +44,7 @@ fn builtin_sleeptest_runs_and_is_summarised() {
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let results = dir.path().join("results/default");
     assert_eq!(
-        status_lines(&results),
+        status_entries(&results.join("status")),
         [
             "START\t----\t----\t",
             "\tSTART\tsleeptest\tsleeptest\t",
@@ -98,7 +88,7 @@ def step_two():
     let kernel = String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
     let kernel = kernel.trim();
     assert_eq!(
-        status_lines(&dir.path().join("r")),
+        status_entries(&dir.path().join("r").join("status")),
         [
             "START\t----\t----\t".to_owned(),
             "\tSTART\tstepper.one\tstepper.one\t".into(),

@@ -16,7 +16,6 @@ Perf keyvals: ``throughput`` (MB/sec), ``procs``, ``clients``, ``max_latency`` (
 """
 
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -28,43 +27,10 @@ from autotest.client.shared import error
 
 TBENCH_PORT = 7003
 
-_THROUGHPUT_RE = re.compile(
-    r"^\s*Throughput\s+([0-9.]+)\s+MB/sec\s+(?:(\d+)\s+clients\s+)?(\d+)\s+procs"
-    r"(?:\s+max_latency=([0-9.]+)\s+ms)?", re.M)
-_OP_HEADER_RE = re.compile(r"^\s*Operation\s+Count\s+AvgLat\s+MaxLat\s*$")
-_OP_ROW_RE = re.compile(r"^\s*([A-Za-z]\w*)\s+(\d+)\s+([0-9.]+)\s+([0-9.]+)\s*$")
+from autotest.client.dbench_output import parse_dbench_output
 
-
-def parse_tbench_output(text):
-    """The figures of a tbench run, from its output (tbench prints what dbench prints).
-
-    Returns a dict of numbers: ``throughput`` (MB/sec), ``procs``, and when present ``clients``,
-    ``max_latency`` (ms) and ``<op>_count``/``<op>_avglat``/``<op>_maxlat`` per table row.
-    Raises ValueError when there is no Throughput line.
-    """
-    matches = list(_THROUGHPUT_RE.finditer(text))
-    if not matches:
-        raise ValueError("no 'Throughput ... MB/sec ... procs' line in the output")
-    m = matches[-1]
-    result = {"throughput": float(m.group(1)), "procs": int(m.group(3))}
-    if m.group(2) is not None:
-        result["clients"] = int(m.group(2))
-    if m.group(4) is not None:
-        result["max_latency"] = float(m.group(4))
-    in_table = False
-    for line in text[:m.start()].splitlines():
-        if _OP_HEADER_RE.match(line):
-            in_table = True
-            continue
-        if not in_table:
-            continue
-        row = _OP_ROW_RE.match(line)
-        if row:
-            op = row.group(1).lower()
-            result[op + "_count"] = int(row.group(2))
-            result[op + "_avglat"] = float(row.group(3))
-            result[op + "_maxlat"] = float(row.group(4))
-    return result
+# tbench prints dbench's report.
+parse_tbench_output = parse_dbench_output
 
 
 def listening_ports(pid):
