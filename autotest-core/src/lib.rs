@@ -36,8 +36,9 @@ pub use queue::{
 };
 pub use status::*;
 pub use transport::{
-    CommandSpec, ExecResult, ExitOutcome, LocalTransport, OutputSender, OutputStream, Transport,
-    TransportError, TransportFactory, is_local_machine, quote_arg, quote_argv,
+    CommandSpec, ExecResult, ExitOutcome, LocalTransport, OutputSender, OutputStream, Spawned,
+    StdinStream, Transport, TransportError, TransportFactory, is_local_machine, quote_arg,
+    quote_argv, signal_name,
 };
 pub use autoserv::{
     AbortSignal, AutoservError, AutoservOptions, CommandConsole, Console, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,

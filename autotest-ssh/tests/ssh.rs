@@ -617,3 +617,65 @@ async fn trees_of_a_thousand_files_keep_modes_and_symlinks() {
         .unwrap_err();
     assert!(matches!(e, TransportError::Io { .. }), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spawned_command_has_a_live_stdin_and_is_killed_when_dropped() {
+    use tokio::io::AsyncWriteExt;
+    let sshd = Sshd::start();
+    let t: Arc<dyn Transport> = Arc::new(transport(&sshd));
+
+    let script = "while read line; do echo \"got $line\"; [ \"$line\" = bye ] && exit 4; done";
+    let mut p = Arc::clone(&t).spawn(sh(script));
+    for word in ["one", "two"] {
+        p.stdin()
+            .unwrap()
+            .write_all(format!("{word}\n").as_bytes())
+            .await
+            .unwrap();
+        // Each answer comes back before the next line is written: stdin is live, not buffered
+        // until end of file.
+        let (stream, chunk) = p.recv().await.unwrap();
+        assert_eq!(
+            (stream, String::from_utf8(chunk).unwrap()),
+            (OutputStream::Stdout, format!("got {word}\n"))
+        );
+    }
+    p.stdin().unwrap().write_all(b"bye\n").await.unwrap();
+    assert_eq!(p.wait().await.unwrap().outcome, ExitOutcome::Code(4));
+
+    let mut p = Arc::clone(&t).spawn(CommandSpec::new(["wc", "-c"]));
+    p.stdin().unwrap().write_all(b"12345").await.unwrap();
+    p.close_stdin();
+    assert_eq!(p.recv().await.unwrap().1, b"5\n");
+    assert!(p.wait().await.unwrap().outcome.success());
+
+    // Dropping the handle kills the remote process group, background jobs included (the
+    // fixture's sshd runs on this host, so the remote pid is visible here).
+    let mut p = Arc::clone(&t).spawn(sh("sleep 60 & echo $!; wait"));
+    let pid: i32 = String::from_utf8(p.recv().await.unwrap().1)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    drop(p);
+    let gone = async {
+        while Path::new(&format!("/proc/{pid}")).exists() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), gone)
+        .await
+        .expect("the remote background job is killed");
+
+    // Both transports name a signal the same way.
+    let local: Arc<dyn Transport> = Arc::new(autotest_core::LocalTransport::new("localhost"));
+    for tr in [&t, &local] {
+        let r = tr.exec(&sh("kill -TERM $$"), None).await.unwrap();
+        assert_eq!(
+            r.outcome,
+            ExitOutcome::Signal("TERM".into()),
+            "{}",
+            tr.machine()
+        );
+    }
+}

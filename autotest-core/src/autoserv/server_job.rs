@@ -83,7 +83,7 @@ pub async fn run_server_job(
         use std::os::unix::process::ExitStatusExt;
         match (status.code(), status.signal()) {
             (Some(c), _) => ExitOutcome::Code(c),
-            (None, Some(s)) => ExitOutcome::Signal(s.to_string()),
+            (None, Some(s)) => ExitOutcome::from_signal_number(s),
             _ => ExitOutcome::Unknown("no exit status".into()),
         }
     };

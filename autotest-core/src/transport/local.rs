@@ -8,7 +8,8 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use super::{
-    CommandSpec, ExecResult, ExitOutcome, OutputSender, OutputStream, Transport, TransportError,
+    CommandSpec, ExecResult, ExitOutcome, OutputSender, OutputStream, StdinStream, Transport,
+    TransportError,
 };
 
 /// Runs commands on this machine. Each command gets its own process group, so a timeout kills
@@ -60,8 +61,136 @@ fn outcome(status: std::process::ExitStatus) -> ExitOutcome {
     use std::os::unix::process::ExitStatusExt;
     match (status.code(), status.signal()) {
         (Some(c), _) => ExitOutcome::Code(c),
-        (None, Some(s)) => ExitOutcome::Signal(s.to_string()),
+        (None, Some(s)) => ExitOutcome::from_signal_number(s),
         (None, None) => ExitOutcome::Unknown("no exit code and no signal".into()),
+    }
+}
+
+/// What a local command reads.
+enum Input {
+    Closed,
+    Bytes(Vec<u8>),
+    Stream(StdinStream),
+}
+
+/// Kills a command's process group when the command is abandoned (its future dropped) before
+/// it was reaped, so nothing it started outlives it.
+struct GroupGuard(Option<u32>);
+
+impl GroupGuard {
+    fn kill(&mut self) {
+        if let Some(pid) = self.0.take() {
+            // SAFETY: kill(2) on the process group we created; no memory is touched.
+            unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
+        }
+    }
+
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl LocalTransport {
+    async fn run(
+        &self,
+        cmd: &CommandSpec,
+        input: Input,
+        output: Option<OutputSender>,
+    ) -> Result<ExecResult, TransportError> {
+        let Some((prog, args)) = cmd.argv.split_first() else {
+            return Err(self.io("exec", "empty command"));
+        };
+        let mut c = Command::new(prog);
+        c.args(args)
+            .stdin(if matches!(input, Input::Closed) { Stdio::null() } else { Stdio::piped() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        for (k, v) in &cmd.env {
+            c.env(k, v);
+        }
+        if let Some(d) = &cmd.cwd {
+            c.current_dir(d);
+        }
+        let mut child = c
+            .spawn()
+            .map_err(|e| self.io(&format!("start {prog}"), e))?;
+        let mut group = GroupGuard(child.id());
+        // A stdin reader that fails stops the command (as over SSH); the feeder says so here.
+        let (feed_failed_tx, mut feed_failed) = tokio::sync::oneshot::channel::<String>();
+        let feeder = child.stdin.take().map(|mut stdin| {
+            tokio::spawn(async move {
+                match input {
+                    Input::Closed => {}
+                    Input::Bytes(data) => {
+                        let _ = stdin.write_all(&data).await;
+                    }
+                    Input::Stream(mut r) => {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            match r.read(&mut buf).await {
+                                Ok(0) => break,
+                                Ok(n) => {
+                                    if stdin.write_all(&buf[..n]).await.is_err() {
+                                        break; // the command stopped reading
+                                    }
+                                }
+                                Err(e) => {
+                                    let _ = feed_failed_tx
+                                        .send(format!("reading the data to send failed: {e}"));
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+        });
+        let out = tokio::spawn(pump(child.stdout.take().expect("piped"), OutputStream::Stdout, output.clone()));
+        let err = tokio::spawn(pump(child.stderr.take().expect("piped"), OutputStream::Stderr, output));
+        let expiry = async {
+            match cmd.timeout {
+                Some(t) => tokio::time::sleep(t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(expiry);
+        let waited = tokio::select! {
+            r = child.wait() => r,
+            () = &mut expiry => {
+                group.kill();
+                let _ = child.wait().await;
+                return Err(TransportError::Timeout {
+                    machine: self.name.clone(),
+                    what: prog.clone(),
+                    secs: cmd.timeout.map(|t| t.as_secs()).unwrap_or_default(),
+                });
+            }
+            Ok(reason) = &mut feed_failed => {
+                group.kill();
+                let _ = child.wait().await;
+                return Err(self.io(&format!("stdin of {prog}"), reason));
+            }
+        };
+        let status = waited.map_err(|e| self.io(&format!("wait for {prog}"), e))?;
+        group.disarm();
+        if let Some(f) = feeder {
+            f.abort();
+        }
+        let stdout = out.await.map_err(|e| self.io("read stdout", e))?.map_err(|e| self.io("read stdout", e))?;
+        let stderr = err.await.map_err(|e| self.io("read stderr", e))?.map_err(|e| self.io("read stderr", e))?;
+        Ok(ExecResult {
+            outcome: outcome(status),
+            stdout,
+            stderr,
+        })
     }
 }
 
@@ -76,59 +205,17 @@ impl Transport for LocalTransport {
         cmd: &CommandSpec,
         output: Option<OutputSender>,
     ) -> Result<ExecResult, TransportError> {
-        let Some((prog, args)) = cmd.argv.split_first() else {
-            return Err(self.io("exec", "empty command"));
-        };
-        let mut c = Command::new(prog);
-        c.args(args)
-            .stdin(if cmd.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .kill_on_drop(true);
-        for (k, v) in &cmd.env {
-            c.env(k, v);
-        }
-        if let Some(d) = &cmd.cwd {
-            c.current_dir(d);
-        }
-        let mut child = c
-            .spawn()
-            .map_err(|e| self.io(&format!("start {prog}"), e))?;
-        let pid = child.id();
-        if let (Some(data), Some(mut stdin)) = (cmd.stdin.clone(), child.stdin.take()) {
-            tokio::spawn(async move {
-                let _ = stdin.write_all(&data).await;
-            });
-        }
-        let out = tokio::spawn(pump(child.stdout.take().expect("piped"), OutputStream::Stdout, output.clone()));
-        let err = tokio::spawn(pump(child.stderr.take().expect("piped"), OutputStream::Stderr, output));
-        let waited = match cmd.timeout {
-            Some(t) => match tokio::time::timeout(t, child.wait()).await {
-                Ok(r) => r,
-                Err(_) => {
-                    if let Some(pid) = pid {
-                        // SAFETY: kill(2) on the process group we created; no memory is touched.
-                        unsafe { libc::kill(-(pid as i32), libc::SIGKILL) };
-                    }
-                    let _ = child.wait().await;
-                    return Err(TransportError::Timeout {
-                        machine: self.name.clone(),
-                        what: prog.clone(),
-                        secs: t.as_secs(),
-                    });
-                }
-            },
-            None => child.wait().await,
-        };
-        let status = waited.map_err(|e| self.io(&format!("wait for {prog}"), e))?;
-        let stdout = out.await.map_err(|e| self.io("read stdout", e))?.map_err(|e| self.io("read stdout", e))?;
-        let stderr = err.await.map_err(|e| self.io("read stderr", e))?.map_err(|e| self.io("read stderr", e))?;
-        Ok(ExecResult {
-            outcome: outcome(status),
-            stdout,
-            stderr,
-        })
+        let input = cmd.stdin.clone().map_or(Input::Closed, Input::Bytes);
+        self.run(cmd, input, output).await
+    }
+
+    async fn exec_stdin_stream(
+        &self,
+        cmd: &CommandSpec,
+        stdin: StdinStream,
+        output: Option<OutputSender>,
+    ) -> Result<ExecResult, TransportError> {
+        self.run(cmd, Input::Stream(stdin), output).await
     }
 
     async fn put_file(&self, local: &Path, remote: &str) -> Result<(), TransportError> {
@@ -209,7 +296,7 @@ mod tests {
             assert_eq!(r.stdout_text(), "out\n");
             assert_eq!(r.stderr_text(), "err\n");
             let r = t.exec(&CommandSpec::new(["sh", "-c", "kill -TERM $$"]), None).await.unwrap();
-            assert_eq!(r.outcome, ExitOutcome::Signal("15".into()));
+            assert_eq!(r.outcome, ExitOutcome::Signal("TERM".into()));
             let e = t
                 .exec(&CommandSpec::new(["sh", "-c", "sleep 30 & sleep 30"]).timeout(Duration::from_millis(200)), None)
                 .await
@@ -239,6 +326,42 @@ mod tests {
             let dst_s = dst.path().join("copy").to_string_lossy().into_owned();
             t.put_tree(src.path(), &dst_s).await.unwrap();
             assert_eq!(std::fs::read_to_string(dst.path().join("copy/d/e/f")).unwrap(), "x");
+        });
+    }
+
+    #[test]
+    fn spawned_command_reads_live_stdin_and_dies_with_its_handle() {
+        rt().block_on(async {
+            let t: std::sync::Arc<dyn Transport> = std::sync::Arc::new(LocalTransport::new("localhost"));
+            let script = "while read line; do echo \"got $line\"; [ \"$line\" = bye ] && exit 4; done";
+            let mut p = t.clone().spawn(CommandSpec::new(["sh", "-c", script]));
+            for word in ["one", "two"] {
+                p.stdin().unwrap().write_all(format!("{word}\n").as_bytes()).await.unwrap();
+                // The answer to each line arrives before the next line is written: stdin is live.
+                let (stream, chunk) = p.recv().await.unwrap();
+                assert_eq!((stream, String::from_utf8(chunk).unwrap()), (OutputStream::Stdout, format!("got {word}\n")));
+            }
+            p.stdin().unwrap().write_all(b"bye\n").await.unwrap();
+            assert_eq!(p.wait().await.unwrap().outcome, ExitOutcome::Code(4));
+
+            // Closing stdin is end of file.
+            let mut p = t.clone().spawn(CommandSpec::new(["wc", "-c"]));
+            p.stdin().unwrap().write_all(b"12345").await.unwrap();
+            p.close_stdin();
+            assert_eq!(p.recv().await.unwrap().1, b"5\n");
+            assert!(p.wait().await.unwrap().outcome.success());
+
+            // Dropping the handle kills the whole process group, background jobs included.
+            let mut p = t.clone().spawn(CommandSpec::new(["sh", "-c", "sleep 60 & echo $!; wait"]));
+            let pid: i32 = String::from_utf8(p.recv().await.unwrap().1).unwrap().trim().parse().unwrap();
+            drop(p);
+            let gone = async {
+                // SAFETY: kill(pid, 0) only probes whether the process exists.
+                while unsafe { libc::kill(pid, 0) } == 0 {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            };
+            tokio::time::timeout(Duration::from_secs(10), gone).await.expect("background sleep killed");
         });
     }
 }

@@ -6,6 +6,8 @@
 
 mod local;
 mod quote;
+mod signal;
+mod spawn;
 
 use std::fmt;
 use std::path::Path;
@@ -13,23 +15,32 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::io::AsyncRead;
 use tokio::sync::mpsc::UnboundedSender;
 
 pub use local::LocalTransport;
 pub use quote::{quote_arg, quote_argv};
+pub use signal::signal_name;
+pub use spawn::Spawned;
 
 /// How a command ended. Each outcome is its own case: a vanished process is not a success.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExitOutcome {
     /// The command exited with this code.
     Code(i32),
-    /// The command was killed by this signal (name such as `KILL`, or a number as text).
+    /// The command was killed by this signal: its name without `SIG` (`TERM`, `KILL`), as
+    /// OpenSSH reports it; a signal without a name as its number.
     Signal(String),
     /// The channel or process ended without telling how (the reason says what was seen).
     Unknown(String),
 }
 
 impl ExitOutcome {
+    /// The outcome for a process killed by signal number `n` (named as [`signal_name`]).
+    pub fn from_signal_number(n: i32) -> Self {
+        ExitOutcome::Signal(signal_name(n))
+    }
+
     /// True only for `Code(0)`.
     pub fn success(&self) -> bool {
         matches!(self, ExitOutcome::Code(0))
@@ -57,6 +68,9 @@ pub enum OutputStream {
 
 /// Where streamed output goes: chunks as they arrive (not split into lines).
 pub type OutputSender = UnboundedSender<(OutputStream, Vec<u8>)>;
+
+/// A live stdin: everything it yields goes to the command, then end of file.
+pub type StdinStream = Box<dyn AsyncRead + Send + Unpin>;
 
 /// A command to run on a machine.
 #[derive(Debug, Clone, Default)]
@@ -218,7 +232,7 @@ pub enum TransportError {
 
 /// A machine the core can run commands on and move files to and from.
 #[async_trait]
-pub trait Transport: Send + Sync + fmt::Debug {
+pub trait Transport: Send + Sync + fmt::Debug + 'static {
     /// The machine's name as given (`host`, `user@host:port`, `localhost`).
     fn machine(&self) -> &str;
 
@@ -229,6 +243,21 @@ pub trait Transport: Send + Sync + fmt::Debug {
         cmd: &CommandSpec,
         output: Option<OutputSender>,
     ) -> Result<ExecResult, TransportError>;
+
+    /// Runs a command whose stdin is read from `stdin` while it runs (`cmd.stdin` is ignored);
+    /// otherwise as [`exec`](Transport::exec). A read error on `stdin` stops the command.
+    async fn exec_stdin_stream(
+        &self,
+        cmd: &CommandSpec,
+        stdin: StdinStream,
+        output: Option<OutputSender>,
+    ) -> Result<ExecResult, TransportError>;
+
+    /// Starts a command with a live stdin and returns at once; see [`Spawned`]. Needs a tokio
+    /// runtime; a failure to start arrives from [`Spawned::wait`].
+    fn spawn(self: Arc<Self>, cmd: CommandSpec) -> Spawned {
+        Spawned::start(self, cmd)
+    }
 
     /// Copies a local file to a path on the machine (parent directories are created).
     async fn put_file(&self, local: &Path, remote: &str) -> Result<(), TransportError>;

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use autotest_core::{CommandSpec, ExecResult, OutputSender, Transport, TransportError};
+use autotest_core::{
+    CommandSpec, ExecResult, OutputSender, StdinStream, Transport, TransportError,
+};
 use tokio::sync::Mutex;
 
 use crate::connection::{self, Connection, OpenChannel, OpenError};
@@ -244,6 +246,33 @@ impl Transport for SshTransport {
                 crate::exec::shell_line(cmd),
                 what,
                 stdin,
+                output,
+                cmd.timeout,
+            )
+            .await?;
+        Ok(ExecResult {
+            outcome: done.outcome,
+            stdout: done.stdout,
+            stderr: done.stderr,
+        })
+    }
+
+    async fn exec_stdin_stream(
+        &self,
+        cmd: &CommandSpec,
+        stdin: StdinStream,
+        output: Option<OutputSender>,
+    ) -> Result<ExecResult, TransportError> {
+        if cmd.argv.is_empty() {
+            return Err(self.io_error("exec", "empty command"));
+        }
+        let what = errors::short(&autotest_core::quote_argv(&cmd.argv));
+        let output = output.map_or(Output::Capture, Output::Stream);
+        let done = self
+            .run(
+                crate::exec::shell_line(cmd),
+                what,
+                Stdin::Reader(stdin),
                 output,
                 cmd.timeout,
             )
