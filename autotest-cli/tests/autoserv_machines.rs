@@ -247,6 +247,35 @@ fn a_machine_that_does_not_come_back_is_hard_reset() {
 }
 
 #[test]
+fn a_machine_that_does_not_come_back_without_a_console_is_unreachable() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0).clone();
+    lab.set_reboot_delay(Duration::from_secs(3600));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "def step_init():\n    job.next_step(after)\n    job.reboot()\n\
+         def after():\n    job.run_test('sleeptest', seconds=0.1)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("global_config.ini"),
+        "[HOSTS]\ndefault_reboot_timeout: 3\nwait_down_reboot_timeout: 30\n",
+    )
+    .unwrap();
+    let out = autoserv(&lab, dir.path(), &m.address().to_string(), true, &["--config-dir", "."]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let lines = status_entries(&dir.path().join("r/status.log"));
+    let end = lines.iter().rev().find(|l| l.starts_with("\tEND ABORT\t----\treboot")).unwrap_or_else(|| panic!("{lines:#?}"));
+    assert!(
+        end.contains("machine unreachable after a reboot: the machine did not come back within 3 s")
+            && end.contains("no console is configured"),
+        "{end}"
+    );
+    assert!(!lines.iter().any(|l| l.contains("sleeptest")), "{lines:#?}");
+}
+
+#[test]
 fn server_control_file_hard_resets_a_host() {
     let lab = Lab::new(1);
     let m = lab.machine(0).clone();

@@ -5,8 +5,10 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::status_sink::StatusSink;
 use super::{
-    AbortSignal, AutoservOptions, STATUS_PREFIX, install, reboot, status_stream, transport_reason,
+    AbortSignal, AutoservOptions, STATUS_PREFIX, console_log, install, reboot, status_stream,
+    transport_reason,
 };
 use crate::status::{StatusCode, StatusEntry, StatusLineKind, StatusLog};
 use crate::transport::{CommandSpec, ExitOutcome, Transport, TransportError, is_local_machine};
@@ -65,16 +67,6 @@ fn record_lost(dir: &Path, reason: &str) -> MachineOutcome {
     }
     MachineOutcome::Lost {
         reason: reason.to_owned(),
-    }
-}
-
-/// Appends one status line (autoserv's own) to the machine's status log.
-fn append_status(dir: &Path, depth: usize, code: StatusCode, operation: &str, message: &str) {
-    let line = StatusEntry::new(StatusLineKind::Status(code), None, Some(operation), message)
-        .stamped(now())
-        .render(depth);
-    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(dir.join("status.log")) {
-        let _ = f.write_all(line.as_bytes());
     }
 }
 
@@ -141,6 +133,17 @@ pub(crate) async fn run_on_machine(
     status_indent: usize,
 ) -> MachineOutcome {
     let _ = std::fs::create_dir_all(dir.join("debug"));
+    let sink = match StatusSink::open(&dir.join("status.log"), status_indent) {
+        Ok(s) => Arc::new(s),
+        Err(e) => return MachineOutcome::Lost {
+            reason: format!("cannot write {}: {e}", dir.join("status.log").display()),
+        },
+    };
+    // The console is logged for the whole job, reboots included (that is when kernels panic).
+    let _console_log = opts
+        .console
+        .as_ref()
+        .map(|c| console_log::ConsoleLogger::start(Arc::clone(c), t.machine(), dir, Arc::clone(&sink)));
     if let Err(e) = t.ping().await {
         return record_lost(dir, &format!("machine unreachable: {e}"));
     }
@@ -168,7 +171,7 @@ pub(crate) async fn run_on_machine(
     if let Err(e) = t.exec(&aside, None).await {
         return record_lost(dir, &format!("cannot prepare {remote_results}: {e}"));
     }
-    let outcome = run_client_loop(opts, t.as_ref(), dir, &autodir, &control, &remote_results, abort, status_indent).await;
+    let outcome = run_client_loop(opts, t.as_ref(), dir, &sink, &autodir, &control, &remote_results, abort, status_indent).await;
     if let Err(e) = t.get_tree(&remote_results, dir).await {
         tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
         let note = format!("could not copy the client's results back: {e}");
@@ -182,6 +185,7 @@ async fn run_client_loop(
     opts: &AutoservOptions,
     t: &dyn Transport,
     dir: &Path,
+    sink: &Arc<StatusSink>,
     autodir: &str,
     control: &str,
     remote_results: &str,
@@ -208,9 +212,9 @@ async fn run_client_loop(
         argv.push(control.to_owned());
         let cmd = CommandSpec::new(argv).env("PYTHONPATH", autodir).cwd(autodir);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        let status_log = dir.join("status.log");
+        let status = Arc::clone(sink);
         let debug = dir.join("debug");
-        let consumer = tokio::spawn(async move { status_stream::consume(rx, &status_log, &debug, status_indent).await });
+        let consumer = tokio::spawn(async move { status_stream::consume(rx, status, &debug, status_indent).await });
         let exec = t.exec(&cmd, Some(tx));
         tokio::pin!(exec);
         let mut aborted = None;
@@ -258,14 +262,16 @@ async fn run_client_loop(
                     reboot::reboot_and_wait(t, &opts.reboot_command, opts.wait_down, opts.wait_up).await
                 {
                     let Some(console) = &opts.console else {
-                        return record_lost(dir, &why);
+                        return record_lost(dir, &format!(
+                            "machine unreachable after a reboot: {why} (no console is configured to hard-reset it)"
+                        ));
                     };
                     // FORMATS §11: a machine that does not come back is hard-reset through its
                     // console, recorded inside the open reboot group.
                     if let Err(e) = console.hardreset(t.machine()).await {
                         return record_lost(dir, &format!("{why}; hard reset failed: {e}"));
                     }
-                    append_status(dir, status_indent + 2, StatusCode::Good, "reboot.start", "hard reset");
+                    sink.record(StatusCode::Good, "reboot.start", "hard reset");
                     if !reboot::wait_new_boot(t, before.as_deref(), opts.wait_up).await {
                         return record_lost(dir, &format!(
                             "{why}; still not back {} s after a hard reset",

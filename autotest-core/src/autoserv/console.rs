@@ -8,14 +8,26 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::io::AsyncRead;
 
 use crate::transport::{CommandSpec, LocalTransport, Transport};
 
-/// Something that can power-cycle machines.
+/// A machine's console output as it happens.
+pub type ConsoleStream = Box<dyn AsyncRead + Send + Unpin>;
+
+/// A machine's console: power-cycles it, and (where the console can show output) streams what
+/// the machine prints, which autoserv logs into the results.
 #[async_trait]
 pub trait Console: Send + Sync + std::fmt::Debug {
     /// Power-cycles `machine`; the error says why it could not.
     async fn hardreset(&self, machine: &str) -> Result<(), String>;
+
+    /// `machine`'s console output from now on; `None` when this console has no output to show
+    /// (a power switch). The stream ends when the console connection drops; autoserv opens it
+    /// again.
+    async fn open_log(&self, _machine: &str) -> Result<Option<ConsoleStream>, String> {
+        Ok(None)
+    }
 }
 
 /// Runs a local command to reset a machine: every `{machine}` in the argument vector is

@@ -6,10 +6,12 @@
 
 mod client_job;
 mod console;
+mod console_log;
 mod install;
 mod reboot;
 mod rpc;
 mod server_job;
+mod status_sink;
 mod status_stream;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use client_job::MachineOutcome;
-pub use console::{CommandConsole, Console};
+pub use console::{CommandConsole, Console, ConsoleStream};
 pub use install::client_build_id;
 pub use server_job::{ServerOutcome, run_server_job};
 
