@@ -41,20 +41,32 @@ async fn exit_codes_signals_output_stdin_env_and_cwd() {
     assert_eq!(r.outcome, ExitOutcome::Signal("KILL".into()));
     assert!(!r.outcome.success());
 
-    // Streaming: chunks arrive as they are produced, tagged by stream; nothing is captured.
+    // Streaming: chunks arrive as they are produced, tagged by stream; nothing is captured. The
+    // command waits for a file the test creates only after the first chunk arrived, so output
+    // held back until the end would hang here (and fail at the timeout).
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let started = Instant::now();
-    let streamed = sh("echo first; sleep 1; echo second >&2");
+    let gate = sshd.path("streaming-gate");
+    let streamed = CommandSpec::new([
+        "sh",
+        "-c",
+        "echo first; while [ ! -e \"$1\" ]; do sleep 0.05; done; echo second >&2",
+        "sh",
+        gate.to_str().unwrap(),
+    ])
+    .timeout(Duration::from_secs(60));
     let run = t.exec(&streamed, Some(tx));
-    let (first, result) = tokio::join!(async { (rx.recv().await, started.elapsed()) }, run);
-    let ((stream, chunk), first_at) = (first.0.unwrap(), first.1);
+    let (first, result) = tokio::join!(
+        async {
+            let first = rx.recv().await;
+            std::fs::write(&gate, "").unwrap();
+            first
+        },
+        run
+    );
+    let (stream, chunk) = first.unwrap();
     assert_eq!(
         (stream, chunk.as_slice()),
         (OutputStream::Stdout, &b"first\n"[..])
-    );
-    assert!(
-        first_at < Duration::from_millis(900),
-        "first chunk only after {first_at:?}"
     );
     let result = result.unwrap();
     assert!(result.outcome.success() && result.stdout.is_empty() && result.stderr.is_empty());
