@@ -68,16 +68,19 @@ pub(crate) async fn serve(sock: TcpStream, peer: SocketAddr, shared: Arc<Shared>
             shared.hub.echo_to(session.id, note.as_bytes());
         }
     }
-    tokio::select! {
-        () = read_in(&mut r, &session, &shared) => {}
-        _ = &mut writer => {}
-    }
+    let writer_done = tokio::select! {
+        () = read_in(&mut r, &session, &shared) => false,
+        _ = &mut writer => true,
+    };
     shared.hub.detach(session.id);
     if announce {
         shared.hub.announce(&format!("({}) disconnected", session.who));
     }
     tracing::info!("{} disconnected from {}", session.who, shared.name);
-    let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    if !writer_done {
+        // Let it deliver what was queued (and a drop notice) before the socket closes.
+        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    }
 }
 
 fn connect_reply(shared: &Shared, others: &[String]) -> Reply {
