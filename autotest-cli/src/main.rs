@@ -28,6 +28,12 @@ enum Command {
     MonitorQueue(commands::queue::MonitorQueueArgs),
     /// Run one queue monitor per directory under <top>/queue, results to <top>/results.
     StartAllQueues(commands::queue::StartAllQueuesArgs),
+    /// The conmux console multiplexer: registry, console servers and their supervisor.
+    Conmux(commands::conmux::ConmuxArgs),
+    /// Attach to a console interactively (raw terminal, ~$ commands), or --list / --status.
+    Console(commands::console::ConsoleArgs),
+    /// Run a program with its stdin/stdout on a console.
+    ConmuxAttach(commands::conmux::AttachArgs),
 }
 
 fn main() {
@@ -38,6 +44,9 @@ fn main() {
         Command::Autoserv(args) => commands::autoserv::run(args),
         Command::MonitorQueue(args) => commands::queue::monitor(args),
         Command::StartAllQueues(args) => commands::queue::start_all(args),
+        Command::Conmux(args) => commands::conmux::run(args),
+        Command::Console(args) => commands::console::run(args),
+        Command::ConmuxAttach(args) => commands::conmux::attach(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

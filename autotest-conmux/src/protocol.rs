@@ -177,8 +177,10 @@ impl fmt::Display for ClientId {
 pub enum ConnectType {
     /// Read and write the console (`type=client`).
     Client,
-    /// Only read the console output (`type=status`).
+    /// Legacy `type=status`: receives nothing; what it sends is shown to every client.
     Status,
+    /// Ours (`type=watch`): read the console output, never write it.
+    Watch,
 }
 
 impl ConnectType {
@@ -187,6 +189,7 @@ impl ConnectType {
         match self {
             Self::Client => "client",
             Self::Status => "status",
+            Self::Watch => "watch",
         }
     }
 }

@@ -1,0 +1,178 @@
+//! `autotest conmux registry|server|start|status` and `autotest conmux-attach`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use autotest_conmux::supervisor::{self, Supervisor};
+use autotest_conmux::{ClientId, ConnectType, ConsoleConfig, ConsoleServer, RegistryServer, Session};
+use clap::{Args, Subcommand};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Arguments of `autotest conmux`.
+#[derive(Args, Debug)]
+pub struct ConmuxArgs {
+    #[command(subcommand)]
+    command: ConmuxCommand,
+}
+
+#[derive(Subcommand, Debug)]
+enum ConmuxCommand {
+    /// Serve the console registry (LOOKUP/ADD/LIST), persisted in <store>.
+    Registry {
+        /// TCP port.
+        #[arg(long, default_value_t = autotest_conmux::REGISTRY_PORT)]
+        port: u16,
+        /// Address to bind (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// The store file (`name host:port` lines; created when missing).
+        store: PathBuf,
+    },
+    /// Serve one console described by a .cf file.
+    Server {
+        /// The console's config file.
+        config: PathBuf,
+    },
+    /// Run a registry and one console server per <name>.cf in a directory, following changes.
+    Start {
+        /// Registry port.
+        #[arg(long, default_value_t = autotest_conmux::REGISTRY_PORT)]
+        port: u16,
+        /// Address the registry binds.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Registry store file [default: <config-dir>/registry.store].
+        #[arg(long)]
+        store: Option<PathBuf>,
+        /// Directory of .cf files.
+        config_dir: PathBuf,
+    },
+    /// Show the state of each console run by `autotest conmux start`.
+    Status {
+        /// The directory given to `conmux start`.
+        config_dir: PathBuf,
+    },
+}
+
+/// Arguments of `autotest conmux-attach`.
+#[derive(Args, Debug)]
+pub struct AttachArgs {
+    /// The console: [<registry>/]<name> or host:port.
+    console: String,
+    /// The program whose stdin/stdout go to the console.
+    program: String,
+    /// Its arguments.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+pub(crate) fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+async fn until_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        r = tokio::signal::ctrl_c() => r?,
+    }
+    Ok(())
+}
+
+pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
+    init_logging();
+    let rt = runtime()?;
+    match a.command {
+        ConmuxCommand::Registry { port, bind, store } => rt.block_on(async {
+            let registry = RegistryServer::start(SocketAddr::new(bind, port), &store).await?;
+            tracing::info!("registry on {} (store {})", registry.local_addr(), store.display());
+            until_signal().await?;
+            Ok(0)
+        }),
+        ConmuxCommand::Server { config } => rt.block_on(async {
+            let cfg = ConsoleConfig::load(&config)?;
+            let server = ConsoleServer::start(cfg).await?;
+            tracing::info!("console {} on {}", config.display(), server.local_addr());
+            until_signal().await?;
+            Ok(0)
+        }),
+        ConmuxCommand::Start { port, bind, store, config_dir } => rt.block_on(async {
+            for e in supervisor::check_dir(&config_dir)? {
+                tracing::error!("{e}");
+            }
+            let store = store.unwrap_or_else(|| config_dir.join("registry.store"));
+            let sup = Supervisor::start(&config_dir, SocketAddr::new(bind, port), &store).await?;
+            tracing::info!("registry on {}; consoles from {}", sup.registry_addr(), config_dir.display());
+            tokio::select! {
+                r = sup.run() => r?,
+                r = until_signal() => r?,
+            }
+            Ok(0)
+        }),
+        ConmuxCommand::Status { config_dir } => {
+            let report = supervisor::status::read(&config_dir)?;
+            let liveness = if report.alive { "running" } else { "NOT running (stale status)" };
+            println!(
+                "supervisor pid {} {liveness}; registry {}; updated {}",
+                report.pid, report.registry, report.updated
+            );
+            let width = report.consoles.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+            for c in &report.consoles {
+                println!(
+                    "{:<width$}  {:<7}  {:<21}  {:<12}  clients={}  writer={}  {}",
+                    c.name, c.state, c.address, c.channel, c.clients, c.writer, c.detail
+                );
+            }
+            let failed = report.consoles.iter().filter(|c| c.state != "running").count();
+            Ok(if report.alive && failed == 0 { 0 } else { 1 })
+        }
+    }
+}
+
+pub fn attach(a: AttachArgs) -> anyhow::Result<i32> {
+    runtime()?.block_on(async {
+        let bot = std::path::Path::new(&a.program)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| a.program.clone());
+        let session = Session::open(&a.console, &ClientId::Bot(bot), ConnectType::Client).await?;
+        let (mut from_console, mut to_console) = session.into_stream().into_split();
+        let mut child = tokio::process::Command::new(&a.program)
+            .args(&a.args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("{}: cannot start: {e}", a.program))?;
+        let mut child_in = child.stdin.take().expect("piped stdin");
+        let mut child_out = child.stdout.take().expect("piped stdout");
+        let inbound = tokio::spawn(async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = from_console.read(&mut buf).await {
+                if n == 0 || child_in.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let outbound = async move {
+            let mut buf = vec![0u8; 4096];
+            while let Ok(n) = child_out.read(&mut buf).await {
+                if n == 0 || to_console.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+            }
+            let _ = to_console.shutdown().await;
+        };
+        let (status, ()) = tokio::join!(child.wait(), outbound);
+        inbound.abort();
+        let status = status?;
+        Ok(status.code().unwrap_or(1))
+    })
+}

@@ -1,0 +1,186 @@
+//! The supervisor: a registry plus one console server per `<name>.cf` in a directory. It polls
+//! the directory, starts a server for a new file, restarts one whose file changed, stops one
+//! whose file was removed, and keeps `conmux.status` current ([`status`]). A `.cf` that does
+//! not parse is reported `failed` with the parser's message and retried when it changes.
+
+pub mod status;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::cf::{CfError, ConsoleConfig};
+use crate::registry::{RegistryError, RegistryServer};
+use crate::server::ConsoleServer;
+pub use status::{ConsoleLine, StatusReport};
+
+/// How often the directory is looked at and the status file rewritten.
+pub const POLL: Duration = Duration::from_secs(1);
+
+/// Why the supervisor stopped or its status could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    /// The registry could not start.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The config directory could not be read.
+    #[error("{}: cannot read the config directory: {source}", path.display())]
+    Dir {
+        /// The directory.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The status file could not be written or read.
+    #[error("{}: status file: {source}; fix: is `autotest conmux start` running on this directory?", path.display())]
+    StatusFile {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The status file is malformed.
+    #[error("{}:{line}: malformed status file: {why}; fix: restart `autotest conmux start`", path.display())]
+    BadStatus {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+struct Console {
+    content: Vec<u8>,
+    title: String,
+    outcome: Result<ConsoleServer, String>,
+}
+
+/// Runs a registry and the consoles of one directory.
+pub struct Supervisor {
+    dir: PathBuf,
+    registry: RegistryServer,
+    consoles: BTreeMap<String, Console>,
+}
+
+impl Supervisor {
+    /// Starts the registry on `registry_addr` with its store `store`.
+    pub async fn start(dir: &Path, registry_addr: SocketAddr, store: &Path) -> Result<Self, SupervisorError> {
+        std::fs::read_dir(dir).map_err(|source| SupervisorError::Dir { path: dir.to_owned(), source })?;
+        let registry = RegistryServer::start(registry_addr, store).await?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            registry,
+            consoles: BTreeMap::new(),
+        })
+    }
+
+    /// The registry's address.
+    pub fn registry_addr(&self) -> SocketAddr {
+        self.registry.local_addr()
+    }
+
+    /// Brings the running consoles in line with the directory, then writes the status file.
+    pub async fn reconcile(&mut self) -> Result<(), SupervisorError> {
+        let found = self.scan()?;
+        let gone: Vec<String> = self.consoles.keys().filter(|n| !found.contains_key(*n)).cloned().collect();
+        for name in gone {
+            tracing::info!("{name}: config removed, stopping");
+            self.consoles.remove(&name);
+        }
+        for (name, (path, content)) in found {
+            if self.consoles.get(&name).is_some_and(|c| c.content == content) {
+                continue;
+            }
+            if self.consoles.remove(&name).is_some() {
+                tracing::info!("{name}: config changed, restarting");
+                // Let the old listener's socket close before the new one binds a fixed port.
+                tokio::task::yield_now().await;
+            }
+            let text = String::from_utf8_lossy(&content);
+            let (title, outcome) = match ConsoleConfig::parse(&path, &text) {
+                Ok(cfg) => {
+                    let title = cfg.title.clone();
+                    (title, ConsoleServer::start(cfg).await.map_err(|e| e.to_string()))
+                }
+                Err(e) => (String::new(), Err(e.to_string())),
+            };
+            if let Err(e) = &outcome {
+                tracing::error!("{name}: {e}");
+            }
+            self.consoles.insert(name, Console { content, title, outcome });
+        }
+        self.write_status()
+    }
+
+    /// Reconciles every [`POLL`] until an error.
+    pub async fn run(mut self) -> Result<(), SupervisorError> {
+        loop {
+            self.reconcile().await?;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    fn scan(&self) -> Result<BTreeMap<String, (PathBuf, Vec<u8>)>, SupervisorError> {
+        let dir_err = |source| SupervisorError::Dir { path: self.dir.clone(), source };
+        let mut found = BTreeMap::new();
+        for entry in std::fs::read_dir(&self.dir).map_err(dir_err)? {
+            let path = entry.map_err(dir_err)?.path();
+            if path.extension().is_some_and(|e| e == "cf") && path.is_file() {
+                // A file removed between listing and reading counts as removed.
+                if let Ok(content) = std::fs::read(&path) {
+                    found.insert(ConsoleConfig::file_stem(&path), (path, content));
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    fn write_status(&self) -> Result<(), SupervisorError> {
+        let lines: Vec<ConsoleLine> = self
+            .consoles
+            .iter()
+            .map(|(name, c)| match &c.outcome {
+                Ok(server) => {
+                    let s = server.status();
+                    ConsoleLine {
+                        name: name.clone(),
+                        state: "running".into(),
+                        address: s.address.to_string(),
+                        channel: s.state.as_str().into(),
+                        clients: s.clients,
+                        writer: s.writer.unwrap_or_else(|| "-".into()),
+                        detail: c.title.clone(),
+                    }
+                }
+                Err(e) => ConsoleLine {
+                    name: name.clone(),
+                    state: "failed".into(),
+                    address: "-".into(),
+                    channel: "-".into(),
+                    clients: 0,
+                    writer: "-".into(),
+                    detail: e.clone(),
+                },
+            })
+            .collect();
+        status::write(&self.dir, &self.registry.local_addr().to_string(), &lines)
+    }
+}
+
+/// Parses every `.cf` of `dir` without starting anything: the errors, one per bad file.
+pub fn check_dir(dir: &Path) -> Result<Vec<CfError>, SupervisorError> {
+    let dir_err = |source| SupervisorError::Dir { path: dir.to_owned(), source };
+    let mut errors = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(dir_err)? {
+        let path = entry.map_err(dir_err)?.path();
+        if path.extension().is_some_and(|e| e == "cf") {
+            if let Err(e) = ConsoleConfig::load(&path) {
+                errors.push(e);
+            }
+        }
+    }
+    Ok(errors)
+}
