@@ -28,6 +28,9 @@ enum Command {
     MonitorQueue(commands::queue::MonitorQueueArgs),
     /// Run one queue monitor per directory under <top>/queue, results to <top>/results.
     StartAllQueues(commands::queue::StartAllQueuesArgs),
+    /// Mirror new kernel releases with rsync and queue a build, boot and test job for each on
+    /// the mapped queues.
+    Mirror(commands::mirror::MirrorArgs),
 }
 
 fn main() {
@@ -38,6 +41,7 @@ fn main() {
         Command::Autoserv(args) => commands::autoserv::run(args),
         Command::MonitorQueue(args) => commands::queue::monitor(args),
         Command::StartAllQueues(args) => commands::queue::start_all(args),
+        Command::Mirror(args) => commands::mirror::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -1,4 +1,5 @@
 pub mod autoserv;
+pub mod mirror;
 pub mod queue;
 pub mod run;
 pub mod status;
