@@ -331,6 +331,18 @@ fn bad_mapping_lines_are_reported_with_file_and_line_and_other_queues_still_get_
     assert!(body.contains("config = '/boot/config-sparc'"), "{body}");
     assert_eq!(lab.queue("x86").len(), 2, "{:?}", lab.queue("x86"));
 
+    // When no queue can take a job at all (the queue directory is not there), new releases are
+    // not recorded: the next run, once the queues are back, queues them.
+    lab.publish(&["v6.x/linux-6.1.tar.xz"]);
+    std::fs::rename(lab.path("queue"), lab.path("queue-away")).unwrap();
+    let o = lab.mirror();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("new releases 6.1 left for the next run"), "{}", text(&o));
+    std::fs::rename(lab.path("queue-away"), lab.path("queue")).unwrap();
+    let o = lab.mirror();
+    assert!(text(&o).contains("new releases: 6.1"), "{}", text(&o));
+    assert_eq!(for_kernel(&lab.queue("sparc"), "6.1").len(), 1, "{:?}", lab.queue("sparc"));
+
     // A missing clients file stops the run before anything is recorded.
     let o = lab.command_with(&lab.source, &lab.path("no-such-clients")).output().unwrap();
     assert_eq!(o.status.code(), Some(1));

@@ -108,6 +108,12 @@ fn print_report(outcome: Result<MirrorReport, MirrorError>) -> bool {
     for problem in &report.problems {
         eprintln!("autotest mirror: {problem}");
     }
+    if !report.deferred.is_empty() {
+        eprintln!(
+            "autotest mirror: new releases {} left for the next run: no queue in the clients file can take a job (see above)",
+            report.deferred.join(" ")
+        );
+    }
     if report.new_releases.is_empty() {
         println!("no new releases");
     } else {

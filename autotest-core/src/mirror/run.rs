@@ -1,7 +1,7 @@
 //! One mirror run, and the long-running loop.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -98,6 +98,9 @@ pub struct MirrorReport {
     pub recovered: Vec<String>,
     /// Releases handled by this run (new and recovered), in version order.
     pub new_releases: Vec<String>,
+    /// New releases left for the next run because no queue could take a job (every queue
+    /// directory or control file missing).
+    pub deferred: Vec<String>,
     /// Files dropped into queues by this run.
     pub queued: Vec<PathBuf>,
     /// Lines, queues and control files that could not be used (the others were).
@@ -113,7 +116,7 @@ pub struct MirrorReport {
 impl MirrorReport {
     /// True when nothing went wrong (no problem, sync and mail fine).
     pub fn is_clean(&self) -> bool {
-        self.problems.is_empty() && self.sync_error.is_none() && self.mail_error.is_none()
+        self.problems.is_empty() && self.deferred.is_empty() && self.sync_error.is_none() && self.mail_error.is_none()
     }
 }
 
@@ -177,10 +180,15 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
     let mut new: Vec<String> = present.into_keys().filter(|k| !state.knows(k)).collect();
     new.sort_by(|a, b| version_order(a, b));
     report.recovered = state.pending.iter().map(|p| p.kernel.clone()).collect();
+    if targets.is_empty() && !new.is_empty() {
+        // No queue can take anything (the queue directory not mounted, every line broken):
+        // recording the releases now would lose them; the next run sees them as new again.
+        report.deferred = std::mem::take(&mut new);
+    }
     if !new.is_empty() {
         let epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         for kernel in &new {
-            state.pending.push(plan_release(kernel, &targets, &opts.queue_dir, epoch));
+            state.pending.push(plan_release(kernel, &targets, epoch));
         }
         state.save(&opts.state_file)?;
     }
@@ -294,7 +302,7 @@ fn usable_targets(entries: &[ClientsEntry], opts: &MirrorOptions, problems: &mut
 
 /// Names every queue file of a release: `<kernel>-<epoch><NNN>[.srv]`, NNN counting the files
 /// of this release in one queue.
-fn plan_release(kernel: &str, targets: &[Target], _queue_dir: &Path, epoch: u64) -> PendingRelease {
+fn plan_release(kernel: &str, targets: &[Target], epoch: u64) -> PendingRelease {
     let mut counters: BTreeMap<&str, u32> = BTreeMap::new();
     let files = targets
         .iter()
