@@ -34,6 +34,9 @@ enum Command {
     Console(commands::console::ConsoleArgs),
     /// Run a program with its stdin/stdout on a console.
     ConmuxAttach(commands::conmux::AttachArgs),
+    /// Mirror new kernel releases with rsync and queue a build, boot and test job for each on
+    /// the mapped queues.
+    Mirror(commands::mirror::MirrorArgs),
 }
 
 fn main() {
@@ -47,6 +50,7 @@ fn main() {
         Command::Conmux(args) => commands::conmux::run(args),
         Command::Console(args) => commands::console::run(args),
         Command::ConmuxAttach(args) => commands::conmux::attach(args),
+        Command::Mirror(args) => commands::mirror::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -10,6 +10,7 @@ mod control_meta;
 mod job;
 pub mod keyval;
 mod machines;
+mod mirror;
 mod pidfile;
 mod queue;
 mod status;
@@ -26,6 +27,14 @@ pub use job::{
 pub use machines::{
     MACHINES_FILE, MachinesError, machines_for_queue, parse_machines, read_machines,
     unique_sorted_machines, validate_machine,
+};
+pub use mirror::{
+    ClientsEntry, ConfigMap, CRASH_ENV, DEFAULT_FILTERS, DEFAULT_KERNEL_CONFIG, DEFAULT_RELEASE_PATTERNS,
+    DEFAULT_SMTP_SERVER, DEFAULT_SOURCE, FileStage, KernelConfig, KernelJob, KernelVersion,
+    MIRROR_STATE_FILE, MirrorError, MirrorOptions, MirrorProblem, MirrorReport, MirrorState,
+    PendingRelease, PlannedFile, ReleasePatterns, parse_clients, parse_recipients, preamble,
+    release_mail_body, run_mirror_every, run_mirror_once, send_release_mail, sync_releases,
+    wrap_client_control, wrap_server_control,
 };
 pub use pidfile::{Pidfile, PidfileError, PidfileState, ProcessExit};
 pub use queue::{
