@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
+mod conmux_console;
 mod ssh;
 
 use clap::{Parser, Subcommand};

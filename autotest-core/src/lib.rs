@@ -50,6 +50,6 @@ pub use transport::{
     quote_argv, signal_name,
 };
 pub use autoserv::{
-    AbortSignal, AutoservError, AutoservOptions, CommandConsole, Console, ConsoleStream, JobOutcome, MachineOutcome, STATUS_PREFIX, client_build_id,
+    AbortSignal, AutoservError, AutoservOptions, CommandConsole, Console, ConsoleStream, JobOutcome, machine_host, MachineOutcome, STATUS_PREFIX, client_build_id,
     ServerOutcome, run_client_job, run_server_job,
 };

@@ -121,8 +121,10 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
             ));
         }
     }
-    if let Some(c) = &a.conmux {
-        tracing::info!(conmux = c, "console server given; consoles are not attached yet");
+    // A conmux registry gives every machine its console `<registry>/<host>` (logged into the
+    // results, and its `hardreset` command); it takes precedence over a hardreset command.
+    if let Some(registry) = a.conmux.as_deref().filter(|c| !c.trim().is_empty()) {
+        opts.console = Some(std::sync::Arc::new(crate::conmux_console::ConmuxConsole::new(registry.trim())));
     }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let (abort_tx, abort_rx) = tokio::sync::watch::channel(None);

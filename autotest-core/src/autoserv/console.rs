@@ -49,8 +49,8 @@ impl CommandConsole {
     }
 }
 
-/// `[user@]host[:port]` → `host`.
-pub(crate) fn host_part(machine: &str) -> &str {
+/// `[user@]host[:port]` → `host`: the name a machine's console goes by.
+pub fn host_part(machine: &str) -> &str {
     let m = machine.rsplit_once('@').map_or(machine, |(_, h)| h);
     if let Some(rest) = m.strip_prefix('[') {
         return rest.split(']').next().unwrap_or(rest);

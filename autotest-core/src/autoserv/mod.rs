@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use client_job::MachineOutcome;
-pub use console::{CommandConsole, Console, ConsoleStream};
+pub use console::{CommandConsole, Console, ConsoleStream, host_part as machine_host};
 pub use install::client_build_id;
 pub use server_job::{ServerOutcome, run_server_job};
 
