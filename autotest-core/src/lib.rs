@@ -8,6 +8,7 @@ mod autoserv;
 mod config;
 mod control_meta;
 mod job;
+mod kernel;
 pub mod keyval;
 mod machines;
 mod pidfile;
@@ -22,6 +23,11 @@ pub use control_meta::{ControlMeta, ControlMetaError, MetaProblem};
 pub use job::{
     ClientJob, JobError, JobOptions, JobStart, JobState, OpenGroup, PendingReboot, Step,
     current_boot_id,
+};
+pub use kernel::{
+    BootEntry, ConfigOption, KernelError, KernelRefs, KernelVersion, MirrorIndex, SourceFile,
+    SourceKind, boot_cmdline, config_mismatches, find_kernel_files, grub_custom_cfg, kernel_refs,
+    merge_config, parse_config_list, running_kernel, source_plans,
 };
 pub use machines::{
     MACHINES_FILE, MachinesError, machines_for_queue, parse_machines, read_machines,
