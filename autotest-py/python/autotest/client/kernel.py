@@ -77,8 +77,14 @@ class _Finder(object):
                     path = os.path.join(d, rel)
                     if os.path.isfile(path):
                         return path
-            self.tried.append("%s/{%s}" % (d, ",".join(names)))
         return None
+
+    def places(self):
+        """Where lookups went, for an error message."""
+        where = "looked in %s" % ", ".join(self.dirs)
+        if not self.mirror:
+            return where + "; no mirror URL ([CLIENT] kernel_mirror is not set)"
+        return where + "; mirror: %s" % ("; ".join(self.tried) or self.mirror)
 
     def download(self, url):
         """Downloads ``url`` into the download directory; the local path, or None (noted)."""
@@ -90,7 +96,10 @@ class _Finder(object):
             with urllib.request.urlopen(url, timeout=120) as r, open(part, "wb") as f:
                 shutil.copyfileobj(r, f, 1 << 20)
         except (urllib.error.URLError, OSError, ValueError) as e:
-            reason = getattr(e, "reason", None) or e
+            if isinstance(e, urllib.error.HTTPError):
+                reason = "HTTP %d" % e.code
+            else:
+                reason = getattr(e, "reason", None) or e
             self.tried.append("%s (%s)" % (url, reason))
             try:
                 os.remove(part)
@@ -102,8 +111,6 @@ class _Finder(object):
 
     def remote(self, names, subdirs=()):
         if not self.mirror:
-            if "[CLIENT] kernel_mirror" not in self.tried:
-                self.tried.append("[CLIENT] kernel_mirror (not set)")
             return None
         base = self.mirror.rstrip("/")
         for rel in ["%s/%s" % (s, n) for s in subdirs for n in names] or list(names):
@@ -121,14 +128,20 @@ class _Finder(object):
             path = self.download(spec)
         elif os.path.isabs(spec) or os.path.exists(spec):
             path = spec if os.path.isfile(spec) else None
-            if path is None:
-                self.tried.append(spec)
         else:
             path = self.find([spec], ())
         if path is None:
-            raise KernelError("%s %s not found on %s; tried: %s" % (
-                what, spec, socket.gethostname(), "; ".join(self.tried)))
+            raise KernelError("%s %s not found on %s; %s" % (
+                what, spec, socket.gethostname(), self.places()))
         return path
+
+
+def _pattern(names):
+    """``linux-6.1.tar.{xz,gz,bz2}`` for the compression variants of one file."""
+    stem = os.path.commonprefix(list(names))
+    if len(names) == 1:
+        return names[0]
+    return "%s{%s}" % (stem, ",".join(n[len(stem):] for n in names))
 
 
 def _recorded(fn):
@@ -277,11 +290,13 @@ class kernel(object):
                 if files:
                     break
             if not files:
+                need = " or ".join(" + ".join(_pattern(names) for _, names, _ in plan)
+                                   for plan in plans)
                 raise KernelError(
-                    "no source for kernel %s on %s; tried: %s. Fix: give autoserv the mirror "
-                    "(--kernel-mirror DIR or [AUTOSERV] kernel_mirror_dir), or set [CLIENT] "
-                    "kernel_mirror to a kernel.org-layout URL" % (
-                        base_tree, socket.gethostname(), "; ".join(self._finder.tried)))
+                    "no source for kernel %s on %s: needs %s; %s. Fix: give autoserv the "
+                    "mirror (--kernel-mirror DIR or [AUTOSERV] kernel_mirror_dir), or set "
+                    "[CLIENT] kernel_mirror to a kernel.org-layout URL" % (
+                        base_tree, socket.gethostname(), need, self._finder.places()))
             tarball, patches = files[0], files[1:]
         else:
             tarball = self._finder.resolve(base_tree, "kernel source")
