@@ -222,3 +222,23 @@ fn machine_that_comes_up_with_another_kernel_fails_naming_it() {
     assert!(!lines.iter().any(|l| l.contains("sleeptest")), "{lines:#?}");
     assert_eq!(m.boot_count(), 2);
 }
+
+#[test]
+fn kexec_is_the_configured_alternative_to_grub() {
+    let lab = Lab::new(1);
+    let m = lab.machine(0);
+    let dir = tempfile::tempdir().unwrap();
+    let mirror = mirror(dir.path());
+    // The client's own global_config.ini in its autodir chooses kexec.
+    std::fs::write(m.autodir().join("global_config.ini"), "[CLIENT]\nboot_method: kexec\n").unwrap();
+    std::fs::write(dir.path().join("control"), wrapped_control("6.1", "None", "None")).unwrap();
+    let out = autoserv(&lab, dir.path(), &m.address().to_string(), &mirror);
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let release = "6.1.0-autotest";
+    let lines = status_entries(&dir.path().join("r/status.log"));
+    assert_eq!(lines[5], format!("\tGOOD\tbuild\tkernel.boot\tkexec -l /boot/vmlinuz-{release}"), "{lines:#?}");
+    assert_eq!(lines[8], format!("\t\tGOOD\t----\treboot.verify\t{release}"), "{lines:#?}");
+    assert_eq!(lines.last().unwrap(), "END GOOD\t----\t----\t");
+    assert!(!m.boot_dir().join("grub/custom.cfg").exists(), "no GRUB entry with kexec");
+    assert_eq!((m.release(), m.release_note()), (release.to_owned(), format!("kexec /boot/vmlinuz-{release}")));
+}

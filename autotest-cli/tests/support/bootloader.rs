@@ -9,7 +9,8 @@
 //! `linux /vmlinuz-<release>` image when that file exists; else the default kernel. The release
 //! is what the machine then reports: a file bound over `/proc/sys/kernel/osrelease` (read by
 //! the client) and a `uname` wrapper for `uname -r` (uname(2) itself is not namespaced, so this
-//! is a stand-in for a real boot of another kernel).
+//! is a stand-in for a real boot of another kernel). A `kexec` stand-in likewise notes the
+//! kernel `kexec -l` loaded, and the next reboot starts that one.
 
 use std::fs;
 use std::path::Path;
@@ -25,7 +26,22 @@ if [ -f  ${config_directory}/custom.cfg ]; then\n  source ${config_directory}/cu
 
 /// The stand-in tools, by name: written into the machine's state dir, linked into
 /// /usr/local/sbin at every boot.
-pub const TOOLS: [(&str, &str); 4] = [
+pub const TOOLS: [(&str, &str); 5] = [
+    (
+        "kexec",
+        r#"#!/bin/sh
+# lab stand-in for kexec-tools: `kexec -l IMAGE [--initrd=F] [--append=L]` "loads" a kernel
+# (noted in the machine's state dir, the fixture's view of its memory); the next reboot starts
+# it, as Debian's kexec-tools does at reboot. `kexec -u` unloads.
+state="$(dirname "$(readlink -f "$0")")/.."
+case "$1" in
+  -l) [ -f "$2" ] || { echo "kexec: cannot open $2" >&2; exit 1; }
+      echo "$2" > "$state/kexec-loaded" ;;
+  -u) rm -f "$state/kexec-loaded" ;;
+  *) echo "kexec: lab stand-in supports -l and -u only" >&2; exit 1 ;;
+esac
+"#,
+    ),
     (
         "grub-reboot",
         r#"#!/bin/sh
@@ -94,6 +110,18 @@ fn entry_image(cfg: &str, id: &str) -> Option<String> {
 /// and a note of why. Consumes a one-time `next_entry` unless `ignore_entry` (a machine whose
 /// boot loader falls back to the default kernel).
 pub fn choose_release(boot_dir: &Path, default: &str, ignore_entry: bool) -> (String, String) {
+    // A kernel loaded with kexec starts at the reboot without the firmware or GRUB.
+    let loaded = boot_dir.with_file_name("kexec-loaded");
+    if let Ok(image) = fs::read_to_string(&loaded) {
+        let _ = fs::remove_file(&loaded);
+        let image = image.trim();
+        let file = image.trim_start_matches("/boot/");
+        if let Some(release) = file.strip_prefix("vmlinuz-")
+            && boot_dir.join(file).is_file()
+        {
+            return (release.to_owned(), format!("kexec {image}"));
+        }
+    }
     let grubenv = boot_dir.join("grub/grubenv");
     let Some(id) = fs::read_to_string(&grubenv).ok().and_then(|t| env_value(&t, "next_entry")) else {
         return (default.to_owned(), "default kernel".into());
