@@ -188,3 +188,40 @@ k.config(%r, ['CONFIG_DEMO_DRIVER=m'])
     assert r.status_lines()[2] == (
         "\tWARN\tbuild\tkernel.config\t%s + 1 option(s); options Kconfig did not keep: "
         "CONFIG_DEMO_DRIVER=m (now: not set)" % cfg)
+
+
+def test_patches_by_name_path_and_list_compressed_or_not(run, client_env, tmp_path):
+    autodir, _ = client_env
+    write_tarball(str(autodir / "kernels" / "linux-6.1.tar.gz"), "linux-6.1", _tree_files(1, 0))
+    def new_file(name):
+        return "--- /dev/null\n+++ b/src/%s.c\n@@ -0,0 +1 @@\n+/* %s */\n" % (name, name)
+    import bz2
+    (autodir / "kernels" / "one.patch.bz2").write_bytes(bz2.compress(new_file("one").encode()))
+    (tmp_path / "two.patch").write_text(new_file("two"))
+    (tmp_path / "three.patch.xz").write_bytes(lzma.compress(new_file("three").encode()))
+    r = run("""
+k = job.kernel('6.1')
+k.patch('one.patch.bz2', %r)
+k.patch([%r])
+k.config('', None, True)
+k.build()
+""" % (str(tmp_path / "two.patch"), str(tmp_path / "three.patch.xz")))
+    assert r.code == 0, r.stderr + r.status
+    assert r.status_lines()[2:4] == [
+        "\tGOOD\tbuild\tkernel.patch\tone.patch.bz2 two.patch",
+        "\tGOOD\tbuild\tkernel.patch\tthree.patch.xz",
+    ]
+    log = r.read("build", "debug", "build_log")
+    assert "src/one.c" in log and "src/two.c" in log and "src/three.c" in log, log
+
+
+def test_a_patch_that_does_not_apply_fails_with_its_log(run, client_env, tmp_path):
+    autodir, _ = client_env
+    write_tarball(str(autodir / "kernels" / "linux-6.1.tar.gz"), "linux-6.1", _tree_files(1, 0))
+    (tmp_path / "bad.patch").write_text(
+        "--- a/src/main.c\n+++ b/src/main.c\n@@ -1 +1 @@\n-no such line\n+x\n")
+    r = run("k = job.kernel('6.1')\nk.patch(%r)\n" % str(tmp_path / "bad.patch"))
+    assert r.code == 1
+    line = r.status_lines()[2]
+    assert line.startswith("\tFAIL\tbuild\tkernel.patch\t`patch -p1 --batch --forward -i "), line
+    assert "patch_log" in line

@@ -334,9 +334,11 @@ class kernel(object):
     def patch(self, *patches):
         """Applies patches (paths, URLs or file names; compressed or not) in order."""
         names = []
+        flat = []
         for p in patches:
-            if isinstance(p, (list, tuple)):
-                p = p[0]
+            # Legacy callers also pass one list of patches (kernelbuild: k.patch(patches)).
+            flat.extend(p if isinstance(p, (list, tuple)) else [p])
+        for p in flat:
             path = self._finder.resolve(str(p), "patch")
             self._apply_patch(path)
             names.append(os.path.basename(path))
@@ -542,7 +544,8 @@ class kernel(object):
     def boot(self, args="", ident=True):
         """Installs (if not yet), makes the boot loader start this kernel at the next boot only,
         and reboots: the reboot group follows, and after it the running kernel is checked
-        (``GOOD ---- reboot.verify <release>``, or FAIL naming the kernel that came up)."""
+        (``GOOD ---- reboot.verify <release>``, or FAIL naming the kernel that came up).
+        ``ident`` is accepted for legacy control files; the check is by release only."""
         if self.installed_as is None:
             self.install()
         if os.path.abspath(getattr(self, "installed_prefix", "/")) != "/":
