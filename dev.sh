@@ -10,8 +10,10 @@ export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER
 PYTHON=${AUTOTEST_PYTHON:-python3}
 
 # Debian packages: the workloads of the built-in tests, rsync, /usr/bin/time for benchmarks,
-# sshd and ip for the machines the SSH and multi-machine tests start.
-APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip openssh-server openssh-client iproute2)
+# sshd and ip for the machines the SSH and multi-machine tests start; make, patch, xz and diff
+# for the kernel tests (a stand-in source tree built, patched and installed on lab machines).
+APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip openssh-server openssh-client iproute2
+              make patch xz-utils diffutils)
 
 say() { printf '\n== %s\n' "$*"; }
 

@@ -8,6 +8,7 @@ mod autoserv;
 mod config;
 mod control_meta;
 mod job;
+mod kernel;
 pub mod keyval;
 mod machines;
 mod mirror;
@@ -24,13 +25,18 @@ pub use job::{
     ClientJob, JobError, JobOptions, JobStart, JobState, OpenGroup, PendingReboot, Step,
     current_boot_id,
 };
+pub use kernel::{
+    BootEntry, ConfigOption, KernelError, KernelRefs, KernelVersion, MirrorIndex, SourceFile,
+    SourceKind, boot_cmdline, config_mismatches, find_kernel_files, grub_custom_cfg, kernel_refs,
+    merge_config, parse_config_list, running_kernel, source_plans,
+};
 pub use machines::{
     MACHINES_FILE, MachinesError, machines_for_queue, parse_machines, read_machines,
     unique_sorted_machines, validate_machine,
 };
 pub use mirror::{
     ClientsEntry, ConfigMap, CRASH_ENV, DEFAULT_FILTERS, DEFAULT_KERNEL_CONFIG, DEFAULT_RELEASE_PATTERNS,
-    DEFAULT_SMTP_SERVER, DEFAULT_SOURCE, FileStage, KernelConfig, KernelJob, KernelVersion,
+    DEFAULT_SMTP_SERVER, DEFAULT_SOURCE, FileStage, KernelConfig, KernelJob,
     MIRROR_STATE_FILE, MirrorError, MirrorOptions, MirrorProblem, MirrorReport, MirrorState,
     PendingRelease, PlannedFile, ReleasePatterns, parse_clients, parse_recipients, preamble,
     release_mail_body, run_mirror_every, run_mirror_once, send_release_mail, sync_releases,

@@ -467,7 +467,8 @@ fn config_shadow_overrides_global() {
                 "/srv/autotest".into(),
                 "/home/autotest".into(),
                 "/opt/autotest".into()
-            ]
+            ],
+            kernel_mirror_dir: None,
         }
     );
     // Where values came from.

@@ -344,6 +344,103 @@ fn read_keyval(path: PathBuf) -> PyResult<Vec<(String, String)>> {
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
+fn kernel_err(e: autotest_core::KernelError) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// A source file of a release: `(kind, names, dirs)`, kind "tarball" or "patch".
+type SourceTuple = (&'static str, Vec<String>, Vec<String>);
+
+/// The ways to make the source of a release version, preferred first: each a list of
+/// `(kind, names, mirror_dirs)`, the tarball first, then the patches to apply in order.
+#[pyfunction]
+fn kernel_source_plans(version: &str) -> PyResult<Vec<Vec<SourceTuple>>> {
+    let plans = autotest_core::source_plans(version).map_err(kernel_err)?;
+    Ok(plans
+        .into_iter()
+        .map(|plan| {
+            plan.into_iter()
+                .map(|f| {
+                    let kind = match f.kind {
+                        autotest_core::SourceKind::Tarball => "tarball",
+                        autotest_core::SourceKind::Patch => "patch",
+                    };
+                    (kind, f.names, f.dirs)
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// `base` (a .config text) with the `config_list` entries merged in; ValueError names a bad
+/// entry.
+#[pyfunction]
+fn kernel_merge_config(base: &str, entries: Vec<String>) -> PyResult<String> {
+    let opts = autotest_core::parse_config_list(&entries).map_err(kernel_err)?;
+    Ok(autotest_core::merge_config(base, &opts))
+}
+
+/// The `config_list` entries that `config` (after olddefconfig) does not have as asked.
+#[pyfunction]
+fn kernel_config_mismatches(config: &str, entries: Vec<String>) -> PyResult<Vec<String>> {
+    let opts = autotest_core::parse_config_list(&entries).map_err(kernel_err)?;
+    Ok(autotest_core::config_mismatches(config, &opts))
+}
+
+/// The command line for a new kernel: `proc_cmdline` without loader words, then `extra`.
+#[pyfunction]
+fn kernel_boot_cmdline(proc_cmdline: &str, extra: &str) -> String {
+    autotest_core::boot_cmdline(proc_cmdline, extra)
+}
+
+/// `existing` custom.cfg text with the GRUB 2 entry of one kernel added or replaced.
+#[pyfunction]
+#[pyo3(signature = (existing, id, title, modules, fs_uuid, image, initrd, cmdline))]
+#[allow(clippy::too_many_arguments)]
+fn kernel_grub_custom_cfg(
+    existing: &str,
+    id: String,
+    title: String,
+    modules: Vec<String>,
+    fs_uuid: Option<String>,
+    image: String,
+    initrd: Option<String>,
+    cmdline: String,
+) -> String {
+    let entry = autotest_core::BootEntry {
+        id,
+        title,
+        modules,
+        fs_uuid,
+        image,
+        initrd,
+        cmdline,
+    };
+    autotest_core::grub_custom_cfg(existing, &entry)
+}
+
+/// The running kernel's release as `/proc/sys/kernel/osrelease` says, or None.
+#[pyfunction]
+fn running_kernel() -> Option<String> {
+    autotest_core::running_kernel()
+}
+
+/// A value of `<config_dir>/global_config.ini` (shadow_config.ini merged over it); None when
+/// the option or the file is absent. A malformed file is a ValueError naming file and line.
+#[pyfunction]
+fn config_get(config_dir: PathBuf, section: &str, key: &str) -> PyResult<Option<String>> {
+    let global = config_dir.join("global_config.ini");
+    if !global.exists() {
+        return Ok(None);
+    }
+    let config = autotest_core::GlobalConfig::load(&global, Some(&config_dir.join("shadow_config.ini")))
+        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    config
+        .get_str(section, key)
+        .map(|v| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
+        .map_err(|e| PyValueError::new_err(e.to_string()))
+}
+
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -351,6 +448,13 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(write_keyval, m)?)?;
     m.add_function(wrap_pyfunction!(write_iteration_keyval, m)?)?;
     m.add_function(wrap_pyfunction!(read_keyval, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel_source_plans, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel_merge_config, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel_config_mismatches, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel_boot_cmdline, m)?)?;
+    m.add_function(wrap_pyfunction!(kernel_grub_custom_cfg, m)?)?;
+    m.add_function(wrap_pyfunction!(running_kernel, m)?)?;
+    m.add_function(wrap_pyfunction!(config_get, m)?)?;
     m.add("JobEngineError", m.py().get_type::<JobEngineError>())?;
     m.add("DuplicateSubdirError", m.py().get_type::<DuplicateSubdirError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

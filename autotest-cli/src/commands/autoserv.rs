@@ -38,6 +38,11 @@ pub struct AutoservArgs {
     /// Record the host keys of machines not yet in known_hosts (default: refuse them).
     #[arg(long)]
     ssh_accept_new: bool,
+    /// A kernel.org-layout mirror directory: the kernel sources a client control file names
+    /// (`kernel = '6.1.5'`, `job.kernel('...')`, `patches = [...]`) are copied from it into the
+    /// machine's `<autodir>/kernels/` (overrides `[AUTOSERV] kernel_mirror_dir`).
+    #[arg(long, value_name = "DIR")]
+    kernel_mirror: Option<PathBuf>,
     /// Arguments given to the control file as `args` (split on whitespace).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     args: String,
@@ -108,7 +113,9 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
     let mut ssh = crate::ssh::SshConfig::default();
     if let Some(dir) = &a.config_dir {
         let config = GlobalConfig::load(dir.join("global_config.ini"), Some(&dir.join("shadow_config.ini")))?;
-        opts.autodir_paths = config.autoserv()?.client_autodir_paths;
+        let autoserv = config.autoserv()?;
+        opts.autodir_paths = autoserv.client_autodir_paths;
+        opts.kernel_mirror_dir = autoserv.kernel_mirror_dir.map(PathBuf::from);
         let hosts = config.hosts()?;
         opts.wait_down = Duration::from_secs(hosts.wait_down_reboot_timeout);
         opts.wait_up = Duration::from_secs(hosts.default_reboot_timeout);
@@ -120,6 +127,9 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
                 cmd.split_whitespace().map(str::to_owned).collect(),
             ));
         }
+    }
+    if let Some(dir) = &a.kernel_mirror {
+        opts.kernel_mirror_dir = Some(dir.clone());
     }
     // A conmux registry gives every machine its console `<registry>/<host>` (logged into the
     // results, and its `hardreset` command); it takes precedence over a hardreset command.

@@ -5,6 +5,7 @@
 //! `ip`, `unshare` and `/usr/sbin/sshd`; panics (never skips) when one is missing.
 #![allow(dead_code)]
 
+mod bootloader;
 pub mod netns;
 mod sshd;
 

@@ -27,12 +27,13 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use super::bootloader;
 use super::sshd::{self, BootScript};
 
 /// Every global name (network namespaces, temp dirs) starts with this, then `<pid>-<counter>`.
@@ -255,6 +256,13 @@ pub fn clean_stale() {
     }
 }
 
+/// The host's kernel release: the default kernel of every lab machine.
+fn host_release() -> String {
+    fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
 fn fresh_uuid() -> String {
     fs::read_to_string("/proc/sys/kernel/random/uuid")
         .expect("read /proc/sys/kernel/random/uuid")
@@ -422,6 +430,17 @@ impl Lab {
             }
             hosts.push_str(&format!("{addr}\t{name}\n"));
             fs::write(state.join("etc-hosts"), hosts).expect("netns lab: write etc-hosts");
+            for d in ["boot/grub", "usr-lib-up", "usr-lib-work", "tools"] {
+                fs::create_dir_all(state.join(d)).expect("netns lab: mkdir kernel dirs");
+            }
+            fs::write(state.join("boot/grub/grub.cfg"), bootloader::GRUB_CFG)
+                .expect("netns lab: write grub.cfg");
+            for (tool, text) in bootloader::TOOLS {
+                let p = state.join("tools").join(tool);
+                fs::write(&p, text).expect("netns lab: write boot tool");
+                fs::set_permissions(&p, fs::Permissions::from_mode(0o755))
+                    .expect("netns lab: chmod boot tool");
+            }
             let power = state.join("power");
             fs::write(&power, sshd::power_script(&name, &state))
                 .expect("netns lab: write power script");
@@ -439,6 +458,8 @@ impl Lab {
                     autodir,
                     state,
                     reboot_delay_ms: AtomicU64::new(DEFAULT_REBOOT_DELAY.as_millis() as u64),
+                    ignore_boot_entry: AtomicBool::new(false),
+                    default_release: Mutex::new(host_release()),
                     status: Mutex::new(Status::default()),
                     changed: Condvar::new(),
                     control: Mutex::new(None),
@@ -648,6 +669,8 @@ struct Status {
     up: bool,
     boot_count: u32,
     boot_id: String,
+    release: String,
+    release_why: String,
     events: Vec<String>,
 }
 
@@ -672,6 +695,10 @@ struct MachineInner {
     state: PathBuf,
     autodir: PathBuf,
     reboot_delay_ms: AtomicU64,
+    /// The boot loader falls back to the default kernel, whatever one-time entry was set.
+    ignore_boot_entry: AtomicBool,
+    /// The release of the machine's default kernel (the host's).
+    default_release: Mutex<String>,
     status: Mutex<Status>,
     changed: Condvar,
     control: Mutex<Option<Control>>,
@@ -711,6 +738,28 @@ impl Machine {
     /// The boot id the machine shows now (/proc/sys/kernel/random/boot_id in it).
     pub fn boot_id(&self) -> String {
         lock(&self.inner.status).boot_id.clone()
+    }
+    /// The kernel release the current boot reports (`uname -r` in it): the default kernel's,
+    /// or the one a one-time GRUB entry chose (see bootloader.rs).
+    pub fn release(&self) -> String {
+        lock(&self.inner.status).release.clone()
+    }
+    /// Why the current boot runs that release ("default kernel", "entry autotest-…", …).
+    pub fn release_note(&self) -> String {
+        lock(&self.inner.status).release_why.clone()
+    }
+    /// Host-side directory bound on /boot inside the machine (kept across boots).
+    pub fn boot_dir(&self) -> PathBuf {
+        self.inner.state.join("boot")
+    }
+    /// Host-side directory that is /lib/modules inside the machine (kept across boots).
+    pub fn modules_dir(&self) -> PathBuf {
+        self.inner.state.join("usr-lib-up/modules")
+    }
+    /// A boot loader that ignores one-time entries: the machine comes back on its default
+    /// kernel (to test the check of which kernel came up).
+    pub fn set_ignore_boot_entry(&self, ignore: bool) {
+        self.inner.ignore_boot_entry.store(ignore, Ordering::Relaxed);
     }
     /// How many times it has booted: 1 after Lab::new, +1 per reboot or restart.
     pub fn boot_count(&self) -> u32 {
@@ -897,6 +946,15 @@ fn boot(m: &MachineInner) -> Result<Child, String> {
     let n = lock(&m.status).boot_count + 1;
     let boot_id_file = m.state.join("boot_id");
     fs::write(&boot_id_file, format!("{boot_id}\n")).map_err(|e| format!("write boot_id: {e}"))?;
+    let default_release = lock(&m.default_release).clone();
+    let (release, why) = bootloader::choose_release(
+        &m.state.join("boot"),
+        &default_release,
+        m.ignore_boot_entry.load(Ordering::Relaxed),
+    );
+    let osrelease_file = m.state.join("osrelease");
+    fs::write(&osrelease_file, format!("{release}\n")).map_err(|e| format!("write osrelease: {e}"))?;
+    let boot_tools: Vec<&str> = bootloader::TOOLS.iter().map(|(n, _)| *n).collect();
     let log_path = m.state.join(format!("boot-{n}.log"));
     let log =
         fs::File::create(&log_path).map_err(|e| format!("create {}: {e}", log_path.display()))?;
@@ -912,6 +970,12 @@ fn boot(m: &MachineInner) -> Result<Child, String> {
         etc_hostname: &m.state.join("etc-hostname"),
         etc_hosts: &m.state.join("etc-hosts"),
         power_targets: &tools.power_targets,
+        boot_dir: &m.state.join("boot"),
+        usr_lib_upper: &m.state.join("usr-lib-up"),
+        usr_lib_work: &m.state.join("usr-lib-work"),
+        osrelease_file: &osrelease_file,
+        tools_dir: &m.state.join("tools"),
+        tools: &boot_tools,
     });
     let _ = fs::write(m.state.join("boot.sh"), &script);
     let mut cmd = Command::new(&tools.ip);
@@ -969,6 +1033,8 @@ fn boot(m: &MachineInner) -> Result<Child, String> {
         s.boot_count = n;
         s.events.push(format!("boot {n} {boot_id}"));
         s.boot_id = boot_id;
+        s.release = release;
+        s.release_why = why;
     });
     Ok(child)
 }

@@ -135,6 +135,18 @@ pub struct BootScript<'a> {
     pub etc_hosts: &'a Path,
     /// Canonical host paths of the real power commands, each bound over by the power script.
     pub power_targets: &'a [PathBuf],
+    /// The machine's own /boot (kept across boots).
+    pub boot_dir: &'a Path,
+    /// Upper and work dirs of the persistent overlay on /usr/lib (so /lib/modules is the
+    /// machine's own and survives its reboots).
+    pub usr_lib_upper: &'a Path,
+    pub usr_lib_work: &'a Path,
+    /// The release this boot reports, bound over /proc/sys/kernel/osrelease.
+    pub osrelease_file: &'a Path,
+    /// The stand-in boot tools (grub-reboot, grub-probe, grub-mkrelpath, uname), linked into
+    /// /usr/local/sbin.
+    pub tools_dir: &'a Path,
+    pub tools: &'a [&'a str],
 }
 
 /// The `sh -c` text that runs as init of the machine's pid namespace (inside its own UTS and
@@ -178,6 +190,31 @@ pub fn boot_script(b: &BootScript<'_>) -> String {
     for t in b.power_targets {
         let _ = writeln!(s, "mount --bind {power} {}", sq(path_str(t)));
     }
+    // Kernels: its own /boot and /lib/modules (persistent), the stand-in GRUB tools, and the
+    // release chosen at this boot as what /proc/sys/kernel/osrelease says (see bootloader.rs).
+    let _ = writeln!(s, "mount --bind {} /boot", sq(path_str(b.boot_dir)));
+    let _ = writeln!(
+        s,
+        "mount -t overlay overlay -o {} /usr/lib",
+        sq(format!(
+            "lowerdir=/usr/lib,upperdir={},workdir={}",
+            path_str(b.usr_lib_upper),
+            path_str(b.usr_lib_work)
+        ))
+    );
+    let _ = writeln!(s, "mkdir -p /usr/lib/modules");
+    for t in b.tools {
+        let _ = writeln!(
+            s,
+            "ln -sf {} /usr/local/sbin/{t}",
+            sq(path_str(&b.tools_dir.join(t)))
+        );
+    }
+    let _ = writeln!(
+        s,
+        "mount --bind {} /proc/sys/kernel/osrelease",
+        sq(path_str(b.osrelease_file))
+    );
     for (file, over) in [
         (b.etc_hostname, "/etc/hostname"),
         (b.etc_hosts, "/etc/hosts"),

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use super::status_sink::StatusSink;
 use super::{
-    AbortSignal, AutoservOptions, STATUS_PREFIX, console_log, install, reboot, status_stream,
-    transport_reason,
+    AbortSignal, AutoservOptions, STATUS_PREFIX, console_log, install, kernel_files, reboot,
+    status_stream, transport_reason,
 };
 use crate::status::{StatusCode, StatusEntry, StatusLineKind, StatusLog};
 use crate::transport::{CommandSpec, ExitOutcome, Transport, TransportError, is_local_machine};
@@ -131,6 +131,7 @@ pub(crate) async fn run_on_machine(
     build: &str,
     abort: AbortSignal,
     status_indent: usize,
+    kernel_files: &(Vec<std::path::PathBuf>, Vec<String>),
 ) -> MachineOutcome {
     let _ = std::fs::create_dir_all(dir.join("debug"));
     let sink = match StatusSink::open(&dir.join("status.log"), status_indent) {
@@ -171,6 +172,14 @@ pub(crate) async fn run_on_machine(
     if let Err(e) = t.exec(&aside, None).await {
         return record_lost(dir, &format!("cannot prepare {remote_results}: {e}"));
     }
+    let (files, notes) = kernel_files;
+    if !files.is_empty() || !notes.is_empty() {
+        let staged = kernel_files::stage(t.as_ref(), &autodir, files, notes).await;
+        for n in &staged.notes {
+            tracing::warn!(machine = t.machine(), note = n.as_str(), "kernel source not staged");
+        }
+        let _ = std::fs::write(dir.join("debug").join("kernel-files.log"), staged.report());
+    }
     let outcome = run_client_loop(opts, t.as_ref(), dir, &sink, &autodir, &control, &remote_results, abort, status_indent).await;
     if let Err(e) = t.get_tree(&remote_results, dir).await {
         tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
@@ -210,7 +219,8 @@ async fn run_client_loop(
         }
         argv.push("--".into());
         argv.push(control.to_owned());
-        let cmd = CommandSpec::new(argv).env("PYTHONPATH", autodir).cwd(autodir);
+        // AUTODIR, as legacy autotest set it: where the client finds staged kernel sources.
+        let cmd = CommandSpec::new(argv).env("PYTHONPATH", autodir).env("AUTODIR", autodir).cwd(autodir);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let status = Arc::clone(sink);
         let debug = dir.join("debug");

@@ -8,6 +8,7 @@ mod client_job;
 mod console;
 mod console_log;
 mod install;
+mod kernel_files;
 mod reboot;
 mod rpc;
 mod server_job;
@@ -82,6 +83,9 @@ pub struct AutoservOptions {
     pub console: Option<Arc<dyn Console>>,
     /// Most reboots one job may ask for (a guard against a control file that reboots forever).
     pub max_reboots: u32,
+    /// A kernel.org-layout directory (`--kernel-mirror`, `[AUTOSERV] kernel_mirror_dir`) from
+    /// which the kernel sources a client control file names are copied to its machines.
+    pub kernel_mirror_dir: Option<PathBuf>,
 }
 
 impl AutoservOptions {
@@ -99,6 +103,7 @@ impl AutoservOptions {
             reboot_command: vec!["reboot".into()],
             max_reboots: 20,
             console: None,
+            kernel_mirror_dir: None,
         }
     }
 }
@@ -136,6 +141,10 @@ pub async fn run_client_job(
     let build = install::client_build_id(&opts.client_package)
         .map_err(|e| AutoservError::io(&opts.client_package, e))?;
     let several = opts.machines.len() > 1;
+    let kernel_files = Arc::new(match &opts.kernel_mirror_dir {
+        Some(mirror) => kernel_files::files_for_control(&opts.control, mirror),
+        None => (Vec::new(), Vec::new()),
+    });
     let mut tasks = Vec::new();
     for m in &opts.machines {
         let dir = if several { opts.resultsdir.join(m) } else { opts.resultsdir.clone() };
@@ -144,9 +153,10 @@ pub async fn run_client_job(
         let m = m.clone();
         let build = build.clone();
         let abort = abort.clone();
+        let kernel_files = Arc::clone(&kernel_files);
         tasks.push(tokio::spawn(async move {
             let outcome = match factory.open(&m) {
-                Ok(t) => client_job::run_on_machine(&opts, t, &dir, &build, abort, 0).await,
+                Ok(t) => client_job::run_on_machine(&opts, t, &dir, &build, abort, 0, &kernel_files).await,
                 Err(e) => client_job::unreachable(&dir, &e),
             };
             (m, dir, outcome)

@@ -159,7 +159,12 @@ impl RpcServer {
                 let mut opts = self.opts.clone();
                 opts.control = control;
                 let indent = p.get("status_indent").and_then(Value::as_u64).unwrap_or(0) as usize;
-                let outcome = client_job::run_on_machine(&opts, t, Path::new(&dir), &self.build, self.abort.clone(), indent).await;
+                // A server job's client control files get their kernel sources staged too.
+                let kernel_files = match &opts.kernel_mirror_dir {
+                    Some(mirror) => super::kernel_files::files_for_control(&opts.control, mirror),
+                    None => (Vec::new(), Vec::new()),
+                };
+                let outcome = client_job::run_on_machine(&opts, t, Path::new(&dir), &self.build, self.abort.clone(), indent, &kernel_files).await;
                 Ok(match outcome {
                     MachineOutcome::Completed { reboots } => json!({"outcome": "completed", "reboots": reboots}),
                     MachineOutcome::Failed { reason } => json!({"outcome": "failed", "reason": reason}),

@@ -296,6 +296,9 @@ pub struct AutoservConfig {
     /// `client_autodir_paths`: where to look for (or install) autotest on machines under test,
     /// in order (default `/usr/local/autotest`, `/home/autotest`).
     pub client_autodir_paths: Vec<String>,
+    /// `kernel_mirror_dir`: a kernel.org-layout directory on the server from which the kernel
+    /// sources a client control file names are copied to the machine (default: none).
+    pub kernel_mirror_dir: Option<String>,
 }
 
 impl Default for AutoservConfig {
@@ -305,6 +308,7 @@ impl Default for AutoservConfig {
                 "/usr/local/autotest".to_owned(),
                 "/home/autotest".to_owned(),
             ],
+            kernel_mirror_dir: None,
         }
     }
 }
@@ -316,6 +320,7 @@ impl AutoservConfig {
             client_autodir_paths: config
                 .get_list(AUTOSERV, "client_autodir_paths")?
                 .unwrap_or_else(|| AutoservConfig::default().client_autodir_paths),
+            kernel_mirror_dir: config.get_nonblank(AUTOSERV, "kernel_mirror_dir")?,
         })
     }
 }

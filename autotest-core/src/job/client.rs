@@ -420,9 +420,10 @@ impl ClientJob {
         )
     }
 
-    /// Verifies a reboot after the job resumed: `GOOD ---- reboot.verify <running kernel>` (or
-    /// `ABORT` when a different kernel than expected is running) and `END ---- reboot
-    /// kernel=<running kernel>`. Notes with an `INFO` line when the boot id did not change.
+    /// Verifies a reboot after the job resumed: `GOOD ---- reboot.verify <running kernel>`, or
+    /// `FAIL ---- reboot.verify` naming the kernel that came up when another one was expected,
+    /// then `END <code> ---- reboot kernel=<running kernel>`. Notes with an `INFO` line when the
+    /// boot id did not change.
     pub fn end_reboot(&mut self, running_kernel: &str) -> Result<StatusCode, JobError> {
         let pending = self.state.reboot.take();
         let same_boot = pending
@@ -441,15 +442,15 @@ impl ClientJob {
         let expected = pending.and_then(|p| p.expected_kernel);
         let verify = match &expected {
             Some(k) if k != running_kernel => {
-                let msg = format!("expected kernel {k}, but {running_kernel} is running");
+                let msg = format!("expected kernel {k} after the reboot, but kernel {running_kernel} came up instead");
                 self.record(
-                    StatusLineKind::Status(StatusCode::Abort),
+                    StatusLineKind::Status(StatusCode::Fail),
                     None,
                     Some("reboot.verify"),
                     &msg,
                     &[],
                 )?;
-                StatusCode::Abort
+                StatusCode::Fail
             }
             _ => {
                 self.record(

@@ -515,7 +515,8 @@ class Job(object):
     def end_reboot(self, *args, **dargs):
         """Step queued by :meth:`reboot`: verifies the machine came back and closes the group."""
         before = os.path.getsize(self._native.status_path)
-        code = self._native.end_reboot(os.uname().release)
+        # The release as /proc/sys/kernel/osrelease says (what `uname -r` prints).
+        code = self._native.end_reboot(_native.running_kernel() or os.uname().release)
         with open(self._native.status_path) as f:
             f.seek(before)
             self._echo(f.read())
@@ -545,6 +546,13 @@ class Job(object):
             except ChildProcessError:
                 pass
         self._children.clear()
+
+    # -- kernels -----------------------------------------------------------------------------
+    def kernel(self, base_tree, results_dir="", tmp_dir="", leave=False):
+        """A kernel to patch, configure, build, install and boot: ``base_tree`` is a release
+        version (``6.1.5``, ``6.8-rc3``), a tarball path or URL, or a source directory."""
+        from autotest.client import kernel as _kernel
+        return _kernel.auto_kernel(self, base_tree, results_dir, tmp_dir, leave)
 
     # -- misc legacy calls ---------------------------------------------------------------------
     def noop(self, text):

@@ -14,6 +14,7 @@ _ALIASES = {
     "autotest_lib.client.bin.test": "autotest.client.test",
     "autotest_lib.client.bin.utils": "autotest.client.utils",
     "autotest_lib.client.bin.job": "autotest.client.job",
+    "autotest_lib.client.bin.kernel": "autotest.client.kernel",
     "autotest_lib.client.common_lib": None,
     "autotest_lib.client.common_lib.error": "autotest.client.shared.error",
     "autotest_lib.client.common_lib.utils": "autotest.client.utils",
@@ -23,6 +24,7 @@ _ALIASES = {
     "autotest.client.bin": None,
     "autotest.client.bin.test": "autotest.client.test",
     "autotest.client.bin.utils": "autotest.client.utils",
+    "autotest.client.bin.kernel": "autotest.client.kernel",
     "autotest.client.shared.utils": "autotest.client.utils",
 }
 
