@@ -8,6 +8,7 @@
 mod bootloader;
 pub mod netns;
 mod sshd;
+pub mod upstream;
 
 #[allow(unused_imports)]
 pub use netns::{Lab, Machine};
