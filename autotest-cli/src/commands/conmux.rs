@@ -137,7 +137,8 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
 }
 
 pub fn attach(a: AttachArgs) -> anyhow::Result<i32> {
-    runtime()?.block_on(async {
+    let rt = runtime()?;
+    let result = rt.block_on(async {
         let bot = std::path::Path::new(&a.program)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -174,5 +175,7 @@ pub fn attach(a: AttachArgs) -> anyhow::Result<i32> {
         inbound.abort();
         let status = status?;
         Ok(status.code().unwrap_or(1))
-    })
+    });
+    rt.shutdown_background();
+    result
 }
