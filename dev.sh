@@ -77,6 +77,8 @@ bench() {
   cargo bench -p autotest-benches --bench tree_copy
   say "queue pickup latency: monitor-queue beside the legacy 10 s poll"
   "$PYTHON" benches/pickup_latency.py target/release/autotest 10
+  say "conmux: console fan-out to 1/10/100 clients and added latency, beside direct TCP"
+  cargo bench -p autotest-benches --bench conmux_fanout
 }
 
 case "${1:-}" in

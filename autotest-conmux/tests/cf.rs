@@ -31,12 +31,13 @@ fn legacy_command_example_parses() {
 #[test]
 fn our_directives_and_listener_forms() {
     let text = "listener reg1:6300/box\nsocket console \"Box \\\"1\\\"\" 10.0.0.5:2001\n\
-                bind 0.0.0.0\nallow 127.0.0.1 10.0.0.0/8\nlog logs/box.log 1000 2\n";
+                bind 0.0.0.0\nallow 127.0.0.1 10.0.0.0/8\nlog logs/box.log 1000 2\nclient-buffer 2048\n";
     let cfg = ConsoleConfig::parse(Path::new("/c/box.cf"), text).unwrap();
     assert_eq!(cfg.listener, Listener::Registered { registry: Some("reg1:6300".into()), name: "box".into() });
     assert_eq!(cfg.title, "Box \"1\"");
     assert_eq!(cfg.source, ConsoleSource::Socket("10.0.0.5:2001".into()));
     assert_eq!(cfg.bind.to_string(), "0.0.0.0");
+    assert_eq!(cfg.client_buffer, 2048);
     assert!(cfg.allow[1].contains("10.9.8.7".parse().unwrap()));
     assert!(!cfg.allow[1].contains("11.0.0.1".parse().unwrap()));
     assert!(cfg.allow[0].contains("::ffff:127.0.0.1".parse().unwrap()));
@@ -60,6 +61,7 @@ fn errors_name_file_line_and_fix() {
         ("listener a\n", "box.cf: no console", "add `socket console"),
         ("listener a\nsocket c t h:1\npty on\n", "box.cf:3: `pty` applies to an `application`", "remove the `pty`"),
         ("listener a\nsocket c t \\\n  h:1 extra\n", "box.cf:2: `socket` takes 3", "quote words"),
+        ("listener a\nsocket c t h:1\nclient-buffer 0\n", "box.cf:3: client-buffer `0`", "client-buffer 1048576"),
     ];
     for (text, want, fix) in cases {
         let err = ConsoleConfig::parse(Path::new("/d/box.cf"), text).unwrap_err().to_string();

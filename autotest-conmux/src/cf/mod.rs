@@ -10,6 +10,7 @@
 //! help <name> '<text>'
 //! bind <address>            allow <address>[/<prefix>] ...
 //! log <path> [<max-bytes> [<keep>]]            pty on|off
+//! client-buffer <bytes>
 //! ```
 //! A line ending in `\` continues on the next one.
 
@@ -23,6 +24,8 @@ use words::SplitError;
 
 /// Default size at which the console log is rotated.
 pub const DEFAULT_LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
+/// Default of how far (bytes) a client may fall behind the console before it is dropped.
+pub const DEFAULT_CLIENT_BUFFER: usize = 1024 * 1024;
 /// Default number of rotated logs kept (`.1` .. `.N`).
 pub const DEFAULT_LOG_KEEP: u32 = 5;
 
@@ -164,6 +167,8 @@ pub struct ConsoleConfig {
     pub allow: Vec<AddressRange>,
     /// The console log.
     pub log: LogSettings,
+    /// How far (bytes) a client may fall behind before it is dropped.
+    pub client_buffer: usize,
 }
 
 impl ConsoleConfig {
@@ -200,6 +205,7 @@ struct Parser<'a> {
     bind: Option<IpAddr>,
     allow: Vec<AddressRange>,
     log: Option<LogSettings>,
+    client_buffer: Option<usize>,
 }
 
 impl<'a> Parser<'a> {
@@ -214,6 +220,7 @@ impl<'a> Parser<'a> {
             bind: None,
             allow: Vec::new(),
             log: None,
+            client_buffer: None,
         }
     }
 
@@ -389,6 +396,17 @@ impl<'a> Parser<'a> {
                     keep,
                 });
             }
+            "client-buffer" => {
+                want(1, "client-buffer <bytes>")?;
+                let n = args[0].parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    self.err(
+                        n,
+                        format!("client-buffer `{}` is not a positive whole number", args[0]),
+                        "write e.g. `client-buffer 1048576`",
+                    )
+                })?;
+                self.client_buffer = Some(n);
+            }
             "pty" => {
                 want(1, "pty on|off")?;
                 let on = match args[0].as_str() {
@@ -408,7 +426,7 @@ impl<'a> Parser<'a> {
                 return Err(self.err(
                     n,
                     format!("unknown directive `{other}`"),
-                    "use listener, socket, application, command, help, bind, allow, log or pty",
+                    "use listener, socket, application, command, help, bind, allow, log, pty or client-buffer",
                 ));
             }
         }
@@ -530,6 +548,7 @@ impl<'a> Parser<'a> {
             bind: self.bind.unwrap_or(IpAddr::from([127, 0, 0, 1])),
             allow: self.allow,
             log,
+            client_buffer: self.client_buffer.unwrap_or(DEFAULT_CLIENT_BUFFER),
         })
     }
 }

@@ -3,7 +3,7 @@
 //! queue is full is detached (its writer task then tells it why) so it never stalls the others.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -11,9 +11,6 @@ use tokio::sync::mpsc;
 
 use super::log::LogEvent;
 
-/// Console output chunks queued per client before it counts as too slow. With reads of at most
-/// [`super::READ_CHUNK`] bytes this bounds a client's backlog to 1 MiB.
-pub const CLIENT_QUEUE_CHUNKS: usize = 256;
 
 /// A chunk of bytes shared by every queue it is pushed to.
 pub(crate) type Chunk = Arc<[u8]>;
@@ -32,8 +29,23 @@ pub(crate) enum Role {
 struct Slot {
     who: String,
     role: Role,
-    tx: mpsc::Sender<Chunk>,
+    tx: mpsc::UnboundedSender<Chunk>,
+    /// Bytes queued and not yet written to the client (the writer task subtracts).
+    queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicBool>,
+}
+
+impl Slot {
+    /// Queues `data` unless that would put the client over `limit` bytes behind; false when
+    /// the client is gone or too slow (then `dropped` is set).
+    fn push(&self, data: &Chunk, limit: usize) -> bool {
+        if self.queued.load(Ordering::SeqCst) + data.len() > limit {
+            self.dropped.store(true, Ordering::SeqCst);
+            return false;
+        }
+        self.queued.fetch_add(data.len(), Ordering::SeqCst);
+        self.tx.send(data.clone()).is_ok()
+    }
 }
 
 #[derive(Default)]
@@ -72,22 +84,26 @@ impl ChannelState {
 pub(crate) struct Hub {
     inner: Mutex<Inner>,
     log: mpsc::UnboundedSender<LogEvent>,
+    /// How far (bytes) a client may fall behind before it is dropped.
+    client_buffer: usize,
 }
 
 /// What a newly attached session gets.
 pub(crate) struct Attached {
     pub id: u64,
-    pub rx: mpsc::Receiver<Chunk>,
+    pub rx: mpsc::UnboundedReceiver<Chunk>,
+    pub queued: Arc<AtomicUsize>,
     pub dropped: Arc<AtomicBool>,
     /// Who else is attached (for the legacy `motd`).
     pub others: Vec<String>,
 }
 
 impl Hub {
-    pub fn new(log: mpsc::UnboundedSender<LogEvent>) -> Self {
+    pub fn new(log: mpsc::UnboundedSender<LogEvent>, client_buffer: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             log,
+            client_buffer,
         }
     }
 
@@ -101,8 +117,9 @@ impl Hub {
 
     /// Adds a session; a `Client` becomes the writer when nobody writes.
     pub fn attach(&self, who: &str, role: Role) -> Attached {
-        let (tx, rx) = mpsc::channel(CLIENT_QUEUE_CHUNKS);
+        let (tx, rx) = mpsc::unbounded_channel();
         let dropped = Arc::new(AtomicBool::new(false));
+        let queued = Arc::new(AtomicUsize::new(0));
         let mut inner = self.lock();
         let others = inner
             .slots
@@ -119,6 +136,7 @@ impl Hub {
             who: who.to_owned(),
             role,
             tx,
+            queued: queued.clone(),
             dropped: dropped.clone(),
         };
         inner.slots.insert(id, slot);
@@ -127,6 +145,7 @@ impl Hub {
         Attached {
             id,
             rx,
+            queued,
             dropped,
             others,
         }
@@ -184,10 +203,7 @@ impl Hub {
             if slot.role == Role::Status {
                 continue;
             }
-            if let Err(e) = slot.tx.try_send(data.clone()) {
-                if matches!(e, mpsc::error::TrySendError::Full(_)) {
-                    slot.dropped.store(true, Ordering::SeqCst);
-                }
+            if !slot.push(&data, self.client_buffer) {
                 gone.push(*id);
             }
         }
@@ -212,9 +228,8 @@ impl Hub {
         self.log(LogEvent::Output(Arc::from(data)));
         let inner = self.lock();
         if let Some(slot) = inner.slots.get(&id) {
-            if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(Arc::from(data)) {
-                slot.dropped.store(true, Ordering::SeqCst);
-            }
+            // Over the limit it is dropped by the next broadcast.
+            slot.push(&Arc::from(data), self.client_buffer);
         }
     }
 
@@ -222,7 +237,7 @@ impl Hub {
     pub fn echo_to(&self, id: u64, data: &[u8]) {
         let inner = self.lock();
         if let Some(slot) = inner.slots.get(&id) {
-            let _ = slot.tx.try_send(Arc::from(data));
+            slot.push(&Arc::from(data), usize::MAX);
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -61,7 +61,7 @@ pub(crate) async fn serve(sock: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         return;
     }
     tracing::info!("{} connected to {}/{}", session.who, shared.name, super::hub::role_word(session.role));
-    let mut writer = tokio::spawn(write_out(w, attached.rx, attached.dropped));
+    let mut writer = tokio::spawn(write_out(w, attached.rx, attached.queued, attached.dropped));
     if session.role == Role::Client && !shared.hub.may_write(session.id) {
         if let Some(writer) = shared.hub.writer() {
             let note = format!("({writer} is writing; you are watching; ~$write takes over)\r\n");
@@ -155,11 +155,17 @@ fn answer(req: &Request, shared: &Shared) -> (Option<Reply>, Option<Session>) {
     (None, Some(session))
 }
 
-async fn write_out(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Chunk>, dropped: Arc<AtomicBool>) {
+async fn write_out(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Chunk>,
+    queued: Arc<AtomicUsize>,
+    dropped: Arc<AtomicBool>,
+) {
     while let Some(chunk) = rx.recv().await {
         if w.write_all(&chunk).await.is_err() {
             return;
         }
+        queued.fetch_sub(chunk.len(), Ordering::SeqCst);
     }
     if dropped.load(Ordering::SeqCst) {
         let _ = tokio::time::timeout(Duration::from_secs(5), w.write_all(DROPPED_NOTICE.as_bytes())).await;

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::cf::{CfError, ConsoleConfig};
 use crate::registry::{RegistryError, RegistryServer};
-use crate::server::ConsoleServer;
+use crate::server::{ConsoleServer, ServerError};
 pub use status::{ConsoleLine, StatusReport};
 
 /// How often the directory is looked at and the status file rewritten.
@@ -96,15 +96,10 @@ impl Supervisor {
             }
             if self.consoles.remove(&name).is_some() {
                 tracing::info!("{name}: config changed, restarting");
-                // Let the old listener's socket close before the new one binds a fixed port.
-                tokio::task::yield_now().await;
             }
             let text = String::from_utf8_lossy(&content);
             let (title, outcome) = match ConsoleConfig::parse(&path, &text) {
-                Ok(cfg) => {
-                    let title = cfg.title.clone();
-                    (title, ConsoleServer::start(cfg).await.map_err(|e| e.to_string()))
-                }
+                Ok(cfg) => (cfg.title.clone(), start_server(cfg).await),
                 Err(e) => (String::new(), Err(e.to_string())),
             };
             if let Err(e) = &outcome {
@@ -167,6 +162,21 @@ impl Supervisor {
             })
             .collect();
         status::write(&self.dir, &self.registry.local_addr().to_string(), &lines)
+    }
+}
+
+/// Starts a server; a fixed port still held by the server just stopped (its tasks end
+/// asynchronously) is retried for a second.
+async fn start_server(cfg: ConsoleConfig) -> Result<ConsoleServer, String> {
+    let mut tries = 0;
+    loop {
+        match ConsoleServer::start(cfg.clone()).await {
+            Err(ServerError::Bind { source, .. }) if source.kind() == std::io::ErrorKind::AddrInUse && tries < 10 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            r => return r.map_err(|e| e.to_string()),
+        }
     }
 }
 
