@@ -42,17 +42,31 @@ impl TcpConsole {
                 });
             }
         });
-        Self { addr, received, current }
+        Self {
+            addr,
+            received,
+            current,
+        }
     }
 
     fn send(&self, bytes: &[u8]) {
-        wait_for("a console connection", || self.current.lock().unwrap().is_some().then_some(()));
-        self.current.lock().unwrap().as_mut().unwrap().write_all(bytes).unwrap();
+        wait_for("a console connection", || {
+            self.current.lock().unwrap().is_some().then_some(())
+        });
+        self.current
+            .lock()
+            .unwrap()
+            .as_mut()
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
     }
 
     fn wait_received(&self, needle: &str) {
         wait_for(&format!("console to receive {needle:?}"), || {
-            String::from_utf8_lossy(&self.received.lock().unwrap()).contains(needle).then_some(())
+            String::from_utf8_lossy(&self.received.lock().unwrap())
+                .contains(needle)
+                .then_some(())
         });
     }
 }
@@ -97,14 +111,19 @@ fn stdout(o: &Output) -> String {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A legacy `CONNECT` over raw TCP; the reply line.
 fn legacy_connect(addr: &str) -> Option<String> {
     let mut s = TcpStream::connect(addr).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"CONNECT id=user%3Atest to=console type=watch hide=1\n").ok()?;
+    s.write_all(b"CONNECT id=user%3Atest to=console type=watch hide=1\n")
+        .ok()?;
     let mut line = String::new();
     BufReader::new(s).read_line(&mut line).ok()?;
     Some(line.trim_end().to_owned())
@@ -121,21 +140,54 @@ fn supervisor_starts_restarts_on_change_and_stops_on_removal() {
     let console = TcpConsole::start();
     let port = free_port();
     let reg = format!("127.0.0.1:{port}");
-    let cf = |title: &str| format!("listener {reg}/alpha\nsocket console '{title}' {}\n", console.addr);
+    let cf = |title: &str| {
+        format!(
+            "listener {reg}/alpha\nsocket console '{title}' {}\n",
+            console.addr
+        )
+    };
     std::fs::write(d.join("alpha.cf"), cf("Alpha one")).unwrap();
-    std::fs::write(d.join("beta.cf"), "listener x/beta\nsocket console 'unterminated\n").unwrap();
-    let _sup = daemon(&["conmux", "start", "--port", &port.to_string(), d.to_str().unwrap()]);
+    std::fs::write(
+        d.join("beta.cf"),
+        "listener x/beta\nsocket console 'unterminated\n",
+    )
+    .unwrap();
+    let _sup = daemon(&[
+        "conmux",
+        "start",
+        "--port",
+        &port.to_string(),
+        d.to_str().unwrap(),
+    ]);
 
     let status = wait_for("both consoles in the status", || {
         let s = status_of(d);
         (s.contains("alpha") && s.contains("beta")).then_some(s)
     });
-    assert!(status.contains("supervisor pid") && status.contains(" running;"), "{status}");
-    let alpha_line = status.lines().find(|l| l.starts_with("alpha")).unwrap().to_owned();
-    assert!(alpha_line.contains("running") && alpha_line.contains("Alpha one"), "{status}");
+    assert!(
+        status.contains("supervisor pid") && status.contains(" running;"),
+        "{status}"
+    );
+    let alpha_line = status
+        .lines()
+        .find(|l| l.starts_with("alpha"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        alpha_line.contains("running") && alpha_line.contains("Alpha one"),
+        "{status}"
+    );
     let beta_line = status.lines().find(|l| l.starts_with("beta")).unwrap();
-    assert!(beta_line.contains("failed") && beta_line.contains("beta.cf:2: unterminated"), "{status}");
-    assert_eq!(run(&["conmux", "status", d.to_str().unwrap()]).status.code(), Some(1));
+    assert!(
+        beta_line.contains("failed") && beta_line.contains("beta.cf:2: unterminated"),
+        "{status}"
+    );
+    assert_eq!(
+        run(&["conmux", "status", d.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
 
     // The registry knows alpha; console --list and --status use it.
     let listed = wait_for("alpha registered", || {
@@ -146,8 +198,15 @@ fn supervisor_starts_restarts_on_change_and_stops_on_removal() {
     assert!(alpha_line.contains(&first_addr), "{alpha_line} vs {listed}");
     let st = stdout(&run(&["console", "--status", &format!("{reg}/alpha")]));
     assert_eq!(st.trim(), "transition");
-    assert_eq!(stdout(&run(&["console", "--status", &format!("{reg}/nosuch")])).trim(), "unavailable");
-    assert!(legacy_connect(&first_addr).unwrap().contains("title=Alpha%20one%20"));
+    assert_eq!(
+        stdout(&run(&["console", "--status", &format!("{reg}/nosuch")])).trim(),
+        "unavailable"
+    );
+    assert!(
+        legacy_connect(&first_addr)
+            .unwrap()
+            .contains("title=Alpha%20one%20")
+    );
 
     // Changed config: restarted with the new title, registered anew.
     std::fs::write(d.join("alpha.cf"), cf("Alpha two")).unwrap();
@@ -156,18 +215,43 @@ fn supervisor_starts_restarts_on_change_and_stops_on_removal() {
         let addr = o.split_whitespace().nth(1)?.to_owned();
         (addr != first_addr).then_some(addr)
     });
-    assert!(legacy_connect(&new_addr).unwrap().contains("title=Alpha%20two%20"));
-    assert!(legacy_connect(&first_addr).is_none(), "the old server still answers");
+    assert!(
+        legacy_connect(&new_addr)
+            .unwrap()
+            .contains("title=Alpha%20two%20")
+    );
+    assert!(
+        legacy_connect(&first_addr).is_none(),
+        "the old server still answers"
+    );
 
     // Fixed config: started. Removed config: stopped.
-    std::fs::write(d.join("beta.cf"), format!("listener {reg}/beta\nsocket console 'Beta' {}\n", console.addr)).unwrap();
+    std::fs::write(
+        d.join("beta.cf"),
+        format!(
+            "listener {reg}/beta\nsocket console 'Beta' {}\n",
+            console.addr
+        ),
+    )
+    .unwrap();
     std::fs::remove_file(d.join("alpha.cf")).unwrap();
     let status = wait_for("beta running, alpha gone", || {
         let s = status_of(d);
-        (!s.contains("alpha") && s.lines().any(|l| l.starts_with("beta") && l.contains("running"))).then_some(s)
+        (!s.contains("alpha")
+            && s.lines()
+                .any(|l| l.starts_with("beta") && l.contains("running")))
+        .then_some(s)
     });
-    assert_eq!(run(&["conmux", "status", d.to_str().unwrap()]).status.code(), Some(0), "{status}");
-    wait_for("alpha's server stopped", || legacy_connect(&new_addr).is_none().then_some(()));
+    assert_eq!(
+        run(&["conmux", "status", d.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0),
+        "{status}"
+    );
+    wait_for("alpha's server stopped", || {
+        legacy_connect(&new_addr).is_none().then_some(())
+    });
 }
 
 #[test]
@@ -178,16 +262,39 @@ fn registry_and_server_commands_with_attach_and_console() {
     let port = free_port();
     let reg = format!("127.0.0.1:{port}");
     let store = d.join("registry");
-    let registry = daemon(&["conmux", "registry", "--port", &port.to_string(), store.to_str().unwrap()]);
+    let registry = daemon(&[
+        "conmux",
+        "registry",
+        "--port",
+        &port.to_string(),
+        store.to_str().unwrap(),
+    ]);
     let cf = d.join("box.cf");
-    std::fs::write(&cf, format!("listener {reg}/box\nsocket console 'box one' {}\n", console.addr)).unwrap();
+    std::fs::write(
+        &cf,
+        format!(
+            "listener {reg}/box\nsocket console 'box one' {}\n",
+            console.addr
+        ),
+    )
+    .unwrap();
     let _server = daemon(&["conmux", "server", cf.to_str().unwrap()]);
     let target = format!("{reg}/box");
-    wait_for("box registered", || stdout(&run(&["console", "--list", &reg])).starts_with("box ").then_some(()));
+    wait_for("box registered", || {
+        stdout(&run(&["console", "--list", &reg]))
+            .starts_with("box ")
+            .then_some(())
+    });
 
     // conmux-attach: the program's stdout goes to the console, the console's output to its stdin.
     let attach = autotest()
-        .args(["conmux-attach", &target, "sh", "-c", "echo hello-from-attach; read line; echo \"got:$line\""])
+        .args([
+            "conmux-attach",
+            &target,
+            "sh",
+            "-c",
+            "echo hello-from-attach; read line; echo \"got:$line\"",
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
@@ -208,7 +315,9 @@ fn registry_and_server_commands_with_attach_and_console() {
         .unwrap();
     let mut stdin = session.stdin.take().unwrap();
     wait_for("the session attached", || {
-        String::from_utf8_lossy(&console.received.lock().unwrap()).contains("got:ping").then_some(())
+        String::from_utf8_lossy(&console.received.lock().unwrap())
+            .contains("got:ping")
+            .then_some(())
     });
     stdin.write_all(b"uname -a\r").unwrap();
     console.wait_received("uname -a\r");
@@ -230,12 +339,21 @@ fn registry_and_server_commands_with_attach_and_console() {
     });
     let text = stdout(&out);
     assert!(out.status.success(), "{out:?}");
-    assert!(text.starts_with("Connected to box one [channel transition] (~$quit to exit)\r\n"), "{text:?}");
+    assert!(
+        text.starts_with("Connected to box one [channel transition] (~$quit to exit)\r\n"),
+        "{text:?}"
+    );
     assert!(text.contains("Command(box one)> quit"), "{text:?}");
 
     // The registry keeps its entries across a restart of the process.
     drop(registry);
-    let _registry = daemon(&["conmux", "registry", "--port", &port.to_string(), store.to_str().unwrap()]);
+    let _registry = daemon(&[
+        "conmux",
+        "registry",
+        "--port",
+        &port.to_string(),
+        store.to_str().unwrap(),
+    ]);
     let listed = wait_for("registry back", || {
         let o = run(&["console", "--list", &reg]);
         o.status.success().then(|| stdout(&o))
@@ -247,9 +365,18 @@ fn registry_and_server_commands_with_attach_and_console() {
 fn a_bad_cf_is_a_clear_error_from_conmux_server() {
     let dir = tempfile::tempdir().unwrap();
     let cf = dir.path().join("bad.cf");
-    std::fs::write(&cf, "listener box\nsocket console 'x' 1.2.3.4:5\ncommand hardreset 'x'\n").unwrap();
+    std::fs::write(
+        &cf,
+        "listener box\nsocket console 'x' 1.2.3.4:5\ncommand hardreset 'x'\n",
+    )
+    .unwrap();
     let out = run(&["conmux", "server", cf.to_str().unwrap()]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(err.contains("bad.cf:3: `command` takes 3 argument(s), found 2; fix: write `command <name>"), "{err}");
+    assert!(
+        err.contains(
+            "bad.cf:3: `command` takes 3 argument(s), found 2; fix: write `command <name>"
+        ),
+        "{err}"
+    );
 }

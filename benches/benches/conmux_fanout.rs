@@ -76,7 +76,11 @@ async fn blast(server: Option<&str>, console: &str, clients: usize) -> (f64, usi
         None => streams.push(TcpStream::connect(console).await.unwrap()),
         Some(addr) => {
             for i in 0..clients {
-                let kind = if i == 0 { ConnectType::Client } else { ConnectType::Watch };
+                let kind = if i == 0 {
+                    ConnectType::Client
+                } else {
+                    ConnectType::Watch
+                };
                 let req = Request::connect(&ClientId::Bot(format!("b{i}")), kind).with("hide", "1");
                 streams.push(Session::open_with(addr, req).await.unwrap().into_stream());
             }
@@ -85,7 +89,10 @@ async fn blast(server: Option<&str>, console: &str, clients: usize) -> (f64, usi
     tokio::time::sleep(Duration::from_millis(100)).await;
     let start = Instant::now();
     streams[0].write_all(b"G").await.unwrap();
-    let readers: Vec<_> = streams.into_iter().map(|mut s| tokio::spawn(async move { read_exactly(&mut s, BLAST).await })).collect();
+    let readers: Vec<_> = streams
+        .into_iter()
+        .map(|mut s| tokio::spawn(async move { read_exactly(&mut s, BLAST).await }))
+        .collect();
     let mut complete = 0;
     for r in readers {
         complete += usize::from(r.await.unwrap());
@@ -110,18 +117,36 @@ async fn round_trip(mut s: TcpStream) -> f64 {
 }
 
 fn main() {
-    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let console_addr = server_rt.block_on(console());
     let cf = dir.path().join("bench.cf");
     std::fs::write(&cf, format!("listener 0\nsocket console 'bench' {console_addr}\nlog bench.log 1073741824 1\nclient-buffer 33554432\n")).unwrap();
-    let server = server_rt.block_on(ConsoleServer::start(ConsoleConfig::load(&cf).unwrap())).unwrap();
+    let server = server_rt
+        .block_on(ConsoleServer::start(ConsoleConfig::load(&cf).unwrap()))
+        .unwrap();
     let addr = server.local_addr().to_string();
     std::thread::sleep(Duration::from_millis(200));
 
-    println!("conmux fan-out of {} MiB from a TCP console, median of {RUNS} runs", BLAST >> 20);
-    println!("{:<28} {:>10} {:>14} {:>14} {:>9}", "path", "seconds", "MiB/s/client", "MiB/s total", "dropped");
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!(
+        "conmux fan-out of {} MiB from a TCP console, median of {RUNS} runs (loadavg {})",
+        BLAST >> 20,
+        load.trim()
+    );
+    println!(
+        "{:<28} {:>10} {:>14} {:>14} {:>9}",
+        "path", "seconds", "MiB/s/client", "MiB/s total", "dropped"
+    );
     let direct = client_rt.block_on(async {
         let mut t = Vec::new();
         for _ in 0..RUNS {
@@ -130,7 +155,13 @@ fn main() {
         median(t)
     });
     let mib = (BLAST >> 20) as f64;
-    println!("{:<28} {direct:>10.3} {:>14.0} {:>14.0} {:>9}", "direct TCP, 1 reader", mib / direct, mib / direct, 0);
+    println!(
+        "{:<28} {direct:>10.3} {:>14.0} {:>14.0} {:>9}",
+        "direct TCP, 1 reader",
+        mib / direct,
+        mib / direct,
+        0
+    );
     for clients in [1usize, 10, 100] {
         let (secs, dropped) = client_rt.block_on(async {
             let mut t = Vec::new();
@@ -157,13 +188,19 @@ fn main() {
         let mut c = Vec::new();
         for _ in 0..RUNS {
             d.push(round_trip(TcpStream::connect(&console_addr).await.unwrap()).await);
-            let req = Request::connect(&ClientId::Bot("rtt".into()), ConnectType::Client).with("hide", "1");
+            let req = Request::connect(&ClientId::Bot("rtt".into()), ConnectType::Client)
+                .with("hide", "1");
             c.push(round_trip(Session::open_with(&addr, req).await.unwrap().into_stream()).await);
         }
         (median(d), median(c))
     });
-    println!("one-byte round trip (client -> console -> client), median of {ROUND_TRIPS} x {RUNS}:");
-    println!("  direct TCP {direct_rtt:.1} us, through conmux {conmux_rtt:.1} us: conmux adds {:.1} us per byte ({:.2}x)",
-        conmux_rtt - direct_rtt, conmux_rtt / direct_rtt);
+    println!(
+        "one-byte round trip (client -> console -> client), median of {ROUND_TRIPS} x {RUNS}:"
+    );
+    println!(
+        "  direct TCP {direct_rtt:.1} us, through conmux {conmux_rtt:.1} us: conmux adds {:.1} us per byte ({:.2}x)",
+        conmux_rtt - direct_rtt,
+        conmux_rtt / direct_rtt
+    );
     drop(server);
 }

@@ -19,8 +19,8 @@ mod words;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-pub(crate) use words::split_words;
 use words::SplitError;
+pub(crate) use words::split_words;
 
 /// Default size at which the console log is rotated.
 pub const DEFAULT_LOG_MAX_BYTES: u64 = 10 * 1024 * 1024;
@@ -121,11 +121,15 @@ impl AddressRange {
         };
         match (self.address, addr) {
             (IpAddr::V4(net), IpAddr::V4(a)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u32::from(net) & mask == u32::from(a) & mask
             }
             (IpAddr::V6(net), IpAddr::V6(a)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 u128::from(net) & mask == u128::from(a) & mask
             }
             _ => false,
@@ -398,13 +402,17 @@ impl<'a> Parser<'a> {
             }
             "client-buffer" => {
                 want(1, "client-buffer <bytes>")?;
-                let n = args[0].parse::<usize>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    self.err(
-                        n,
-                        format!("client-buffer `{}` is not a positive whole number", args[0]),
-                        "write e.g. `client-buffer 1048576`",
-                    )
-                })?;
+                let n = args[0]
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| {
+                        self.err(
+                            n,
+                            format!("client-buffer `{}` is not a positive whole number", args[0]),
+                            "write e.g. `client-buffer 1048576`",
+                        )
+                    })?;
                 self.client_buffer = Some(n);
             }
             "pty" => {
@@ -463,7 +471,10 @@ impl<'a> Parser<'a> {
             });
         }
         let (registry, name) = match word.rsplit_once('/') {
-            Some((r, name)) => (Some(r.to_owned()).filter(|r| !r.is_empty() && r != "-"), name),
+            Some((r, name)) => (
+                Some(r.to_owned()).filter(|r| !r.is_empty() && r != "-"),
+                name,
+            ),
             None => (None, word),
         };
         if name.is_empty() || name.contains(char::is_whitespace) {

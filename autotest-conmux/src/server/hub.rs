@@ -11,7 +11,6 @@ use tokio::sync::mpsc;
 
 use super::log::LogEvent;
 
-
 /// A chunk of bytes shared by every queue it is pushed to.
 pub(crate) type Chunk = Arc<[u8]>;
 
@@ -141,7 +140,10 @@ impl Hub {
         };
         inner.slots.insert(id, slot);
         drop(inner);
-        self.log(LogEvent::Mark(format!("attach {who} ({})", role_word(role))));
+        self.log(LogEvent::Mark(format!(
+            "attach {who} ({})",
+            role_word(role)
+        )));
         Attached {
             id,
             rx,
@@ -186,12 +188,18 @@ impl Hub {
     /// Who holds the write.
     pub fn writer(&self) -> Option<String> {
         let inner = self.lock();
-        inner.writer.and_then(|w| inner.slots.get(&w).map(|s| s.who.clone()))
+        inner
+            .writer
+            .and_then(|w| inner.slots.get(&w).map(|s| s.who.clone()))
     }
 
     /// Number of attached sessions that see the console.
     pub fn viewers(&self) -> usize {
-        self.lock().slots.values().filter(|s| s.role != Role::Status).count()
+        self.lock()
+            .slots
+            .values()
+            .filter(|s| s.role != Role::Status)
+            .count()
     }
 
     /// Console output (or an announcement): logged and queued to every viewer.
@@ -212,7 +220,11 @@ impl Hub {
                 inner.writer = None;
             }
             if let Some(slot) = inner.slots.remove(&id) {
-                let reason = if slot.dropped.load(Ordering::SeqCst) { "too slow" } else { "gone" };
+                let reason = if slot.dropped.load(Ordering::SeqCst) {
+                    "too slow"
+                } else {
+                    "gone"
+                };
                 self.log(LogEvent::Mark(format!("detach {} ({reason})", slot.who)));
             }
         }
@@ -246,7 +258,10 @@ impl Hub {
         let now = Instant::now();
         inner.connected_since = connected.then_some(now);
         // Legacy: a transition more than 30 s after the previous one starts a new major one.
-        if inner.last_transition.is_none_or(|t| now.duration_since(t).as_secs() > 30) {
+        if inner
+            .last_transition
+            .is_none_or(|t| now.duration_since(t).as_secs() > 30)
+        {
             inner.major_transition = Some(now);
         }
         inner.last_transition = Some(now);

@@ -30,8 +30,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::cf::{AddressRange, ConsoleCommand, ConsoleConfig, Listener};
 pub use crate::cf::DEFAULT_CLIENT_BUFFER;
+use crate::cf::{AddressRange, ConsoleCommand, ConsoleConfig, Listener};
 pub use hub::ChannelState;
 pub use session::DROPPED_NOTICE;
 
@@ -118,16 +118,24 @@ impl ConsoleServer {
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_err)?;
         let address = listener.local_addr().map_err(bind_err)?;
-        let (log_tx, _log_task) = log::start(config.log.clone()).map_err(|source| ServerError::Log {
-            name: config.name.clone(),
-            path: config.log.path.clone(),
-            source,
-        })?;
+        let (log_tx, _log_task) =
+            log::start(config.log.clone()).map_err(|source| ServerError::Log {
+                name: config.name.clone(),
+                path: config.log.path.clone(),
+                source,
+            })?;
         let hub = Arc::new(hub::Hub::new(log_tx, config.client_buffer));
-        hub.log(log::LogEvent::Mark(format!("console server {} listening on {address}", config.name)));
+        hub.log(log::LogEvent::Mark(format!(
+            "console server {} listening on {address}",
+            config.name
+        )));
         let (to_console, from_clients) = mpsc::channel(64);
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(payload::run(config.source.clone(), hub.clone(), from_clients));
+        tasks.spawn(payload::run(
+            config.source.clone(),
+            hub.clone(),
+            from_clients,
+        ));
         let shared = Arc::new(Shared {
             name: config.name.clone(),
             title: config.title.clone(),
@@ -141,7 +149,11 @@ impl ConsoleServer {
         if let Listener::Registered { registry, name } = &config.listener {
             tasks.spawn(register(registry.clone(), name.clone(), address));
         }
-        Ok(Self { address, hub, tasks })
+        Ok(Self {
+            address,
+            hub,
+            tasks,
+        })
     }
 
     /// Where clients connect.

@@ -33,9 +33,14 @@ struct Connection {
 async fn open(source: &ConsoleSource) -> std::io::Result<Connection> {
     match source {
         ConsoleSource::Socket(addr) => {
-            let sock = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr))
-                .await
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+            let sock = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
+            })??;
             sock.set_nodelay(true)?;
             let (r, w) = sock.into_split();
             Ok(Connection {
@@ -58,7 +63,11 @@ async fn open(source: &ConsoleSource) -> std::io::Result<Connection> {
 }
 
 /// Owns the console for the server's lifetime.
-pub(crate) async fn run(source: ConsoleSource, hub: Arc<Hub>, mut input: mpsc::Receiver<ToConsole>) {
+pub(crate) async fn run(
+    source: ConsoleSource,
+    hub: Arc<Hub>,
+    mut input: mpsc::Receiver<ToConsole>,
+) {
     loop {
         let retry = match open(&source).await {
             Ok(conn) => {
@@ -72,7 +81,9 @@ pub(crate) async fn run(source: ConsoleSource, hub: Arc<Hub>, mut input: mpsc::R
             Err(e) => {
                 hub.set_connected(false);
                 let t = hub.retry_secs();
-                hub.announce(&format!("<<<PAYLOAD ERROR ({e}) ... retrying in {t} secs>>>"));
+                hub.announce(&format!(
+                    "<<<PAYLOAD ERROR ({e}) ... retrying in {t} secs>>>"
+                ));
                 t
             }
         };

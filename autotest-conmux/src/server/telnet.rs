@@ -74,7 +74,11 @@ mod tests {
         let cases: &[(&[u8], &[u8], &[u8])] = &[
             (b"plain", b"plain", b""),
             (&[b'a', IAC, DO, 24, b'b'], b"ab", &[IAC, WONT, 24]),
-            (&[IAC, WILL, ECHO, IAC, WILL, 5], b"", &[IAC, DO, ECHO, IAC, DONT, 5]),
+            (
+                &[IAC, WILL, ECHO, IAC, WILL, 5],
+                b"",
+                &[IAC, DO, ECHO, IAC, DONT, 5],
+            ),
             (&[IAC, SB, 24, 1, IAC, SE, b'x'], b"x", b""),
             (&[IAC, IAC], &[IAC], b""),
         ];

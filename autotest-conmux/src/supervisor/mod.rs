@@ -67,8 +67,15 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Starts the registry on `registry_addr` with its store `store`.
-    pub async fn start(dir: &Path, registry_addr: SocketAddr, store: &Path) -> Result<Self, SupervisorError> {
-        std::fs::read_dir(dir).map_err(|source| SupervisorError::Dir { path: dir.to_owned(), source })?;
+    pub async fn start(
+        dir: &Path,
+        registry_addr: SocketAddr,
+        store: &Path,
+    ) -> Result<Self, SupervisorError> {
+        std::fs::read_dir(dir).map_err(|source| SupervisorError::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
         let registry = RegistryServer::start(registry_addr, store).await?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -85,13 +92,22 @@ impl Supervisor {
     /// Brings the running consoles in line with the directory, then writes the status file.
     pub async fn reconcile(&mut self) -> Result<(), SupervisorError> {
         let found = self.scan()?;
-        let gone: Vec<String> = self.consoles.keys().filter(|n| !found.contains_key(*n)).cloned().collect();
+        let gone: Vec<String> = self
+            .consoles
+            .keys()
+            .filter(|n| !found.contains_key(*n))
+            .cloned()
+            .collect();
         for name in gone {
             tracing::info!("{name}: config removed, stopping");
             self.consoles.remove(&name);
         }
         for (name, (path, content)) in found {
-            if self.consoles.get(&name).is_some_and(|c| c.content == content) {
+            if self
+                .consoles
+                .get(&name)
+                .is_some_and(|c| c.content == content)
+            {
                 continue;
             }
             if self.consoles.remove(&name).is_some() {
@@ -105,7 +121,14 @@ impl Supervisor {
             if let Err(e) = &outcome {
                 tracing::error!("{name}: {e}");
             }
-            self.consoles.insert(name, Console { content, title, outcome });
+            self.consoles.insert(
+                name,
+                Console {
+                    content,
+                    title,
+                    outcome,
+                },
+            );
         }
         self.write_status()
     }
@@ -119,7 +142,10 @@ impl Supervisor {
     }
 
     fn scan(&self) -> Result<BTreeMap<String, (PathBuf, Vec<u8>)>, SupervisorError> {
-        let dir_err = |source| SupervisorError::Dir { path: self.dir.clone(), source };
+        let dir_err = |source| SupervisorError::Dir {
+            path: self.dir.clone(),
+            source,
+        };
         let mut found = BTreeMap::new();
         for entry in std::fs::read_dir(&self.dir).map_err(dir_err)? {
             let path = entry.map_err(dir_err)?.path();
@@ -171,7 +197,9 @@ async fn start_server(cfg: ConsoleConfig) -> Result<ConsoleServer, String> {
     let mut tries = 0;
     loop {
         match ConsoleServer::start(cfg.clone()).await {
-            Err(ServerError::Bind { source, .. }) if source.kind() == std::io::ErrorKind::AddrInUse && tries < 10 => {
+            Err(ServerError::Bind { source, .. })
+                if source.kind() == std::io::ErrorKind::AddrInUse && tries < 10 =>
+            {
                 tries += 1;
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -182,7 +210,10 @@ async fn start_server(cfg: ConsoleConfig) -> Result<ConsoleServer, String> {
 
 /// Parses every `.cf` of `dir` without starting anything: the errors, one per bad file.
 pub fn check_dir(dir: &Path) -> Result<Vec<CfError>, SupervisorError> {
-    let dir_err = |source| SupervisorError::Dir { path: dir.to_owned(), source };
+    let dir_err = |source| SupervisorError::Dir {
+        path: dir.to_owned(),
+        source,
+    };
     let mut errors = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(dir_err)? {
         let path = entry.map_err(dir_err)?.path();
