@@ -380,3 +380,92 @@ fn a_bad_cf_is_a_clear_error_from_conmux_server() {
         "{err}"
     );
 }
+
+/// A pseudo-terminal pair for a child's stdin/stdout: (master, slave).
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors; the other arguments may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    }
+}
+
+#[test]
+fn console_on_a_terminal_is_raw_and_restores_the_terminal() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let console = TcpConsole::start();
+    let cf = dir.path().join("box.cf");
+    let port = free_port();
+    std::fs::write(
+        &cf,
+        format!("listener {port}\nsocket console 'box one' {}\n", console.addr),
+    )
+    .unwrap();
+    let _server = daemon(&["conmux", "server", cf.to_str().unwrap()]);
+    let target = format!("127.0.0.1:{port}");
+    wait_for("server up", || TcpStream::connect(&target).ok());
+    let (mut master, slave) = pty();
+    let cooked = |fd: i32| {
+        // SAFETY: termios is plain data filled by tcgetattr for a descriptor we hold.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t.c_lflag & libc::ICANON != 0
+    };
+    assert!(cooked(slave.as_raw_fd()), "a new pty starts in canonical mode");
+    let mut session = autotest()
+        .args(["console", &target])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Drain what the client prints so it never blocks on a full pty.
+    let mut reader = master.try_clone().unwrap();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let sink = shown.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    wait_for("Connected banner", || {
+        String::from_utf8_lossy(&shown.lock().unwrap())
+            .contains("Connected to box one")
+            .then_some(())
+    });
+    wait_for("raw mode", || (!cooked(slave.as_raw_fd())).then_some(()));
+    // Raw: keys reach the console one by one, with no line end, and ^C is a byte, not a signal.
+    master.write_all(b"ab\x03").unwrap();
+    console.wait_received("ab\x03");
+    master.write_all(b"~$quit\r").unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = session.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < WAIT, "console did not exit after ~$quit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    assert!(cooked(slave.as_raw_fd()), "terminal settings restored");
+}
