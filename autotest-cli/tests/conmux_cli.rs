@@ -414,7 +414,10 @@ fn console_on_a_terminal_is_raw_and_restores_the_terminal() {
     let port = free_port();
     std::fs::write(
         &cf,
-        format!("listener {port}\nsocket console 'box one' {}\n", console.addr),
+        format!(
+            "listener {port}\nsocket console 'box one' {}\n",
+            console.addr
+        ),
     )
     .unwrap();
     let _server = daemon(&["conmux", "server", cf.to_str().unwrap()]);
@@ -427,7 +430,10 @@ fn console_on_a_terminal_is_raw_and_restores_the_terminal() {
         assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
         t.c_lflag & libc::ICANON != 0
     };
-    assert!(cooked(slave.as_raw_fd()), "a new pty starts in canonical mode");
+    assert!(
+        cooked(slave.as_raw_fd()),
+        "a new pty starts in canonical mode"
+    );
     let mut session = autotest()
         .args(["console", &target])
         .stdin(Stdio::from(slave.try_clone().unwrap()))
