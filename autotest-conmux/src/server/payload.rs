@@ -111,18 +111,18 @@ async fn pump(mut conn: Connection, hub: &Hub, input: &mut mpsc::Receiver<ToCons
                     Ok(0) | Err(_) => return, // EOF, or EIO from a pty whose program ended
                     Ok(n) => n,
                 };
-                let shown = match &mut conn.telnet {
-                    Some(t) => {
+                let shown: Arc<[u8]> = match &mut conn.telnet {
+                    Some(t) if t.involved(&buf[..n]) => {
                         let (shown, reply) = t.filter(&buf[..n]);
                         if !reply.is_empty() && conn.writer.write_all(&reply).await.is_err() {
                             return;
                         }
-                        shown
+                        Arc::from(shown)
                     }
-                    None => buf[..n].to_vec(),
+                    _ => Arc::from(&buf[..n]),
                 };
                 if !shown.is_empty() {
-                    hub.broadcast(Arc::from(shown));
+                    hub.broadcast(shown);
                 }
             }
             msg = input.recv() => {

@@ -28,6 +28,12 @@ pub(crate) struct Telnet {
 }
 
 impl Telnet {
+    /// Whether `input` holds (or continues) negotiation; nearly all console output does not,
+    /// and is then shown as it is.
+    pub fn involved(&self, input: &[u8]) -> bool {
+        self.state != State::Data || input.contains(&IAC)
+    }
+
     /// Splits `input` into bytes to show and negotiation replies to send back.
     pub fn filter(&mut self, input: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut shown = Vec::with_capacity(input.len());
