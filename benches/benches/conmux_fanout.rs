@@ -69,12 +69,22 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
+/// Waits until the previous run's sessions are gone, so the first new client gets the write.
+async fn idle(server: &ConsoleServer) {
+    while server.status().clients > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Seconds for `BLAST` bytes to reach every one of `clients` conmux clients (None: direct).
-async fn blast(server: Option<&str>, console: &str, clients: usize) -> (f64, usize) {
+async fn blast(server: Option<&ConsoleServer>, console: &str, clients: usize) -> (f64, usize) {
     let mut streams = Vec::new();
     match server {
         None => streams.push(TcpStream::connect(console).await.unwrap()),
-        Some(addr) => {
+        Some(server) => {
+            idle(server).await;
+            let addr = server.local_addr().to_string();
+            let addr = addr.as_str();
             for i in 0..clients {
                 let kind = if i == 0 {
                     ConnectType::Client
@@ -167,7 +177,7 @@ fn main() {
             let mut t = Vec::new();
             let mut dropped = 0;
             for _ in 0..RUNS {
-                let (s, complete) = blast(Some(&addr), &console_addr, clients).await;
+                let (s, complete) = blast(Some(&server), &console_addr, clients).await;
                 t.push(s);
                 dropped += clients - complete;
             }
@@ -188,6 +198,7 @@ fn main() {
         let mut c = Vec::new();
         for _ in 0..RUNS {
             d.push(round_trip(TcpStream::connect(&console_addr).await.unwrap()).await);
+            idle(&server).await;
             let req = Request::connect(&ClientId::Bot("rtt".into()), ConnectType::Client)
                 .with("hide", "1");
             c.push(round_trip(Session::open_with(&addr, req).await.unwrap().into_stream()).await);
