@@ -10,8 +10,9 @@ export PIP_BREAK_SYSTEM_PACKAGES=1 PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER
 PYTHON=${AUTOTEST_PYTHON:-python3}
 
 # Debian packages: the workloads of the built-in tests, rsync, /usr/bin/time for benchmarks,
-# sshd and ip for the machines the SSH and multi-machine tests start.
-APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip openssh-server openssh-client iproute2)
+# sshd and ip for the machines the SSH and multi-machine tests start, and the legacy Perl
+# conmux that the conmux compatibility tests run against.
+APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip openssh-server openssh-client iproute2 conmux)
 
 say() { printf '\n== %s\n' "$*"; }
 
