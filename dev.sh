@@ -11,9 +11,10 @@ PYTHON=${AUTOTEST_PYTHON:-python3}
 
 # Debian packages: the workloads of the built-in tests, rsync, /usr/bin/time for benchmarks,
 # sshd and ip for the machines the SSH and multi-machine tests start; make, patch, xz and diff
-# for the kernel tests (a stand-in source tree built, patched and installed on lab machines).
+# for the kernel tests (a stand-in source tree built, patched and installed on lab machines);
+# the legacy Perl conmux that the conmux compatibility tests run against.
 APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip openssh-server openssh-client iproute2
-              make patch xz-utils diffutils)
+              make patch xz-utils diffutils conmux)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -79,6 +80,8 @@ bench() {
   cargo bench -p autotest-benches --bench tree_copy
   say "queue pickup latency: monitor-queue beside the legacy 10 s poll"
   "$PYTHON" benches/pickup_latency.py target/release/autotest 10
+  say "conmux: console fan-out to 1/10/100 clients and added latency, beside direct TCP"
+  cargo bench -p autotest-benches --bench conmux_fanout
 }
 
 case "${1:-}" in

@@ -10,14 +10,31 @@ use support::legacy;
 async fn legacy_lines_and_persistence_across_restart() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("registry");
-    let reg = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store).await.unwrap();
+    let reg = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
+        .await
+        .unwrap();
     let addr = reg.local_addr().to_string();
     let exchanges = [
-        ("ADD service=box1 location=127.0.0.1%3A5001", "status=OK title=registry"),
-        ("ADD location=127.0.0.1%3A5000 service=alpha", "status=OK title=registry"),
-        ("LOOKUP service=box1", "result=127.0.0.1%3A5001 status=OK title=registry"),
-        ("LOOKUP service=nope", "status=ENOENT%20entry%20not%20found title=registry"),
-        ("LIST", "result=alpha%20127.0.0.1%3A5000%0Abox1%20127.0.0.1%3A5001%0A status=OK title=registry"),
+        (
+            "ADD service=box1 location=127.0.0.1%3A5001",
+            "status=OK title=registry",
+        ),
+        (
+            "ADD location=127.0.0.1%3A5000 service=alpha",
+            "status=OK title=registry",
+        ),
+        (
+            "LOOKUP service=box1",
+            "result=127.0.0.1%3A5001 status=OK title=registry",
+        ),
+        (
+            "LOOKUP service=nope",
+            "status=ENOENT%20entry%20not%20found title=registry",
+        ),
+        (
+            "LIST",
+            "result=alpha%20127.0.0.1%3A5000%0Abox1%20127.0.0.1%3A5001%0A status=OK title=registry",
+        ),
         ("FROB", "status=ENOSYS title=registry"),
         ("LOOKUP service=%zz", "title=registry"),
     ];
@@ -31,19 +48,32 @@ async fn legacy_lines_and_persistence_across_restart() {
     // Several requests on one connection, as the legacy client library may send.
     let (reply, mut s) = legacy(&addr, "LOOKUP service=alpha").await;
     assert_eq!(reply, "result=127.0.0.1%3A5000 status=OK title=registry");
-    tokio::io::AsyncWriteExt::write_all(&mut s, b"LOOKUP service=box1\n").await.unwrap();
-    assert_eq!(support::read_line(&mut s).await, "result=127.0.0.1%3A5001 status=OK title=registry");
+    tokio::io::AsyncWriteExt::write_all(&mut s, b"LOOKUP service=box1\n")
+        .await
+        .unwrap();
+    assert_eq!(
+        support::read_line(&mut s).await,
+        "result=127.0.0.1%3A5001 status=OK title=registry"
+    );
     assert_eq!(
         std::fs::read_to_string(&store).unwrap(),
         "alpha 127.0.0.1:5000\nbox1 127.0.0.1:5001\n"
     );
     drop(reg);
     // A new registry on the same store knows everything the old one was told.
-    let reg = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store).await.unwrap();
+    let reg = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
+        .await
+        .unwrap();
     let at = reg.local_addr().to_string();
-    assert_eq!(client::lookup(Some(&at), "box1").await.unwrap(), "127.0.0.1:5001");
+    assert_eq!(
+        client::lookup(Some(&at), "box1").await.unwrap(),
+        "127.0.0.1:5001"
+    );
     assert_eq!(client::list(Some(&at)).await.unwrap().len(), 2);
-    let err = client::lookup(Some(&at), "missing").await.unwrap_err().to_string();
+    let err = client::lookup(Some(&at), "missing")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("ENOENT entry not found"), "{err}");
 }
 
@@ -51,6 +81,13 @@ async fn legacy_lines_and_persistence_across_restart() {
 async fn a_bad_store_line_is_reported_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
     let store = support::write(dir.path(), "registry", "a 1.2.3.4:5\nthree words here\n");
-    let err = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store).await.err().unwrap().to_string();
-    assert!(err.contains("registry:2: `three words here`") && err.contains("fix:"), "{err}");
+    let err = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("registry:2: `three words here`") && err.contains("fix:"),
+        "{err}"
+    );
 }

@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use autotest_conmux::supervisor::{self, Supervisor};
-use autotest_conmux::{ClientId, ConnectType, ConsoleConfig, ConsoleServer, RegistryServer, Session};
+use autotest_conmux::{
+    ClientId, ConnectType, ConsoleConfig, ConsoleServer, RegistryServer, Session,
+};
 use clap::{Args, Subcommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -69,11 +71,16 @@ pub struct AttachArgs {
 pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 async fn until_signal() -> anyhow::Result<()> {
@@ -92,7 +99,11 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
     match a.command {
         ConmuxCommand::Registry { port, bind, store } => rt.block_on(async {
             let registry = RegistryServer::start(SocketAddr::new(bind, port), &store).await?;
-            tracing::info!("registry on {} (store {})", registry.local_addr(), store.display());
+            tracing::info!(
+                "registry on {} (store {})",
+                registry.local_addr(),
+                store.display()
+            );
             until_signal().await?;
             Ok(0)
         }),
@@ -103,13 +114,22 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
             until_signal().await?;
             Ok(0)
         }),
-        ConmuxCommand::Start { port, bind, store, config_dir } => rt.block_on(async {
+        ConmuxCommand::Start {
+            port,
+            bind,
+            store,
+            config_dir,
+        } => rt.block_on(async {
             for e in supervisor::check_dir(&config_dir)? {
                 tracing::error!("{e}");
             }
             let store = store.unwrap_or_else(|| config_dir.join("registry.store"));
             let sup = Supervisor::start(&config_dir, SocketAddr::new(bind, port), &store).await?;
-            tracing::info!("registry on {}; consoles from {}", sup.registry_addr(), config_dir.display());
+            tracing::info!(
+                "registry on {}; consoles from {}",
+                sup.registry_addr(),
+                config_dir.display()
+            );
             tokio::select! {
                 r = sup.run() => r?,
                 r = until_signal() => r?,
@@ -118,26 +138,41 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
         }),
         ConmuxCommand::Status { config_dir } => {
             let report = supervisor::status::read(&config_dir)?;
-            let liveness = if report.alive { "running" } else { "NOT running (stale status)" };
+            let liveness = if report.alive {
+                "running"
+            } else {
+                "NOT running (stale status)"
+            };
             println!(
                 "supervisor pid {} {liveness}; registry {}; updated {}",
                 report.pid, report.registry, report.updated
             );
-            let width = report.consoles.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
+            let width = report
+                .consoles
+                .iter()
+                .map(|c| c.name.len())
+                .max()
+                .unwrap_or(4)
+                .max(4);
             for c in &report.consoles {
                 println!(
                     "{:<width$}  {:<7}  {:<21}  {:<12}  clients={}  writer={}  {}",
                     c.name, c.state, c.address, c.channel, c.clients, c.writer, c.detail
                 );
             }
-            let failed = report.consoles.iter().filter(|c| c.state != "running").count();
+            let failed = report
+                .consoles
+                .iter()
+                .filter(|c| c.state != "running")
+                .count();
             Ok(if report.alive && failed == 0 { 0 } else { 1 })
         }
     }
 }
 
 pub fn attach(a: AttachArgs) -> anyhow::Result<i32> {
-    runtime()?.block_on(async {
+    let rt = runtime()?;
+    let result = rt.block_on(async {
         let bot = std::path::Path::new(&a.program)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -174,5 +209,7 @@ pub fn attach(a: AttachArgs) -> anyhow::Result<i32> {
         inbound.abort();
         let status = status?;
         Ok(status.code().unwrap_or(1))
-    })
+    });
+    rt.shutdown_background();
+    result
 }

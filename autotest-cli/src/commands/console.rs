@@ -59,7 +59,8 @@ impl Drop for RawTerminal {
 }
 
 pub fn run(a: ConsoleArgs) -> anyhow::Result<i32> {
-    super::conmux::runtime()?.block_on(async {
+    let rt = super::conmux::runtime()?;
+    let result = rt.block_on(async {
         if a.list {
             for (name, location) in client::list(a.target.as_deref()).await? {
                 println!("{name} {location}");
@@ -108,5 +109,8 @@ pub fn run(a: ConsoleArgs) -> anyhow::Result<i32> {
         drop(_raw);
         eprintln!("\r\nConnection Closed (server)");
         Ok(0)
-    })
+    });
+    // The stdin reader may be blocked in read(2) on a thread; do not wait for it.
+    rt.shutdown_background();
+    result
 }

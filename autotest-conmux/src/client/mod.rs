@@ -26,7 +26,9 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::protocol::{ClientId, ConnectType, MAX_LINE_LEN, ProtocolError, REGISTRY_PORT, Reply, Request};
+use crate::protocol::{
+    ClientId, ConnectType, MAX_LINE_LEN, ProtocolError, REGISTRY_PORT, Reply, Request,
+};
 
 /// Environment variable naming the default registry (`host` or `host:port`; else `localhost`).
 pub const REGISTRY_ENV: &str = "AUTOTEST_CONMUX_REGISTRY";
@@ -100,7 +102,10 @@ impl ClientError {
 /// [`REGISTRY_ENV`] variable, else `localhost:63000`.
 pub fn registry_address(registry: Option<&str>) -> String {
     let env = std::env::var(REGISTRY_ENV).ok().filter(|s| !s.is_empty());
-    let spec = registry.filter(|r| !r.is_empty() && *r != "-").map(str::to_owned).or(env);
+    let spec = registry
+        .filter(|r| !r.is_empty() && *r != "-")
+        .map(str::to_owned)
+        .or(env);
     let spec = spec.unwrap_or_else(|| "localhost".to_owned());
     if spec.contains(':') && !spec.starts_with('[') || spec.contains("]:") {
         spec
@@ -116,7 +121,12 @@ async fn connect(to: &str) -> Result<TcpStream, ClientError> {
     };
     let sock = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(to))
         .await
-        .map_err(|_| err(std::io::Error::new(std::io::ErrorKind::TimedOut, "timed out")))?
+        .map_err(|_| {
+            err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "timed out",
+            ))
+        })?
         .map_err(err)?;
     let _ = sock.set_nodelay(true);
     Ok(sock)
@@ -127,7 +137,10 @@ async fn read_reply(sock: &mut TcpStream, to: &str) -> Result<Reply, ClientError
     let mut line = Vec::new();
     let mut byte = [0u8; 1];
     loop {
-        let n = sock.read(&mut byte).await.map_err(|e| ClientError::io(to, e))?;
+        let n = sock
+            .read(&mut byte)
+            .await
+            .map_err(|e| ClientError::io(to, e))?;
         if n == 0 {
             return Err(ClientError::Closed { to: to.to_owned() });
         }
@@ -137,7 +150,10 @@ async fn read_reply(sock: &mut TcpStream, to: &str) -> Result<Reply, ClientError
         line.push(byte[0]);
         if line.len() > MAX_LINE_LEN {
             let source = ProtocolError::LineTooLong { len: line.len() };
-            return Err(ClientError::Protocol { to: to.to_owned(), source });
+            return Err(ClientError::Protocol {
+                to: to.to_owned(),
+                source,
+            });
         }
     }
     Reply::parse(&String::from_utf8_lossy(&line)).map_err(|source| ClientError::Protocol {
@@ -193,7 +209,11 @@ pub async fn add(registry: Option<&str>, name: &str, location: &str) -> Result<(
 
 /// Registers a server listening on `address`; an unspecified address (`0.0.0.0`) is
 /// replaced by this host's address as the registry sees it. Returns the location registered.
-pub(crate) async fn register(registry: Option<&str>, name: &str, address: SocketAddr) -> Result<String, ClientError> {
+pub(crate) async fn register(
+    registry: Option<&str>,
+    name: &str,
+    address: SocketAddr,
+) -> Result<String, ClientError> {
     let to = registry_address(registry);
     let mut sock = connect(&to).await?;
     let ip = if address.ip().is_unspecified() {
@@ -304,18 +324,35 @@ impl CommandOutcome {
 /// Runs the console command `command` (e.g. `hardreset`) with `args` on `target`'s console as
 /// `id`, and waits for it to end. The command's announcement and exit status are shown to
 /// every attached client and logged by the server. Wrap in a timeout for a bound on the wait.
-pub async fn run_command(target: &str, id: &ClientId, command: &str, args: &str) -> Result<CommandOutcome, ClientError> {
+pub async fn run_command(
+    target: &str,
+    id: &ClientId,
+    command: &str,
+    args: &str,
+) -> Result<CommandOutcome, ClientError> {
     let connect_request = Request::connect(id, ConnectType::Client).with("hide", "1");
     let mut session = Session::open_with(target, connect_request).await?;
     let to = session.to.clone();
-    let line = if args.is_empty() { format!("~${command}\r") } else { format!("~${command} {args}\r") };
-    session.stream.write_all(line.as_bytes()).await.map_err(|e| ClientError::io(&to, e))?;
+    let line = if args.is_empty() {
+        format!("~${command}\r")
+    } else {
+        format!("~${command} {args}\r")
+    };
+    session
+        .stream
+        .write_all(line.as_bytes())
+        .await
+        .map_err(|e| ClientError::io(&to, e))?;
     let finished = format!("({id}) {command} ");
     let mut pending = Vec::new();
     let mut output = Vec::new();
     let mut buf = [0u8; 4096];
     loop {
-        let n = session.stream.read(&mut buf).await.map_err(|e| ClientError::io(&to, e))?;
+        let n = session
+            .stream
+            .read(&mut buf)
+            .await
+            .map_err(|e| ClientError::io(&to, e))?;
         if n == 0 {
             return Err(ClientError::Closed { to });
         }
@@ -325,7 +362,10 @@ pub async fn run_command(target: &str, id: &ClientId, command: &str, args: &str)
             let text = String::from_utf8_lossy(&raw);
             let text = text.trim_end_matches(['\r', '\n']).to_owned();
             if text.ends_with("Command not recognised") {
-                return Err(ClientError::UnknownCommand { to, command: command.to_owned() });
+                return Err(ClientError::UnknownCommand {
+                    to,
+                    command: command.to_owned(),
+                });
             }
             if let Some(rest) = text.strip_prefix(&finished) {
                 let status = if let Some(code) = rest.strip_prefix("exited with status ") {
@@ -333,10 +373,14 @@ pub async fn run_command(target: &str, id: &ClientId, command: &str, args: &str)
                 } else if let Some(sig) = rest.strip_prefix("killed by signal ") {
                     sig.trim().parse().ok().map(CommandStatus::Signal)
                 } else {
-                    rest.strip_prefix("could not start: ").map(|r| CommandStatus::NotStarted(r.to_owned()))
+                    rest.strip_prefix("could not start: ")
+                        .map(|r| CommandStatus::NotStarted(r.to_owned()))
                 };
                 if let Some(status) = status {
-                    return Ok(CommandOutcome { status, output: output.join("\n") });
+                    return Ok(CommandOutcome {
+                        status,
+                        output: output.join("\n"),
+                    });
                 }
             }
             output.push(text);

@@ -58,7 +58,9 @@ impl RegistryServer {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| RegistryError::Bind { addr, source })?;
-        let addr = listener.local_addr().map_err(|source| RegistryError::Bind { addr, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| RegistryError::Bind { addr, source })?;
         let task = tokio::spawn(accept_loop(listener, store));
         Ok(Self { addr, task })
     }

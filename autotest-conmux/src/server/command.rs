@@ -16,25 +16,41 @@ pub(crate) fn finished_line(who: &str, name: &str, outcome: &str) -> String {
     format!("({who}) {name} {outcome}")
 }
 
-pub(crate) async fn run(hub: Arc<Hub>, from: u64, who: String, command: ConsoleCommand, args: String) {
+pub(crate) async fn run(
+    hub: Arc<Hub>,
+    from: u64,
+    who: String,
+    command: ConsoleCommand,
+    args: String,
+) {
     if !command.announcement.is_empty() {
         hub.announce(&format!("({who}) {}", command.announcement));
     }
     let mut words = split_words(&command.command).unwrap_or_default();
     words.extend(args.split_whitespace().map(str::to_owned));
     let outcome = match execute(&hub, from, &words).await {
-        Ok(status) => match (status.code(), std::os::unix::process::ExitStatusExt::signal(&status)) {
+        Ok(status) => match (
+            status.code(),
+            std::os::unix::process::ExitStatusExt::signal(&status),
+        ) {
             (Some(code), _) => format!("exited with status {code}"),
             (None, Some(sig)) => format!("killed by signal {sig}"),
             (None, None) => "ended".to_owned(),
         },
         Err(e) => format!("could not start: {e}"),
     };
-    hub.log(LogEvent::Mark(format!("command {} by {who}: {outcome}", command.name)));
+    hub.log(LogEvent::Mark(format!(
+        "command {} by {who}: {outcome}",
+        command.name
+    )));
     hub.announce(&finished_line(&who, &command.name, &outcome));
 }
 
-async fn execute(hub: &Arc<Hub>, from: u64, words: &[String]) -> std::io::Result<std::process::ExitStatus> {
+async fn execute(
+    hub: &Arc<Hub>,
+    from: u64,
+    words: &[String],
+) -> std::io::Result<std::process::ExitStatus> {
     let (program, args) = words
         .split_first()
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "empty command"))?;
@@ -46,7 +62,10 @@ async fn execute(hub: &Arc<Hub>, from: u64, words: &[String]) -> std::io::Result
         .kill_on_drop(true)
         .spawn()?;
     let out = child.stdout.take().map(|s| copy(s, hub.clone(), None));
-    let err = child.stderr.take().map(|s| copy(s, hub.clone(), Some(from)));
+    let err = child
+        .stderr
+        .take()
+        .map(|s| copy(s, hub.clone(), Some(from)));
     if let (Some(out), Some(err)) = (out, err) {
         tokio::join!(out, err);
     }

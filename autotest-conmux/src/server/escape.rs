@@ -109,9 +109,32 @@ mod tests {
         let cases: &[(&[&[u8]], Vec<super::Action>)] = &[
             (&[b"ls\r"], vec![Data(b"ls\r".to_vec())]),
             (&[b"a~b"], vec![Data(b"a~b".to_vec())]),
-            (&[b"a~", b"$quit\r"], vec![Data(b"a".to_vec()), Prompt, Echo(b"quit\n".to_vec()), Command("quit".into())]),
-            (&[b"~$msg hi\r\nx"], vec![Prompt, Echo(b"msg hi\n".to_vec()), Command("msg hi".into()), Data(b"x".to_vec())]),
-            (&[b"~$hx\x7f\x7f\x7fhelp\n"], vec![Prompt, Echo(b"hx\x08 \x08\x08 \x08help\n".to_vec()), Command("help".into())]),
+            (
+                &[b"a~", b"$quit\r"],
+                vec![
+                    Data(b"a".to_vec()),
+                    Prompt,
+                    Echo(b"quit\n".to_vec()),
+                    Command("quit".into()),
+                ],
+            ),
+            (
+                &[b"~$msg hi\r\nx"],
+                vec![
+                    Prompt,
+                    Echo(b"msg hi\n".to_vec()),
+                    Command("msg hi".into()),
+                    Data(b"x".to_vec()),
+                ],
+            ),
+            (
+                &[b"~$hx\x7f\x7f\x7fhelp\n"],
+                vec![
+                    Prompt,
+                    Echo(b"hx\x08 \x08\x08 \x08help\n".to_vec()),
+                    Command("help".into()),
+                ],
+            ),
             (&[b"~", b"x"], vec![Data(b"~x".to_vec())]),
         ];
         for (reads, want) in cases {

@@ -3,17 +3,13 @@
 //! queue is full is detached (its writer task then tells it why) so it never stalls the others.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::mpsc;
 
 use super::log::LogEvent;
-
-/// Console output chunks queued per client before it counts as too slow. With reads of at most
-/// [`super::READ_CHUNK`] bytes this bounds a client's backlog to 1 MiB.
-pub const CLIENT_QUEUE_CHUNKS: usize = 256;
 
 /// A chunk of bytes shared by every queue it is pushed to.
 pub(crate) type Chunk = Arc<[u8]>;
@@ -32,8 +28,23 @@ pub(crate) enum Role {
 struct Slot {
     who: String,
     role: Role,
-    tx: mpsc::Sender<Chunk>,
+    tx: mpsc::UnboundedSender<Chunk>,
+    /// Bytes queued and not yet written to the client (the writer task subtracts).
+    queued: Arc<AtomicUsize>,
     dropped: Arc<AtomicBool>,
+}
+
+impl Slot {
+    /// Queues `data` unless that would put the client over `limit` bytes behind; false when
+    /// the client is gone or too slow (then `dropped` is set).
+    fn push(&self, data: &Chunk, limit: usize) -> bool {
+        if self.queued.load(Ordering::SeqCst) + data.len() > limit {
+            self.dropped.store(true, Ordering::SeqCst);
+            return false;
+        }
+        self.queued.fetch_add(data.len(), Ordering::SeqCst);
+        self.tx.send(data.clone()).is_ok()
+    }
 }
 
 #[derive(Default)]
@@ -72,22 +83,26 @@ impl ChannelState {
 pub(crate) struct Hub {
     inner: Mutex<Inner>,
     log: mpsc::UnboundedSender<LogEvent>,
+    /// How far (bytes) a client may fall behind before it is dropped.
+    client_buffer: usize,
 }
 
 /// What a newly attached session gets.
 pub(crate) struct Attached {
     pub id: u64,
-    pub rx: mpsc::Receiver<Chunk>,
+    pub rx: mpsc::UnboundedReceiver<Chunk>,
+    pub queued: Arc<AtomicUsize>,
     pub dropped: Arc<AtomicBool>,
     /// Who else is attached (for the legacy `motd`).
     pub others: Vec<String>,
 }
 
 impl Hub {
-    pub fn new(log: mpsc::UnboundedSender<LogEvent>) -> Self {
+    pub fn new(log: mpsc::UnboundedSender<LogEvent>, client_buffer: usize) -> Self {
         Self {
             inner: Mutex::new(Inner::default()),
             log,
+            client_buffer,
         }
     }
 
@@ -101,8 +116,9 @@ impl Hub {
 
     /// Adds a session; a `Client` becomes the writer when nobody writes.
     pub fn attach(&self, who: &str, role: Role) -> Attached {
-        let (tx, rx) = mpsc::channel(CLIENT_QUEUE_CHUNKS);
+        let (tx, rx) = mpsc::unbounded_channel();
         let dropped = Arc::new(AtomicBool::new(false));
+        let queued = Arc::new(AtomicUsize::new(0));
         let mut inner = self.lock();
         let others = inner
             .slots
@@ -119,14 +135,19 @@ impl Hub {
             who: who.to_owned(),
             role,
             tx,
+            queued: queued.clone(),
             dropped: dropped.clone(),
         };
         inner.slots.insert(id, slot);
         drop(inner);
-        self.log(LogEvent::Mark(format!("attach {who} ({})", role_word(role))));
+        self.log(LogEvent::Mark(format!(
+            "attach {who} ({})",
+            role_word(role)
+        )));
         Attached {
             id,
             rx,
+            queued,
             dropped,
             others,
         }
@@ -167,12 +188,18 @@ impl Hub {
     /// Who holds the write.
     pub fn writer(&self) -> Option<String> {
         let inner = self.lock();
-        inner.writer.and_then(|w| inner.slots.get(&w).map(|s| s.who.clone()))
+        inner
+            .writer
+            .and_then(|w| inner.slots.get(&w).map(|s| s.who.clone()))
     }
 
     /// Number of attached sessions that see the console.
     pub fn viewers(&self) -> usize {
-        self.lock().slots.values().filter(|s| s.role != Role::Status).count()
+        self.lock()
+            .slots
+            .values()
+            .filter(|s| s.role != Role::Status)
+            .count()
     }
 
     /// Console output (or an announcement): logged and queued to every viewer.
@@ -184,10 +211,7 @@ impl Hub {
             if slot.role == Role::Status {
                 continue;
             }
-            if let Err(e) = slot.tx.try_send(data.clone()) {
-                if matches!(e, mpsc::error::TrySendError::Full(_)) {
-                    slot.dropped.store(true, Ordering::SeqCst);
-                }
+            if !slot.push(&data, self.client_buffer) {
                 gone.push(*id);
             }
         }
@@ -196,7 +220,11 @@ impl Hub {
                 inner.writer = None;
             }
             if let Some(slot) = inner.slots.remove(&id) {
-                let reason = if slot.dropped.load(Ordering::SeqCst) { "too slow" } else { "gone" };
+                let reason = if slot.dropped.load(Ordering::SeqCst) {
+                    "too slow"
+                } else {
+                    "gone"
+                };
                 self.log(LogEvent::Mark(format!("detach {} ({reason})", slot.who)));
             }
         }
@@ -212,9 +240,8 @@ impl Hub {
         self.log(LogEvent::Output(Arc::from(data)));
         let inner = self.lock();
         if let Some(slot) = inner.slots.get(&id) {
-            if let Err(mpsc::error::TrySendError::Full(_)) = slot.tx.try_send(Arc::from(data)) {
-                slot.dropped.store(true, Ordering::SeqCst);
-            }
+            // Over the limit it is dropped by the next broadcast.
+            slot.push(&Arc::from(data), self.client_buffer);
         }
     }
 
@@ -222,7 +249,7 @@ impl Hub {
     pub fn echo_to(&self, id: u64, data: &[u8]) {
         let inner = self.lock();
         if let Some(slot) = inner.slots.get(&id) {
-            let _ = slot.tx.try_send(Arc::from(data));
+            slot.push(&Arc::from(data), usize::MAX);
         }
     }
 
@@ -231,7 +258,10 @@ impl Hub {
         let now = Instant::now();
         inner.connected_since = connected.then_some(now);
         // Legacy: a transition more than 30 s after the previous one starts a new major one.
-        if inner.last_transition.is_none_or(|t| now.duration_since(t).as_secs() > 30) {
+        if inner
+            .last_transition
+            .is_none_or(|t| now.duration_since(t).as_secs() > 30)
+        {
             inner.major_transition = Some(now);
         }
         inner.last_transition = Some(now);

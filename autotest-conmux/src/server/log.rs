@@ -28,7 +28,9 @@ struct LogFile {
 }
 
 fn stamp() -> String {
-    chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.3f ").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%d %H:%M:%S%.3f ")
+        .to_string()
 }
 
 impl LogFile {
@@ -36,7 +38,10 @@ impl LogFile {
         if let Some(dir) = settings.path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(&settings.path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&settings.path)?;
         let size = file.metadata()?.len();
         Ok(Self {
             settings,
@@ -53,7 +58,9 @@ impl LogFile {
     }
 
     fn rotate_if_full(&mut self) -> std::io::Result<()> {
-        if self.size < self.settings.max_bytes || !self.at_line_start && self.size < 2 * self.settings.max_bytes {
+        if self.size < self.settings.max_bytes
+            || !self.at_line_start && self.size < 2 * self.settings.max_bytes
+        {
             return Ok(());
         }
         self.file.flush()?;
@@ -64,7 +71,10 @@ impl LogFile {
                 let _ = std::fs::rename(self.rotated(n), self.rotated(n + 1));
             }
             std::fs::rename(&self.settings.path, self.rotated(1))?;
-            let file = OpenOptions::new().create(true).append(true).open(&self.settings.path)?;
+            let file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.settings.path)?;
             self.file = BufWriter::new(file);
         }
         self.size = 0;

@@ -8,9 +8,10 @@
 //! - Among `type=client` sessions one writes at a time: the first to attach (or to type while
 //!   nobody writes). The others watch and are told who writes; `~$write` takes the write over,
 //!   announced to everyone. A lone legacy client therefore gets exactly what legacy gave it.
-//! - Slow clients: each client has a queue of [`CLIENT_QUEUE_CHUNKS`] chunks (at most 1 MiB);
-//!   a client that lets it fill is detached, is sent `<<<DROPPED: ...>>>` after what it had
-//!   queued, and is disconnected. The console and the other clients never wait for it.
+//! - Slow clients: a client may fall behind the console by `client-buffer` bytes (`.cf`,
+//!   default [`DEFAULT_CLIENT_BUFFER`], 1 MiB: over a minute of a 115200-baud console). One that
+//!   falls further is detached, is sent `<<<DROPPED: ...>>>` after what it had queued, and is
+//!   disconnected. The console and the other clients never wait for it.
 
 mod command;
 mod escape;
@@ -29,12 +30,13 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
+pub use crate::cf::DEFAULT_CLIENT_BUFFER;
 use crate::cf::{AddressRange, ConsoleCommand, ConsoleConfig, Listener};
-pub use hub::{CLIENT_QUEUE_CHUNKS, ChannelState};
+pub use hub::ChannelState;
 pub use session::DROPPED_NOTICE;
 
 /// Largest read from the console or a client.
-pub(crate) const READ_CHUNK: usize = 4096;
+pub(crate) const READ_CHUNK: usize = 16 * 1024;
 
 /// Why a console server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -116,16 +118,24 @@ impl ConsoleServer {
         };
         let listener = TcpListener::bind(addr).await.map_err(bind_err)?;
         let address = listener.local_addr().map_err(bind_err)?;
-        let (log_tx, _log_task) = log::start(config.log.clone()).map_err(|source| ServerError::Log {
-            name: config.name.clone(),
-            path: config.log.path.clone(),
-            source,
-        })?;
-        let hub = Arc::new(hub::Hub::new(log_tx));
-        hub.log(log::LogEvent::Mark(format!("console server {} listening on {address}", config.name)));
+        let (log_tx, _log_task) =
+            log::start(config.log.clone()).map_err(|source| ServerError::Log {
+                name: config.name.clone(),
+                path: config.log.path.clone(),
+                source,
+            })?;
+        let hub = Arc::new(hub::Hub::new(log_tx, config.client_buffer));
+        hub.log(log::LogEvent::Mark(format!(
+            "console server {} listening on {address}",
+            config.name
+        )));
         let (to_console, from_clients) = mpsc::channel(64);
         let mut tasks = tokio::task::JoinSet::new();
-        tasks.spawn(payload::run(config.source.clone(), hub.clone(), from_clients));
+        tasks.spawn(payload::run(
+            config.source.clone(),
+            hub.clone(),
+            from_clients,
+        ));
         let shared = Arc::new(Shared {
             name: config.name.clone(),
             title: config.title.clone(),
@@ -139,7 +149,11 @@ impl ConsoleServer {
         if let Listener::Registered { registry, name } = &config.listener {
             tasks.spawn(register(registry.clone(), name.clone(), address));
         }
-        Ok(Self { address, hub, tasks })
+        Ok(Self {
+            address,
+            hub,
+            tasks,
+        })
     }
 
     /// Where clients connect.

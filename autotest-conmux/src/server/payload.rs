@@ -33,9 +33,14 @@ struct Connection {
 async fn open(source: &ConsoleSource) -> std::io::Result<Connection> {
     match source {
         ConsoleSource::Socket(addr) => {
-            let sock = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(addr))
-                .await
-                .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out"))??;
+            let sock = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::net::TcpStream::connect(addr),
+            )
+            .await
+            .map_err(|_| {
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
+            })??;
             sock.set_nodelay(true)?;
             let (r, w) = sock.into_split();
             Ok(Connection {
@@ -58,7 +63,11 @@ async fn open(source: &ConsoleSource) -> std::io::Result<Connection> {
 }
 
 /// Owns the console for the server's lifetime.
-pub(crate) async fn run(source: ConsoleSource, hub: Arc<Hub>, mut input: mpsc::Receiver<ToConsole>) {
+pub(crate) async fn run(
+    source: ConsoleSource,
+    hub: Arc<Hub>,
+    mut input: mpsc::Receiver<ToConsole>,
+) {
     loop {
         let retry = match open(&source).await {
             Ok(conn) => {
@@ -72,7 +81,9 @@ pub(crate) async fn run(source: ConsoleSource, hub: Arc<Hub>, mut input: mpsc::R
             Err(e) => {
                 hub.set_connected(false);
                 let t = hub.retry_secs();
-                hub.announce(&format!("<<<PAYLOAD ERROR ({e}) ... retrying in {t} secs>>>"));
+                hub.announce(&format!(
+                    "<<<PAYLOAD ERROR ({e}) ... retrying in {t} secs>>>"
+                ));
                 t
             }
         };
@@ -100,18 +111,18 @@ async fn pump(mut conn: Connection, hub: &Hub, input: &mut mpsc::Receiver<ToCons
                     Ok(0) | Err(_) => return, // EOF, or EIO from a pty whose program ended
                     Ok(n) => n,
                 };
-                let shown = match &mut conn.telnet {
-                    Some(t) => {
+                let shown: Arc<[u8]> = match &mut conn.telnet {
+                    Some(t) if t.involved(&buf[..n]) => {
                         let (shown, reply) = t.filter(&buf[..n]);
                         if !reply.is_empty() && conn.writer.write_all(&reply).await.is_err() {
                             return;
                         }
-                        shown
+                        Arc::from(shown)
                     }
-                    None => buf[..n].to_vec(),
+                    _ => Arc::from(&buf[..n]),
                 };
                 if !shown.is_empty() {
-                    hub.broadcast(Arc::from(shown));
+                    hub.broadcast(shown);
                 }
             }
             msg = input.recv() => {

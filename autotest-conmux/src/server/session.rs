@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -18,7 +18,11 @@ use super::{Shared, command};
 use crate::protocol::{MAX_LINE_LEN, Reply, Request};
 
 /// What a client dropped for being too slow reads last.
-pub const DROPPED_NOTICE: &str = "\r\n<<<DROPPED: this client fell too far behind the console>>>\r\n";
+pub const DROPPED_NOTICE: &str =
+    "\r\n<<<DROPPED: this client fell too far behind the console>>>\r\n";
+
+/// Bytes a lagging client's writer gathers into one write.
+const BATCH: usize = 256 * 1024;
 
 /// Built-in command-mode help, after the console's own entries (legacy order and wording).
 const BUILTIN_HELP: &[(&str, &str)] = &[
@@ -53,15 +57,23 @@ pub(crate) async fn serve(sock: TcpStream, peer: SocketAddr, shared: Arc<Shared>
         shared.hub.announce(&format!("({}) connected", session.who));
     }
     let attached = shared.hub.attach(&session.who, session.role);
-    let session = Session { id: attached.id, ..session };
+    let session = Session {
+        id: attached.id,
+        ..session
+    };
     // The reply goes out before any console bytes: written here, before the queue is read.
     let reply = connect_reply(&shared, &attached.others);
     if w.write_all(format!("{reply}\n").as_bytes()).await.is_err() {
         shared.hub.detach(session.id);
         return;
     }
-    tracing::info!("{} connected to {}/{}", session.who, shared.name, super::hub::role_word(session.role));
-    let mut writer = tokio::spawn(write_out(w, attached.rx, attached.dropped));
+    tracing::info!(
+        "{} connected to {}/{}",
+        session.who,
+        shared.name,
+        super::hub::role_word(session.role)
+    );
+    let mut writer = tokio::spawn(write_out(w, attached.rx, attached.queued, attached.dropped));
     if session.role == Role::Client && !shared.hub.may_write(session.id) {
         if let Some(writer) = shared.hub.writer() {
             let note = format!("({writer} is writing; you are watching; ~$write takes over)\r\n");
@@ -74,7 +86,9 @@ pub(crate) async fn serve(sock: TcpStream, peer: SocketAddr, shared: Arc<Shared>
     };
     shared.hub.detach(session.id);
     if announce {
-        shared.hub.announce(&format!("({}) disconnected", session.who));
+        shared
+            .hub
+            .announce(&format!("({}) disconnected", session.who));
     }
     tracing::info!("{} disconnected from {}", session.who, shared.name);
     if !writer_done {
@@ -90,7 +104,10 @@ fn connect_reply(shared: &Shared, others: &[String]) -> Reply {
         .with("title", format!("{} [channel {state}]", shared.title))
         .with("state", state);
     if !others.is_empty() {
-        let motd: String = others.iter().map(|o| format!("({o}) is already connected\n")).collect();
+        let motd: String = others
+            .iter()
+            .map(|o| format!("({o}) is already connected\n"))
+            .collect();
         reply = reply.with("motd", motd);
     }
     reply
@@ -105,12 +122,19 @@ async fn handshake(
     let mut line = Vec::new();
     loop {
         line.clear();
-        let n = (&mut *r).take(MAX_LINE_LEN as u64 + 2).read_until(b'\n', &mut line).await.ok()?;
+        let n = (&mut *r)
+            .take(MAX_LINE_LEN as u64 + 2)
+            .read_until(b'\n', &mut line)
+            .await
+            .ok()?;
         if n == 0 || !line.ends_with(b"\n") && n > MAX_LINE_LEN {
             return None;
         }
         let (reply, session) = match Request::parse(&String::from_utf8_lossy(&line)) {
-            Err(e) => (Some(Reply::new().with("status", format!("EINVAL {e}"))), None),
+            Err(e) => (
+                Some(Reply::new().with("status", format!("EINVAL {e}"))),
+                None,
+            ),
             Ok(req) => answer(&req, shared),
         };
         if let Some(reply) = reply {
@@ -155,19 +179,46 @@ fn answer(req: &Request, shared: &Shared) -> (Option<Reply>, Option<Session>) {
     (None, Some(session))
 }
 
-async fn write_out(mut w: OwnedWriteHalf, mut rx: mpsc::Receiver<Chunk>, dropped: Arc<AtomicBool>) {
+async fn write_out(
+    mut w: OwnedWriteHalf,
+    mut rx: mpsc::UnboundedReceiver<Chunk>,
+    queued: Arc<AtomicUsize>,
+    dropped: Arc<AtomicBool>,
+) {
+    let mut batch = Vec::with_capacity(BATCH);
     while let Some(chunk) = rx.recv().await {
-        if w.write_all(&chunk).await.is_err() {
+        // A client that lags gets what is queued in few large writes rather than many small.
+        let mut data: &[u8] = &chunk;
+        if let Ok(next) = rx.try_recv() {
+            batch.clear();
+            batch.extend_from_slice(&chunk);
+            batch.extend_from_slice(&next);
+            while batch.len() < BATCH {
+                let Ok(more) = rx.try_recv() else { break };
+                batch.extend_from_slice(&more);
+            }
+            data = &batch;
+        }
+        if w.write_all(data).await.is_err() {
             return;
         }
+        queued.fetch_sub(data.len(), Ordering::SeqCst);
     }
     if dropped.load(Ordering::SeqCst) {
-        let _ = tokio::time::timeout(Duration::from_secs(5), w.write_all(DROPPED_NOTICE.as_bytes())).await;
+        let _ = tokio::time::timeout(
+            Duration::from_secs(5),
+            w.write_all(DROPPED_NOTICE.as_bytes()),
+        )
+        .await;
     }
     let _ = w.shutdown().await;
 }
 
-async fn read_in(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, s: &Session, shared: &Arc<Shared>) {
+async fn read_in(
+    r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>,
+    s: &Session,
+    shared: &Arc<Shared>,
+) {
     let hub = &shared.hub;
     let mut escape = Escape::default();
     let mut buf = vec![0u8; super::READ_CHUNK];
@@ -192,7 +243,9 @@ async fn read_in(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, s: &Session,
                         if !told_read_only {
                             told_read_only = true;
                             let note = match s.role {
-                                Role::Watch => "<<<READ-ONLY: this session watches only>>>\r\n".to_owned(),
+                                Role::Watch => {
+                                    "<<<READ-ONLY: this session watches only>>>\r\n".to_owned()
+                                }
                                 _ => format!(
                                     "<<<READ-ONLY: {} is writing; ~$write takes over>>>\r\n",
                                     hub.writer().unwrap_or_default()
@@ -202,7 +255,9 @@ async fn read_in(r: &mut BufReader<tokio::net::tcp::OwnedReadHalf>, s: &Session,
                         }
                     }
                 },
-                Action::Prompt => hub.echo_to(s.id, format!("\r\nCommand({})> ", shared.title).as_bytes()),
+                Action::Prompt => {
+                    hub.echo_to(s.id, format!("\r\nCommand({})> ", shared.title).as_bytes())
+                }
                 Action::Echo(bytes) => hub.echo_to(s.id, &bytes),
                 Action::Command(line) => {
                     if !command_mode(&line, s, shared).await {
@@ -227,25 +282,43 @@ async fn command_mode(line: &str, s: &Session, shared: &Arc<Shared>) -> bool {
         "help" => {
             let mut help = String::from("Conmux commands:\n");
             let own = shared.help.iter().map(|(c, t)| (c.as_str(), t.as_str()));
-            for (c, t) in std::iter::once(("break", "send a break sequence")).chain(own).chain(BUILTIN_HELP.iter().copied()) {
+            for (c, t) in std::iter::once(("break", "send a break sequence"))
+                .chain(own)
+                .chain(BUILTIN_HELP.iter().copied())
+            {
                 help.push_str(&format!("  {c:<20} {t}\n"));
             }
             hub.echo_to(s.id, help.as_bytes());
         }
         "msg" => hub.announce(&format!("({}) {args}", s.who)),
-        _ if !writes => hub.echo_to(s.id, format!("{cmd}: not allowed, this session is read-only\n").as_bytes()),
+        _ if !writes => hub.echo_to(
+            s.id,
+            format!("{cmd}: not allowed, this session is read-only\n").as_bytes(),
+        ),
         "write" => match hub.take_write(s.id) {
             Some(prev) => hub.announce(&format!("({}) took over writing from {prev}", s.who)),
             None => hub.echo_to(s.id, b"you are writing to the console\n"),
         },
         "break" => {
-            hub.log(super::log::LogEvent::Mark(format!("break sent by {}", s.who)));
-            let msg = ToConsole { from: s.id, bytes: BREAK.to_vec() };
+            hub.log(super::log::LogEvent::Mark(format!(
+                "break sent by {}",
+                s.who
+            )));
+            let msg = ToConsole {
+                from: s.id,
+                bytes: BREAK.to_vec(),
+            };
             let _ = shared.to_console.send(msg).await;
         }
         name => match shared.commands.iter().find(|c| c.name == name) {
             Some(c) => {
-                tokio::spawn(command::run(hub.clone(), s.id, s.who.clone(), c.clone(), args.to_owned()));
+                tokio::spawn(command::run(
+                    hub.clone(),
+                    s.id,
+                    s.who.clone(),
+                    c.clone(),
+                    args.to_owned(),
+                ));
             }
             None => hub.echo_to(s.id, b"Command not recognised\n"),
         },

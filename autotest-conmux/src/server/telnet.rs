@@ -28,6 +28,12 @@ pub(crate) struct Telnet {
 }
 
 impl Telnet {
+    /// Whether `input` holds (or continues) negotiation; nearly all console output does not,
+    /// and is then shown as it is.
+    pub fn involved(&self, input: &[u8]) -> bool {
+        self.state != State::Data || input.contains(&IAC)
+    }
+
     /// Splits `input` into bytes to show and negotiation replies to send back.
     pub fn filter(&mut self, input: &[u8]) -> (Vec<u8>, Vec<u8>) {
         let mut shown = Vec::with_capacity(input.len());
@@ -74,7 +80,11 @@ mod tests {
         let cases: &[(&[u8], &[u8], &[u8])] = &[
             (b"plain", b"plain", b""),
             (&[b'a', IAC, DO, 24, b'b'], b"ab", &[IAC, WONT, 24]),
-            (&[IAC, WILL, ECHO, IAC, WILL, 5], b"", &[IAC, DO, ECHO, IAC, DONT, 5]),
+            (
+                &[IAC, WILL, ECHO, IAC, WILL, 5],
+                b"",
+                &[IAC, DO, ECHO, IAC, DONT, 5],
+            ),
             (&[IAC, SB, 24, 1, IAC, SE, b'x'], b"x", b""),
             (&[IAC, IAC], &[IAC], b""),
         ];

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::cf::{CfError, ConsoleConfig};
 use crate::registry::{RegistryError, RegistryServer};
-use crate::server::ConsoleServer;
+use crate::server::{ConsoleServer, ServerError};
 pub use status::{ConsoleLine, StatusReport};
 
 /// How often the directory is looked at and the status file rewritten.
@@ -67,8 +67,15 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Starts the registry on `registry_addr` with its store `store`.
-    pub async fn start(dir: &Path, registry_addr: SocketAddr, store: &Path) -> Result<Self, SupervisorError> {
-        std::fs::read_dir(dir).map_err(|source| SupervisorError::Dir { path: dir.to_owned(), source })?;
+    pub async fn start(
+        dir: &Path,
+        registry_addr: SocketAddr,
+        store: &Path,
+    ) -> Result<Self, SupervisorError> {
+        std::fs::read_dir(dir).map_err(|source| SupervisorError::Dir {
+            path: dir.to_owned(),
+            source,
+        })?;
         let registry = RegistryServer::start(registry_addr, store).await?;
         Ok(Self {
             dir: dir.to_owned(),
@@ -85,32 +92,43 @@ impl Supervisor {
     /// Brings the running consoles in line with the directory, then writes the status file.
     pub async fn reconcile(&mut self) -> Result<(), SupervisorError> {
         let found = self.scan()?;
-        let gone: Vec<String> = self.consoles.keys().filter(|n| !found.contains_key(*n)).cloned().collect();
+        let gone: Vec<String> = self
+            .consoles
+            .keys()
+            .filter(|n| !found.contains_key(*n))
+            .cloned()
+            .collect();
         for name in gone {
             tracing::info!("{name}: config removed, stopping");
             self.consoles.remove(&name);
         }
         for (name, (path, content)) in found {
-            if self.consoles.get(&name).is_some_and(|c| c.content == content) {
+            if self
+                .consoles
+                .get(&name)
+                .is_some_and(|c| c.content == content)
+            {
                 continue;
             }
             if self.consoles.remove(&name).is_some() {
                 tracing::info!("{name}: config changed, restarting");
-                // Let the old listener's socket close before the new one binds a fixed port.
-                tokio::task::yield_now().await;
             }
             let text = String::from_utf8_lossy(&content);
             let (title, outcome) = match ConsoleConfig::parse(&path, &text) {
-                Ok(cfg) => {
-                    let title = cfg.title.clone();
-                    (title, ConsoleServer::start(cfg).await.map_err(|e| e.to_string()))
-                }
+                Ok(cfg) => (cfg.title.clone(), start_server(cfg).await),
                 Err(e) => (String::new(), Err(e.to_string())),
             };
             if let Err(e) = &outcome {
                 tracing::error!("{name}: {e}");
             }
-            self.consoles.insert(name, Console { content, title, outcome });
+            self.consoles.insert(
+                name,
+                Console {
+                    content,
+                    title,
+                    outcome,
+                },
+            );
         }
         self.write_status()
     }
@@ -124,7 +142,10 @@ impl Supervisor {
     }
 
     fn scan(&self) -> Result<BTreeMap<String, (PathBuf, Vec<u8>)>, SupervisorError> {
-        let dir_err = |source| SupervisorError::Dir { path: self.dir.clone(), source };
+        let dir_err = |source| SupervisorError::Dir {
+            path: self.dir.clone(),
+            source,
+        };
         let mut found = BTreeMap::new();
         for entry in std::fs::read_dir(&self.dir).map_err(dir_err)? {
             let path = entry.map_err(dir_err)?.path();
@@ -170,9 +191,29 @@ impl Supervisor {
     }
 }
 
+/// Starts a server; a fixed port still held by the server just stopped (its tasks end
+/// asynchronously) is retried for a second.
+async fn start_server(cfg: ConsoleConfig) -> Result<ConsoleServer, String> {
+    let mut tries = 0;
+    loop {
+        match ConsoleServer::start(cfg.clone()).await {
+            Err(ServerError::Bind { source, .. })
+                if source.kind() == std::io::ErrorKind::AddrInUse && tries < 10 =>
+            {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            r => return r.map_err(|e| e.to_string()),
+        }
+    }
+}
+
 /// Parses every `.cf` of `dir` without starting anything: the errors, one per bad file.
 pub fn check_dir(dir: &Path) -> Result<Vec<CfError>, SupervisorError> {
-    let dir_err = |source| SupervisorError::Dir { path: dir.to_owned(), source };
+    let dir_err = |source| SupervisorError::Dir {
+        path: dir.to_owned(),
+        source,
+    };
     let mut errors = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(dir_err)? {
         let path = entry.map_err(dir_err)?.path();

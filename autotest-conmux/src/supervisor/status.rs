@@ -52,7 +52,11 @@ fn clean(s: &str) -> String {
     s.replace(['\t', '\n', '\r'], " ")
 }
 
-pub(crate) fn write(dir: &Path, registry: &str, consoles: &[ConsoleLine]) -> Result<(), SupervisorError> {
+pub(crate) fn write(
+    dir: &Path,
+    registry: &str,
+    consoles: &[ConsoleLine],
+) -> Result<(), SupervisorError> {
     let path = dir.join(STATUS_FILE);
     let mut text = format!(
         "# conmux supervisor pid={} registry={registry} updated={}\n",
@@ -72,7 +76,10 @@ pub(crate) fn write(dir: &Path, registry: &str, consoles: &[ConsoleLine]) -> Res
         ));
     }
     let tmp = dir.join(format!(".{STATUS_FILE}.new"));
-    let io = |source| SupervisorError::StatusFile { path: path.clone(), source };
+    let io = |source| SupervisorError::StatusFile {
+        path: path.clone(),
+        source,
+    };
     std::fs::write(&tmp, text).map_err(io)?;
     std::fs::rename(&tmp, &path).map_err(io)
 }
@@ -97,7 +104,9 @@ pub fn read(dir: &Path) -> Result<StatusReport, SupervisorError> {
             .find_map(|w| w.strip_prefix(key)?.strip_prefix('='))
             .map(str::to_owned)
     };
-    let pid: u32 = field("pid").and_then(|p| p.parse().ok()).ok_or_else(|| bad(1, "no pid= in the header"))?;
+    let pid: u32 = field("pid")
+        .and_then(|p| p.parse().ok())
+        .ok_or_else(|| bad(1, "no pid= in the header"))?;
     // SAFETY: kill with signal 0 only checks that the process exists.
     let alive = unsafe { libc::kill(pid as libc::pid_t, 0) } == 0;
     let mut consoles = Vec::new();
@@ -111,7 +120,9 @@ pub fn read(dir: &Path) -> Result<StatusReport, SupervisorError> {
             state: state.into(),
             address: address.into(),
             channel: channel.into(),
-            clients: clients.parse().map_err(|_| bad(i + 2, "clients is not a number"))?,
+            clients: clients
+                .parse()
+                .map_err(|_| bad(i + 2, "clients is not a number"))?,
             writer: writer.into(),
             detail: detail.into(),
         });

@@ -35,7 +35,9 @@ impl FakeConsole {
         let (rec, conns) = (received.clone(), connections.clone());
         tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
                 *conns.lock().unwrap() += 1;
                 let (mut r, mut w) = sock.into_split();
                 let rec = rec.clone();
@@ -61,7 +63,12 @@ impl FakeConsole {
                 reader.abort();
             }
         });
-        Self { addr, received, connections, to_send: tx }
+        Self {
+            addr,
+            received,
+            connections,
+            to_send: tx,
+        }
     }
 
     pub fn send(&self, bytes: &[u8]) {
@@ -88,7 +95,10 @@ impl FakeConsole {
             if got.contains(needle) {
                 return got;
             }
-            assert!(tokio::time::Instant::now() < deadline, "console never received {needle:?}; got {got:?}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "console never received {needle:?}; got {got:?}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -97,7 +107,10 @@ impl FakeConsole {
     pub async fn wait_connections(&self, n: usize) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while self.connections() < n {
-            assert!(tokio::time::Instant::now() < deadline, "console never got connection {n}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "console never got connection {n}"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -114,10 +127,16 @@ pub async fn read_until(s: &mut TcpStream, needle: &str) -> String {
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
         match tokio::time::timeout(left, s.read(&mut buf)).await {
-            Ok(Ok(0)) => panic!("closed before {needle:?}; got {:?}", String::from_utf8_lossy(&got)),
+            Ok(Ok(0)) => panic!(
+                "closed before {needle:?}; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
             Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
             Ok(Err(e)) => panic!("read error before {needle:?}: {e}"),
-            Err(_) => panic!("timed out waiting for {needle:?}; got {:?}", String::from_utf8_lossy(&got)),
+            Err(_) => panic!(
+                "timed out waiting for {needle:?}; got {:?}",
+                String::from_utf8_lossy(&got)
+            ),
         }
     }
 }
@@ -127,8 +146,15 @@ pub async fn read_line(s: &mut TcpStream) -> String {
     let mut line = Vec::new();
     let mut b = [0u8; 1];
     loop {
-        let n = tokio::time::timeout(WAIT, s.read(&mut b)).await.expect("reply in time").unwrap();
-        assert!(n == 1, "closed before a full line: {:?}", String::from_utf8_lossy(&line));
+        let n = tokio::time::timeout(WAIT, s.read(&mut b))
+            .await
+            .expect("reply in time")
+            .unwrap();
+        assert!(
+            n == 1,
+            "closed before a full line: {:?}",
+            String::from_utf8_lossy(&line)
+        );
         if b[0] == b'\n' {
             return String::from_utf8_lossy(&line).into_owned();
         }
@@ -152,7 +178,11 @@ pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
 
 /// A port free right now on loopback.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Waits until `f` returns Some.
@@ -162,7 +192,10 @@ pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -1,0 +1,477 @@
+//! conmux through the real `autotest` binary: the supervisor following its directory, the
+//! standalone registry and server, `console` (--list, --status, a piped session) and
+//! `conmux-attach`, against a real TCP console on loopback.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A console as ser2net exports it: records what it is sent; `send` writes to the newest
+/// connection.
+struct TcpConsole {
+    addr: String,
+    received: Arc<Mutex<Vec<u8>>>,
+    current: Arc<Mutex<Option<TcpStream>>>,
+}
+
+impl TcpConsole {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let current = Arc::new(Mutex::new(None));
+        let (rec, cur) = (received.clone(), current.clone());
+        std::thread::spawn(move || {
+            for sock in listener.incoming().flatten() {
+                *cur.lock().unwrap() = Some(sock.try_clone().unwrap());
+                let rec = rec.clone();
+                std::thread::spawn(move || {
+                    let mut sock = sock;
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = sock.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        rec.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            received,
+            current,
+        }
+    }
+
+    fn send(&self, bytes: &[u8]) {
+        wait_for("a console connection", || {
+            self.current.lock().unwrap().is_some().then_some(())
+        });
+        self.current
+            .lock()
+            .unwrap()
+            .as_mut()
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+    }
+
+    fn wait_received(&self, needle: &str) {
+        wait_for(&format!("console to receive {needle:?}"), || {
+            String::from_utf8_lossy(&self.received.lock().unwrap())
+                .contains(needle)
+                .then_some(())
+        });
+    }
+}
+
+fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A background `autotest` process, killed when dropped.
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn autotest() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_autotest"));
+    c.env("RUST_LOG", "warn");
+    c
+}
+
+fn daemon(args: &[&str]) -> Daemon {
+    Daemon(autotest().args(args).stdin(Stdio::null()).spawn().unwrap())
+}
+
+fn run(args: &[&str]) -> Output {
+    autotest().args(args).stdin(Stdio::null()).output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A legacy `CONNECT` over raw TCP; the reply line.
+fn legacy_connect(addr: &str) -> Option<String> {
+    let mut s = TcpStream::connect(addr).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"CONNECT id=user%3Atest to=console type=watch hide=1\n")
+        .ok()?;
+    let mut line = String::new();
+    BufReader::new(s).read_line(&mut line).ok()?;
+    Some(line.trim_end().to_owned())
+}
+
+fn status_of(dir: &Path) -> String {
+    stdout(&run(&["conmux", "status", dir.to_str().unwrap()]))
+}
+
+#[test]
+fn supervisor_starts_restarts_on_change_and_stops_on_removal() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let console = TcpConsole::start();
+    let port = free_port();
+    let reg = format!("127.0.0.1:{port}");
+    let cf = |title: &str| {
+        format!(
+            "listener {reg}/alpha\nsocket console '{title}' {}\n",
+            console.addr
+        )
+    };
+    std::fs::write(d.join("alpha.cf"), cf("Alpha one")).unwrap();
+    std::fs::write(
+        d.join("beta.cf"),
+        "listener x/beta\nsocket console 'unterminated\n",
+    )
+    .unwrap();
+    let _sup = daemon(&[
+        "conmux",
+        "start",
+        "--port",
+        &port.to_string(),
+        d.to_str().unwrap(),
+    ]);
+
+    let status = wait_for("both consoles in the status", || {
+        let s = status_of(d);
+        (s.contains("alpha") && s.contains("beta")).then_some(s)
+    });
+    assert!(
+        status.contains("supervisor pid") && status.contains(" running;"),
+        "{status}"
+    );
+    let alpha_line = status
+        .lines()
+        .find(|l| l.starts_with("alpha"))
+        .unwrap()
+        .to_owned();
+    assert!(
+        alpha_line.contains("running") && alpha_line.contains("Alpha one"),
+        "{status}"
+    );
+    let beta_line = status.lines().find(|l| l.starts_with("beta")).unwrap();
+    assert!(
+        beta_line.contains("failed") && beta_line.contains("beta.cf:2: unterminated"),
+        "{status}"
+    );
+    assert_eq!(
+        run(&["conmux", "status", d.to_str().unwrap()])
+            .status
+            .code(),
+        Some(1)
+    );
+
+    // The registry knows alpha; console --list and --status use it.
+    let listed = wait_for("alpha registered", || {
+        let o = stdout(&run(&["console", "--list", &reg]));
+        o.starts_with("alpha 127.0.0.1:").then_some(o)
+    });
+    let first_addr = listed.split_whitespace().nth(1).unwrap().to_owned();
+    assert!(alpha_line.contains(&first_addr), "{alpha_line} vs {listed}");
+    let st = stdout(&run(&["console", "--status", &format!("{reg}/alpha")]));
+    assert_eq!(st.trim(), "transition");
+    assert_eq!(
+        stdout(&run(&["console", "--status", &format!("{reg}/nosuch")])).trim(),
+        "unavailable"
+    );
+    assert!(
+        legacy_connect(&first_addr)
+            .unwrap()
+            .contains("title=Alpha%20one%20")
+    );
+
+    // Changed config: restarted with the new title, registered anew.
+    std::fs::write(d.join("alpha.cf"), cf("Alpha two")).unwrap();
+    let new_addr = wait_for("alpha restarted", || {
+        let o = stdout(&run(&["console", "--list", &reg]));
+        let addr = o.split_whitespace().nth(1)?.to_owned();
+        (addr != first_addr).then_some(addr)
+    });
+    assert!(
+        legacy_connect(&new_addr)
+            .unwrap()
+            .contains("title=Alpha%20two%20")
+    );
+    assert!(
+        legacy_connect(&first_addr).is_none(),
+        "the old server still answers"
+    );
+
+    // Fixed config: started. Removed config: stopped.
+    std::fs::write(
+        d.join("beta.cf"),
+        format!(
+            "listener {reg}/beta\nsocket console 'Beta' {}\n",
+            console.addr
+        ),
+    )
+    .unwrap();
+    std::fs::remove_file(d.join("alpha.cf")).unwrap();
+    let status = wait_for("beta running, alpha gone", || {
+        let s = status_of(d);
+        (!s.contains("alpha")
+            && s.lines()
+                .any(|l| l.starts_with("beta") && l.contains("running")))
+        .then_some(s)
+    });
+    assert_eq!(
+        run(&["conmux", "status", d.to_str().unwrap()])
+            .status
+            .code(),
+        Some(0),
+        "{status}"
+    );
+    wait_for("alpha's server stopped", || {
+        legacy_connect(&new_addr).is_none().then_some(())
+    });
+}
+
+#[test]
+fn registry_and_server_commands_with_attach_and_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let console = TcpConsole::start();
+    let port = free_port();
+    let reg = format!("127.0.0.1:{port}");
+    let store = d.join("registry");
+    let registry = daemon(&[
+        "conmux",
+        "registry",
+        "--port",
+        &port.to_string(),
+        store.to_str().unwrap(),
+    ]);
+    let cf = d.join("box.cf");
+    std::fs::write(
+        &cf,
+        format!(
+            "listener {reg}/box\nsocket console 'box one' {}\n",
+            console.addr
+        ),
+    )
+    .unwrap();
+    let _server = daemon(&["conmux", "server", cf.to_str().unwrap()]);
+    let target = format!("{reg}/box");
+    wait_for("box registered", || {
+        stdout(&run(&["console", "--list", &reg]))
+            .starts_with("box ")
+            .then_some(())
+    });
+
+    // conmux-attach: the program's stdout goes to the console, the console's output to its stdin.
+    let attach = autotest()
+        .args([
+            "conmux-attach",
+            &target,
+            "sh",
+            "-c",
+            "echo hello-from-attach; read line; echo \"got:$line\"",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    console.wait_received("hello-from-attach\n");
+    console.send(b"ping\n");
+    console.wait_received("got:ping\n");
+    let out = attach.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    // An interactive session with piped stdin: typed bytes reach the console, ~$quit ends it.
+    let mut session = autotest()
+        .args(["console", &target])
+        .env("LOGNAME", "tester")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = session.stdin.take().unwrap();
+    wait_for("the session attached", || {
+        String::from_utf8_lossy(&console.received.lock().unwrap())
+            .contains("got:ping")
+            .then_some(())
+    });
+    stdin.write_all(b"uname -a\r").unwrap();
+    console.wait_received("uname -a\r");
+    console.send(b"Linux box 6.1\n");
+    stdin.write_all(b"~$quit\r").unwrap();
+    let pid = session.id();
+    let out = std::thread::scope(|s| {
+        let waiter = s.spawn(move || session.wait_with_output().unwrap());
+        let start = Instant::now();
+        while !waiter.is_finished() {
+            if start.elapsed() > WAIT {
+                // SAFETY: kill(2) of the child this test started.
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                panic!("console did not exit after ~$quit");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        waiter.join().unwrap()
+    });
+    let text = stdout(&out);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text.starts_with("Connected to box one [channel transition] (~$quit to exit)\r\n"),
+        "{text:?}"
+    );
+    assert!(text.contains("Command(box one)> quit"), "{text:?}");
+
+    // The registry keeps its entries across a restart of the process.
+    drop(registry);
+    let _registry = daemon(&[
+        "conmux",
+        "registry",
+        "--port",
+        &port.to_string(),
+        store.to_str().unwrap(),
+    ]);
+    let listed = wait_for("registry back", || {
+        let o = run(&["console", "--list", &reg]);
+        o.status.success().then(|| stdout(&o))
+    });
+    assert!(listed.starts_with("box 127.0.0.1:"), "{listed}");
+}
+
+#[test]
+fn a_bad_cf_is_a_clear_error_from_conmux_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let cf = dir.path().join("bad.cf");
+    std::fs::write(
+        &cf,
+        "listener box\nsocket console 'x' 1.2.3.4:5\ncommand hardreset 'x'\n",
+    )
+    .unwrap();
+    let out = run(&["conmux", "server", cf.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        err.contains(
+            "bad.cf:3: `command` takes 3 argument(s), found 2; fix: write `command <name>"
+        ),
+        "{err}"
+    );
+}
+
+/// A pseudo-terminal pair for a child's stdin/stdout: (master, slave).
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors; the other arguments may be null.
+    let r = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(r, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened and are owned by nothing else.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    }
+}
+
+#[test]
+fn console_on_a_terminal_is_raw_and_restores_the_terminal() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let console = TcpConsole::start();
+    let cf = dir.path().join("box.cf");
+    let port = free_port();
+    std::fs::write(
+        &cf,
+        format!(
+            "listener {port}\nsocket console 'box one' {}\n",
+            console.addr
+        ),
+    )
+    .unwrap();
+    let _server = daemon(&["conmux", "server", cf.to_str().unwrap()]);
+    let target = format!("127.0.0.1:{port}");
+    wait_for("server up", || TcpStream::connect(&target).ok());
+    let (mut master, slave) = pty();
+    let cooked = |fd: i32| {
+        // SAFETY: termios is plain data filled by tcgetattr for a descriptor we hold.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t.c_lflag & libc::ICANON != 0
+    };
+    assert!(
+        cooked(slave.as_raw_fd()),
+        "a new pty starts in canonical mode"
+    );
+    let mut session = autotest()
+        .args(["console", &target])
+        .stdin(Stdio::from(slave.try_clone().unwrap()))
+        .stdout(Stdio::from(slave.try_clone().unwrap()))
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Drain what the client prints so it never blocks on a full pty.
+    let mut reader = master.try_clone().unwrap();
+    let shown = Arc::new(Mutex::new(Vec::new()));
+    let sink = shown.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    wait_for("Connected banner", || {
+        String::from_utf8_lossy(&shown.lock().unwrap())
+            .contains("Connected to box one")
+            .then_some(())
+    });
+    wait_for("raw mode", || (!cooked(slave.as_raw_fd())).then_some(()));
+    // Raw: keys reach the console one by one, with no line end, and ^C is a byte, not a signal.
+    master.write_all(b"ab\x03").unwrap();
+    console.wait_received("ab\x03");
+    master.write_all(b"~$quit\r").unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = session.try_wait().unwrap() {
+            break s;
+        }
+        assert!(start.elapsed() < WAIT, "console did not exit after ~$quit");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    assert!(cooked(slave.as_raw_fd()), "terminal settings restored");
+}
