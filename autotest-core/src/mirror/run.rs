@@ -1,6 +1,6 @@
 //! One mirror run, and the long-running loop.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -194,15 +194,18 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
     }
     crash_point("planned");
 
-    let mut renamed_once = false;
-    while !state.pending.is_empty() {
-        let release = &mut state.pending[0];
-        write_planned(release, &config_map, &mut report.problems);
+    // Each phase covers every pending release, so a run saves the state three times however
+    // many releases arrived (a first run against a full upstream may see thousands).
+    if !state.pending.is_empty() {
+        for release in &mut state.pending {
+            write_planned(release, &config_map, &mut report.problems);
+        }
         state.save(&opts.state_file)?;
         crash_point("written");
-        let release = &mut state.pending[0];
-        let mut dirs = BTreeSet::new();
-        for file in release.files.iter_mut().filter(|f| f.stage == FileStage::Written) {
+        let mut renamed_once = false;
+        // Queue directory -> one file renamed into it (sync_dir syncs a path's directory).
+        let mut dirs = BTreeMap::new();
+        for file in state.pending.iter_mut().flat_map(|r| r.files.iter_mut()).filter(|f| f.stage == FileStage::Written) {
             // A written file whose temporary name is gone was renamed by an interrupted run.
             if file.temp.exists() {
                 if let Err(e) = std::fs::rename(&file.temp, &file.path) {
@@ -212,7 +215,7 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
                     continue;
                 }
                 report.queued.push(file.path.clone());
-                dirs.insert(file.path.clone());
+                dirs.entry(file.path.parent().map(PathBuf::from)).or_insert_with(|| file.path.clone());
                 if !renamed_once {
                     renamed_once = true;
                     crash_point("renamed");
@@ -220,12 +223,13 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
             }
             file.stage = FileStage::Done;
         }
-        for path in dirs {
-            let _ = sync_dir(&path);
+        for path in dirs.values() {
+            let _ = sync_dir(path);
         }
-        let release = state.pending.remove(0);
-        report.new_releases.push(release.kernel.clone());
-        state.handled.insert(release.kernel);
+        for release in std::mem::take(&mut state.pending) {
+            report.new_releases.push(release.kernel.clone());
+            state.handled.insert(release.kernel);
+        }
         state.save(&opts.state_file)?;
     }
     report.new_releases.sort_by(|a, b| version_order(a, b));
