@@ -200,6 +200,7 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
         for release in &mut state.pending {
             write_planned(release, &config_map, &mut report.problems);
         }
+        make_durable(&mut state.pending, &mut report.problems);
         state.save(&opts.state_file)?;
         crash_point("written");
         let mut renamed_once = false;
@@ -352,10 +353,10 @@ fn write_planned(release: &mut PendingRelease, config_map: &ConfigMap, problems:
         } else {
             wrap_client_control(&job, &source, &body)
         };
+        // Made durable by `make_durable` before the state says "written".
         let written = std::fs::File::create(&file.temp).and_then(|mut f| {
             use std::io::Write;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
+            f.write_all(text.as_bytes())
         });
         match written {
             Ok(()) => file.stage = FileStage::Written,
@@ -365,5 +366,39 @@ fn write_planned(release: &mut PendingRelease, config_map: &ConfigMap, problems:
                 file.stage = FileStage::Skipped;
             }
         }
+    }
+}
+
+/// Puts every written temporary file on disk: one `syncfs` per queue directory rather than an
+/// fsync per file (a first run may write thousands), falling back to fsync per file when
+/// `syncfs` fails. A file that cannot be made durable is dropped and reported.
+fn make_durable(pending: &mut [PendingRelease], problems: &mut Vec<MirrorProblem>) {
+    let mut by_dir: BTreeMap<PathBuf, Vec<&mut PlannedFile>> = BTreeMap::new();
+    for file in pending.iter_mut().flat_map(|r| r.files.iter_mut()).filter(|f| f.stage == FileStage::Written) {
+        by_dir.entry(file.temp.parent().map(PathBuf::from).unwrap_or_default()).or_default().push(file);
+    }
+    for (dir, files) in by_dir {
+        if syncfs(&dir).is_ok() {
+            continue;
+        }
+        for file in files {
+            if let Err(e) = std::fs::File::open(&file.temp).and_then(|f| f.sync_all()) {
+                problems.push(MirrorProblem::file(&file.temp, format!("cannot write the queue file to disk: {e}; {} was not queued", file.queue)));
+                let _ = std::fs::remove_file(&file.temp);
+                file.stage = FileStage::Skipped;
+            }
+        }
+    }
+}
+
+/// Flushes the whole filesystem holding `dir` (Linux `syncfs(2)`).
+fn syncfs(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(dir)?;
+    // SAFETY: syncfs on a descriptor we own for the duration of the call.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
