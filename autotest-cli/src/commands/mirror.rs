@@ -49,7 +49,8 @@ pub struct MirrorArgs {
     /// The state file remembering handled releases (default <mirrordir>/.autotest-mirror-state).
     #[arg(long)]
     state: Option<PathBuf>,
-    /// Directory holding global_config.ini (and shadow_config.ini): [MIRROR] source, smtp_server, mail_from.
+    /// Directory holding global_config.ini (and shadow_config.ini): [MIRROR] source, smtp_server,
+    /// mail_from, rsync_filters, release_patterns.
     #[arg(long, env = "AUTOTEST_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
     /// Where the release files are mirrored.

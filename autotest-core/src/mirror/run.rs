@@ -70,7 +70,9 @@ impl MirrorOptions {
         }
     }
 
-    /// Takes `source`, `smtp_server` and `mail_from` from `[MIRROR]` of the global config when set.
+    /// Takes `[MIRROR]` settings of the global config when set: `source`, `smtp_server`,
+    /// `mail_from`, and `rsync_filters` / `release_patterns` (one per line, as continuation
+    /// lines; they replace the defaults).
     pub fn apply_config(&mut self, config: &GlobalConfig) -> Result<(), ConfigError> {
         let get = |key: &str| -> Result<Option<String>, ConfigError> {
             Ok(config.get_str("MIRROR", key)?.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
@@ -83,6 +85,15 @@ impl MirrorOptions {
         }
         if let Some(v) = get("mail_from")? {
             self.mail_from = v;
+        }
+        let lines = |v: String| -> Vec<String> { v.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect() };
+        if let Some(v) = get("rsync_filters")? {
+            self.filters = lines(v);
+        }
+        if let Some(v) = get("release_patterns")? {
+            let patterns = lines(v.clone());
+            self.patterns = ReleasePatterns::new(&patterns)
+                .map_err(|e| config.bad_value("MIRROR", "release_patterns", "regular expressions with the version in group 1", &e.to_string()))?;
         }
         Ok(())
     }
@@ -400,5 +411,28 @@ fn syncfs(dir: &std::path::Path) -> std::io::Result<()> {
         Ok(())
     } else {
         Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_section_of_the_global_config() {
+        let text = "[MIRROR]\nsource: rsync://mirror.lab/kernel/\nsmtp_server: mail.lab:2525\nmail_from: lab@example.org\nrsync_filters:\n    + */\n    + linux-*.tar.xz\n    - *\nrelease_patterns:\n    linux-(\\d+\\.\\d+)\\.tar\\.xz\n";
+        let config = GlobalConfig::parse(text, "global_config.ini").unwrap();
+        let mut opts = MirrorOptions::new("/m", "/q");
+        opts.apply_config(&config).unwrap();
+        assert_eq!(opts.source, "rsync://mirror.lab/kernel/");
+        assert_eq!(opts.smtp_server, "mail.lab:2525");
+        assert_eq!(opts.mail_from, "lab@example.org");
+        assert_eq!(opts.filters, ["+ */", "+ linux-*.tar.xz", "- *"]);
+        assert_eq!(opts.patterns.version_of("linux-6.1.tar.xz").as_deref(), Some("6.1"));
+        assert_eq!(opts.patterns.version_of("linux-6.1.5.tar.xz"), None);
+
+        let bad = GlobalConfig::parse("[MIRROR]\nrelease_patterns: linux-\\d+\n", "g.ini").unwrap();
+        let e = MirrorOptions::new("/m", "/q").apply_config(&bad).unwrap_err().to_string();
+        assert!(e.contains("g.ini:2: [MIRROR] release_patterns"), "{e}");
     }
 }
