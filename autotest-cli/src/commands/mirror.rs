@@ -44,7 +44,7 @@ pub struct MirrorArgs {
     #[arg(long, conflicts_with = "interval")]
     once: bool,
     /// Keep running, starting a run every SECS seconds, until SIGTERM or SIGINT.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     interval: Option<u64>,
     /// The state file remembering handled releases (default <mirrordir>/.autotest-mirror-state).
     #[arg(long)]
