@@ -141,7 +141,6 @@ fn crash_point(name: &str) {
 /// One run: sync, detect, queue, mail. `stop` interrupts the sync (then nothing is queued).
 pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<MirrorReport, MirrorError> {
     let recipients = parse_recipients(&opts.mail_to.join(","))?;
-    let _lock = StateLock::acquire(&opts.state_file)?;
     let mut report = MirrorReport::default();
 
     // The mapping first: a run that cannot know where jobs go must not mark releases handled.
@@ -162,6 +161,9 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
         None => ConfigMap::default(),
     };
     let targets = usable_targets(&entries, opts, &mut report.problems);
+    // Taken after the mapping was read, so a run refused for a missing clients file creates
+    // nothing (the lock file's directory included).
+    let _lock = StateLock::acquire(&opts.state_file)?;
 
     let mut state = match MirrorState::load(&opts.state_file)? {
         Some(state) => state,
