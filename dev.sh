@@ -36,6 +36,11 @@ setup() {
     say "pip install maturin pytest"
     "$PYTHON" -m pip install -q 'maturin>=1.5,<2' 'pytest>=7'
   fi
+  # aiosmtpd: the real SMTP server the mirror's mail test starts.
+  if ! "$PYTHON" -c 'import aiosmtpd' >/dev/null 2>&1; then
+    say "pip install aiosmtpd"
+    "$PYTHON" -m pip install -q 'aiosmtpd>=1.4'
+  fi
   say "cargo build (workspace)"
   cargo build --workspace -q
   say "build and install the Python package (maturin, abi3)"
@@ -78,6 +83,8 @@ bench() {
   cargo bench -p autotest-benches --bench fanout
   say "copying back 10,000 files over SSH beside rsync and scp"
   cargo bench -p autotest-benches --bench tree_copy
+  say "mirror: a cron run with nothing new beside rsync alone, on a kernel.org-sized tree"
+  bash benches/mirror_cron.sh
   say "queue pickup latency: monitor-queue beside the legacy 10 s poll"
   "$PYTHON" benches/pickup_latency.py target/release/autotest 10
   say "conmux: console fan-out to 1/10/100 clients and added latency, beside direct TCP"

@@ -347,6 +347,18 @@ fn bad_mapping_lines_are_reported_with_file_and_line_and_other_queues_still_get_
     let o = lab.command_with(&lab.source, &lab.path("no-such-clients")).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("no-such-clients does not exist: create it"), "{}", text(&o));
+    let fresh = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_autotest"))
+        .args(["mirror", "--once", "-c"])
+        .arg(lab.path("no-such-clients"))
+        .arg("--source")
+        .arg(&lab.source)
+        .arg(fresh.path().join("mirror"))
+        .arg(lab.path("queue"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(!fresh.path().join("mirror").exists(), "a refused run creates nothing");
 }
 
 #[test]

@@ -44,12 +44,13 @@ pub struct MirrorArgs {
     #[arg(long, conflicts_with = "interval")]
     once: bool,
     /// Keep running, starting a run every SECS seconds, until SIGTERM or SIGINT.
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     interval: Option<u64>,
     /// The state file remembering handled releases (default <mirrordir>/.autotest-mirror-state).
     #[arg(long)]
     state: Option<PathBuf>,
-    /// Directory holding global_config.ini (and shadow_config.ini): [MIRROR] source, smtp_server, mail_from.
+    /// Directory holding global_config.ini (and shadow_config.ini): [MIRROR] source, smtp_server,
+    /// mail_from, rsync_filters, release_patterns.
     #[arg(long, env = "AUTOTEST_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
     /// Where the release files are mirrored.

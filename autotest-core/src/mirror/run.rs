@@ -1,6 +1,6 @@
 //! One mirror run, and the long-running loop.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -70,7 +70,9 @@ impl MirrorOptions {
         }
     }
 
-    /// Takes `source`, `smtp_server` and `mail_from` from `[MIRROR]` of the global config when set.
+    /// Takes `[MIRROR]` settings of the global config when set: `source`, `smtp_server`,
+    /// `mail_from`, and `rsync_filters` / `release_patterns` (one per line, as continuation
+    /// lines; they replace the defaults).
     pub fn apply_config(&mut self, config: &GlobalConfig) -> Result<(), ConfigError> {
         let get = |key: &str| -> Result<Option<String>, ConfigError> {
             Ok(config.get_str("MIRROR", key)?.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
@@ -83,6 +85,15 @@ impl MirrorOptions {
         }
         if let Some(v) = get("mail_from")? {
             self.mail_from = v;
+        }
+        let lines = |v: String| -> Vec<String> { v.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect() };
+        if let Some(v) = get("rsync_filters")? {
+            self.filters = lines(v);
+        }
+        if let Some(v) = get("release_patterns")? {
+            let patterns = lines(v.clone());
+            self.patterns = ReleasePatterns::new(&patterns)
+                .map_err(|e| config.bad_value("MIRROR", "release_patterns", "regular expressions with the version in group 1", &e.to_string()))?;
         }
         Ok(())
     }
@@ -130,7 +141,6 @@ fn crash_point(name: &str) {
 /// One run: sync, detect, queue, mail. `stop` interrupts the sync (then nothing is queued).
 pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<MirrorReport, MirrorError> {
     let recipients = parse_recipients(&opts.mail_to.join(","))?;
-    let _lock = StateLock::acquire(&opts.state_file)?;
     let mut report = MirrorReport::default();
 
     // The mapping first: a run that cannot know where jobs go must not mark releases handled.
@@ -151,6 +161,9 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
         None => ConfigMap::default(),
     };
     let targets = usable_targets(&entries, opts, &mut report.problems);
+    // Taken after the mapping was read, so a run refused for a missing clients file creates
+    // nothing (the lock file's directory included).
+    let _lock = StateLock::acquire(&opts.state_file)?;
 
     let mut state = match MirrorState::load(&opts.state_file)? {
         Some(state) => state,
@@ -194,15 +207,19 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
     }
     crash_point("planned");
 
-    let mut renamed_once = false;
-    while !state.pending.is_empty() {
-        let release = &mut state.pending[0];
-        write_planned(release, &config_map, &mut report.problems);
+    // Each phase covers every pending release, so a run saves the state three times however
+    // many releases arrived (a first run against a full upstream may see thousands).
+    if !state.pending.is_empty() {
+        for release in &mut state.pending {
+            write_planned(release, &config_map, &mut report.problems);
+        }
+        make_durable(&mut state.pending, &mut report.problems);
         state.save(&opts.state_file)?;
         crash_point("written");
-        let release = &mut state.pending[0];
-        let mut dirs = BTreeSet::new();
-        for file in release.files.iter_mut().filter(|f| f.stage == FileStage::Written) {
+        let mut renamed_once = false;
+        // Queue directory -> one file renamed into it (sync_dir syncs a path's directory).
+        let mut dirs = BTreeMap::new();
+        for file in state.pending.iter_mut().flat_map(|r| r.files.iter_mut()).filter(|f| f.stage == FileStage::Written) {
             // A written file whose temporary name is gone was renamed by an interrupted run.
             if file.temp.exists() {
                 if let Err(e) = std::fs::rename(&file.temp, &file.path) {
@@ -212,7 +229,7 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
                     continue;
                 }
                 report.queued.push(file.path.clone());
-                dirs.insert(file.path.clone());
+                dirs.entry(file.path.parent().map(PathBuf::from)).or_insert_with(|| file.path.clone());
                 if !renamed_once {
                     renamed_once = true;
                     crash_point("renamed");
@@ -220,12 +237,13 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
             }
             file.stage = FileStage::Done;
         }
-        for path in dirs {
-            let _ = sync_dir(&path);
+        for path in dirs.values() {
+            let _ = sync_dir(path);
         }
-        let release = state.pending.remove(0);
-        report.new_releases.push(release.kernel.clone());
-        state.handled.insert(release.kernel);
+        for release in std::mem::take(&mut state.pending) {
+            report.new_releases.push(release.kernel.clone());
+            state.handled.insert(release.kernel);
+        }
         state.save(&opts.state_file)?;
     }
     report.new_releases.sort_by(|a, b| version_order(a, b));
@@ -348,10 +366,10 @@ fn write_planned(release: &mut PendingRelease, config_map: &ConfigMap, problems:
         } else {
             wrap_client_control(&job, &source, &body)
         };
+        // Made durable by `make_durable` before the state says "written".
         let written = std::fs::File::create(&file.temp).and_then(|mut f| {
             use std::io::Write;
-            f.write_all(text.as_bytes())?;
-            f.sync_all()
+            f.write_all(text.as_bytes())
         });
         match written {
             Ok(()) => file.stage = FileStage::Written,
@@ -361,5 +379,62 @@ fn write_planned(release: &mut PendingRelease, config_map: &ConfigMap, problems:
                 file.stage = FileStage::Skipped;
             }
         }
+    }
+}
+
+/// Puts every written temporary file on disk: one `syncfs` per queue directory rather than an
+/// fsync per file (a first run may write thousands), falling back to fsync per file when
+/// `syncfs` fails. A file that cannot be made durable is dropped and reported.
+fn make_durable(pending: &mut [PendingRelease], problems: &mut Vec<MirrorProblem>) {
+    let mut by_dir: BTreeMap<PathBuf, Vec<&mut PlannedFile>> = BTreeMap::new();
+    for file in pending.iter_mut().flat_map(|r| r.files.iter_mut()).filter(|f| f.stage == FileStage::Written) {
+        by_dir.entry(file.temp.parent().map(PathBuf::from).unwrap_or_default()).or_default().push(file);
+    }
+    for (dir, files) in by_dir {
+        if syncfs(&dir).is_ok() {
+            continue;
+        }
+        for file in files {
+            if let Err(e) = std::fs::File::open(&file.temp).and_then(|f| f.sync_all()) {
+                problems.push(MirrorProblem::file(&file.temp, format!("cannot write the queue file to disk: {e}; {} was not queued", file.queue)));
+                let _ = std::fs::remove_file(&file.temp);
+                file.stage = FileStage::Skipped;
+            }
+        }
+    }
+}
+
+/// Flushes the whole filesystem holding `dir` (Linux `syncfs(2)`).
+fn syncfs(dir: &std::path::Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let f = std::fs::File::open(dir)?;
+    // SAFETY: syncfs on a descriptor we own for the duration of the call.
+    if unsafe { libc::syncfs(f.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_section_of_the_global_config() {
+        let text = "[MIRROR]\nsource: rsync://mirror.lab/kernel/\nsmtp_server: mail.lab:2525\nmail_from: lab@example.org\nrsync_filters:\n    + */\n    + linux-*.tar.xz\n    - *\nrelease_patterns:\n    linux-(\\d+\\.\\d+)\\.tar\\.xz\n";
+        let config = GlobalConfig::parse(text, "global_config.ini").unwrap();
+        let mut opts = MirrorOptions::new("/m", "/q");
+        opts.apply_config(&config).unwrap();
+        assert_eq!(opts.source, "rsync://mirror.lab/kernel/");
+        assert_eq!(opts.smtp_server, "mail.lab:2525");
+        assert_eq!(opts.mail_from, "lab@example.org");
+        assert_eq!(opts.filters, ["+ */", "+ linux-*.tar.xz", "- *"]);
+        assert_eq!(opts.patterns.version_of("linux-6.1.tar.xz").as_deref(), Some("6.1"));
+        assert_eq!(opts.patterns.version_of("linux-6.1.5.tar.xz"), None);
+
+        let bad = GlobalConfig::parse("[MIRROR]\nrelease_patterns: linux-\\d+\n", "g.ini").unwrap();
+        let e = MirrorOptions::new("/m", "/q").apply_config(&bad).unwrap_err().to_string();
+        assert!(e.contains("g.ini:2: [MIRROR] release_patterns"), "{e}");
     }
 }

@@ -44,7 +44,8 @@ pub fn wrap_server_control(job: &KernelJob, source: &str, body: &str) -> String 
 /// the original body re-indented by four spaces (leading tabs expanded to Python's 8-column
 /// stops first, so legacy files mixing tabs and spaces compile under Python 3). Top-level
 /// `from __future__ import ...` and `from ... import *` lines, which Python 3 allows only at
-/// module level, are moved above the steps.
+/// module level, are moved above the steps. A file with its own `step_init` has it called at
+/// the end of `step_test`.
 pub fn wrap_client_control(job: &KernelJob, source: &str, body: &str) -> String {
     let mut future = String::new();
     let mut star_imports = String::new();
@@ -74,6 +75,12 @@ pub fn wrap_client_control(job: &KernelJob, source: &str, body: &str) -> String 
     }
     if !has_statement {
         step_body.push_str("    pass\n");
+    }
+    // A control file that uses steps itself defines its own step_init, which the runner would
+    // no longer see: step_test starts it, and returns its locals so the steps it queues (nested
+    // in step_test now) are found.
+    if body.lines().any(|l| l.starts_with("def step_init(")) {
+        step_body.push_str("    step_init()\n    return locals()\n");
     }
     let (comment, assignments) = preamble(job, source).split_once('\n').map(|(c, a)| (c.to_owned(), a.to_owned())).unwrap_or_default();
     let mut out = format!("{comment}\n{future}{assignments}");
@@ -182,6 +189,16 @@ mod tests {
              def step_init():\n    job.next_step([step_test])\n    k = job.kernel(kernel)\n    k.patch(*patches)\n    k.config('', None, True)\n    k.build()\n    k.boot()\n\
              \n\n\
              def step_test():\n\n    # only comments\n    pass\n"
+        );
+    }
+
+    #[test]
+    fn a_file_with_its_own_steps_is_started_from_step_test() {
+        let body = "def step_init():\n    job.next_step(step_two)\n\ndef step_two():\n    job.run_test('sleeptest')\n";
+        let out = wrap_client_control(&job(KernelConfig::Path("/boot/config".into()), &[]), "c", body);
+        assert!(
+            out.ends_with("def step_test():\n    def step_init():\n        job.next_step(step_two)\n\n    def step_two():\n        job.run_test('sleeptest')\n    step_init()\n    return locals()\n"),
+            "{out}"
         );
     }
 
