@@ -5,58 +5,97 @@ use std::fmt;
 
 use super::KernelError;
 
-/// A kernel release: `6.1`, `6.1.5`, `6.8-rc3`, `2.6.39`, `2.6.32.71`, `2.6.39-rc7`.
+/// A kernel version as releases are named: `X.Y[.Z...][-rcN][-gitN][-mmN]` (`6.1`, `6.1.5`,
+/// `6.8-rc3`, `2.6.32.71`, `2.6.23-rc6-git3`, `2.6.23-rc6-mm1`). Ordered as the kernel's releases
+/// are: `2.6.23-rc6` < `2.6.23-rc6-mm1` < `2.6.23-rc6-git3` < `2.6.23-rc7` < `2.6.23` <
+/// `2.6.23-git1` < `2.6.23.1` < `2.6.24-rc1` (a git snapshot sorts after the -mm trees of the same
+/// base; their relative order is arbitrary). One type for the mirror (which names are newer, which
+/// config applies) and for `job.kernel` (which files make a release's source).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KernelVersion {
     /// The dotted numbers (`[6, 1, 5]`).
     pub numbers: Vec<u32>,
     /// `-rcN`, a release candidate of the release the numbers name.
     pub rc: Option<u32>,
+    /// `-gitN`, a git snapshot (legacy kernel.org).
+    pub git: Option<u32>,
+    /// `-mmN`, an -mm tree (legacy kernel.org).
+    pub mm: Option<u32>,
+}
+
+/// `digits` as a number, when it is only ASCII digits.
+fn number(digits: &str) -> Option<u32> {
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
 }
 
 impl KernelVersion {
-    /// Parses a release version; anything else (`-git`, `-mm`, names) is an error saying so.
-    pub fn parse(text: &str) -> Result<KernelVersion, KernelError> {
+    /// Parses any version of the form `X.Y[.Z...][-rcN][-gitN][-mmN]` (suffixes in this order,
+    /// each at most once); `None` for anything else.
+    pub fn parse(text: &str) -> Option<KernelVersion> {
+        let mut parts = text.split('-');
+        let numbers = parts.next()?.split('.').map(number).collect::<Option<Vec<u32>>>()?;
+        if numbers.len() < 2 {
+            return None;
+        }
+        let mut v = KernelVersion { numbers, rc: None, git: None, mm: None };
+        let mut stage = 0;
+        for part in parts {
+            let (name, n) = part.split_at(part.find(|c: char| c.is_ascii_digit())?);
+            let n = number(n)?;
+            match name {
+                "rc" if stage < 1 => (v.rc, stage) = (Some(n), 1),
+                "git" if stage < 2 => (v.git, stage) = (Some(n), 2),
+                "mm" if stage < 3 => (v.mm, stage) = (Some(n), 3),
+                _ => return None,
+            }
+        }
+        Some(v)
+    }
+
+    /// Parses a release whose source can still be fetched from a kernel.org-layout mirror:
+    /// `X.Y`, `X.Y.Z`, `X.Y-rcN`, `2.6.N[.M]`, `2.6.N-rcM`; the error says what is wrong.
+    pub fn parse_release(text: &str) -> Result<KernelVersion, KernelError> {
         let bad = |why: &str| KernelError::BadVersion {
             version: text.to_owned(),
             why: why.to_owned(),
         };
-        let (base, rc) = match text.split_once("-rc") {
-            Some((b, n)) => (b, Some(n.parse::<u32>().map_err(|_| bad("-rc must be followed by a number only"))?)),
-            None => (text, None),
-        };
-        if base.contains('-') {
+        let v = KernelVersion::parse(text).ok_or_else(|| {
+            bad(match text.split_once("-rc") {
+                Some((_, n)) if number(n).is_none() && !n.contains('-') => "-rc must be followed by a number only",
+                _ => "expected dotted numbers, optionally followed by -rcN",
+            })
+        })?;
+        if v.git.is_some() || v.mm.is_some() {
             return Err(bad("only -rcN suffixes are release versions (-git and -mm snapshots are gone from kernel.org)"));
         }
-        let numbers = base
-            .split('.')
-            .map(|p| p.parse::<u32>().map_err(|_| bad("expected dotted numbers")))
-            .collect::<Result<Vec<_>, _>>()?;
-        let legacy = numbers.first() == Some(&2);
+        let legacy = v.numbers.first() == Some(&2);
         let (min, max) = if legacy { (3, 4) } else { (2, 3) };
-        if numbers.len() < min || numbers.len() > max {
+        if v.numbers.len() < min || v.numbers.len() > max {
             return Err(bad(if legacy {
                 "a 2.x release has the form 2.6.N or 2.6.N.M"
             } else {
                 "a release has the form X.Y or X.Y.Z"
             }));
         }
-        if legacy && numbers[1] != 6 {
+        if legacy && v.numbers[1] != 6 {
             return Err(bad("only 2.6 of the 2.x series is on the mirrors this project reads"));
         }
-        if rc.is_some() && numbers.len() == max {
+        if v.rc.is_some() && v.numbers.len() == max {
             return Err(bad("a stable update (X.Y.Z) has no release candidates"));
         }
-        Ok(KernelVersion { numbers, rc })
+        Ok(v)
+    }
+
+    fn release(numbers: Vec<u32>) -> KernelVersion {
+        KernelVersion { numbers, rc: None, git: None, mm: None }
     }
 
     /// The release this one is a stable update of (`6.1` for `6.1.5`), if it is one.
     fn stable_base(&self) -> Option<KernelVersion> {
         let base_len = if self.numbers[0] == 2 { 3 } else { 2 };
-        (self.numbers.len() > base_len).then(|| KernelVersion {
-            numbers: self.numbers[..base_len].to_vec(),
-            rc: None,
-        })
+        (self.numbers.len() > base_len).then(|| KernelVersion::release(self.numbers[..base_len].to_vec()))
     }
 
     /// The release a `-rc` patch applies to: the previous mainline release.
@@ -69,7 +108,7 @@ impl KernelVersion {
         } else {
             // The last release of the previous major number (X.0-rc patches apply to it).
             let last = match n[0] {
-                3 => return Some(KernelVersion { numbers: vec![2, 6, 39], rc: None }),
+                3 => return Some(KernelVersion::release(vec![2, 6, 39])),
                 4 => 19,
                 5 => 20,
                 6 => 19,
@@ -77,7 +116,7 @@ impl KernelVersion {
             };
             vec![n[0] - 1, last]
         };
-        Some(KernelVersion { numbers, rc: None })
+        Some(KernelVersion::release(numbers))
     }
 
     /// The kernel.org directory of this release (`v6.x`, `v2.6`).
@@ -94,8 +133,10 @@ impl fmt::Display for KernelVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let nums: Vec<String> = self.numbers.iter().map(u32::to_string).collect();
         write!(f, "{}", nums.join("."))?;
-        if let Some(rc) = self.rc {
-            write!(f, "-rc{rc}")?;
+        for (name, n) in [("rc", self.rc), ("git", self.git), ("mm", self.mm)] {
+            if let Some(n) = n {
+                write!(f, "-{name}{n}")?;
+            }
         }
         Ok(())
     }
@@ -108,23 +149,19 @@ impl PartialOrd for KernelVersion {
 }
 
 impl Ord for KernelVersion {
-    /// Kernel order: numbers first (missing ones count as 0), then `-rcN` before the release.
+    /// Kernel order: numbers first (missing ones count as 0), then `-rcN` before the release,
+    /// then git snapshots, then -mm trees.
     fn cmp(&self, other: &Self) -> Ordering {
         let len = self.numbers.len().max(other.numbers.len());
-        for i in 0..len {
-            let a = self.numbers.get(i).copied().unwrap_or(0);
-            let b = other.numbers.get(i).copied().unwrap_or(0);
-            match a.cmp(&b) {
-                Ordering::Equal => {}
-                o => return o,
-            }
-        }
-        match (self.rc, other.rc) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(_), None) => Ordering::Less,
-            (Some(a), Some(b)) => a.cmp(&b),
-        }
+        let at = |v: &KernelVersion, i: usize| v.numbers.get(i).copied().unwrap_or(0);
+        (0..len)
+            .map(|i| at(self, i).cmp(&at(other, i)))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| self.rc.unwrap_or(u32::MAX).cmp(&other.rc.unwrap_or(u32::MAX)))
+            .then_with(|| self.git.cmp(&other.git))
+            .then_with(|| self.mm.cmp(&other.mm))
+            .then_with(|| self.numbers.len().cmp(&other.numbers.len()))
     }
 }
 
@@ -192,7 +229,7 @@ impl SourceFile {
 /// to apply to it in order. A stable update or a release candidate can come as its own tarball
 /// or as the base release's tarball plus its patch (kernel.org ships `-rc` only as patches).
 pub fn source_plans(version: &str) -> Result<Vec<Vec<SourceFile>>, KernelError> {
-    let v = KernelVersion::parse(version)?;
+    let v = KernelVersion::parse_release(version)?;
     let mut plans = vec![vec![SourceFile::tarball(&v)]];
     let base = if v.rc.is_some() { v.rc_base() } else { v.stable_base() };
     if let Some(base) = base {
@@ -264,10 +301,33 @@ mod tests {
     fn kernel_order() {
         let mut v: Vec<KernelVersion> = ["6.1.5", "6.1", "6.2-rc1", "6.1-rc7", "2.6.39", "6.1.10", "3.0"]
             .iter()
-            .map(|s| KernelVersion::parse(s).unwrap())
+            .map(|s| KernelVersion::parse_release(s).unwrap())
             .collect();
         v.sort();
         let s: Vec<String> = v.iter().map(|k| k.to_string()).collect();
         assert_eq!(s, ["2.6.39", "3.0", "6.1-rc7", "6.1", "6.1.5", "6.1.10", "6.2-rc1"]);
+    }
+
+    #[test]
+    fn ascending_sequences() {
+        let sequences: &[&[&str]] = &[
+            &["2.6.22", "2.6.23-rc1", "2.6.23-rc6", "2.6.23-rc6-mm1", "2.6.23-rc6-git3", "2.6.23-rc6-git3-mm1", "2.6.23-rc7", "2.6.23", "2.6.23-git1", "2.6.23.1", "2.6.23.14", "2.6.24-rc1"],
+            &["2.6.39", "3.0-rc1", "3.0", "3.0.1", "3.1", "3.10", "4.0"],
+            &["6.1-rc3", "6.1-rc8", "6.1", "6.1.5", "6.1.10", "6.2-rc1", "6.2", "6.10", "7.0"],
+        ];
+        for seq in sequences {
+            for pair in seq.windows(2) {
+                let (a, b) = (KernelVersion::parse(pair[0]).unwrap(), KernelVersion::parse(pair[1]).unwrap());
+                assert!(a < b, "{a} should sort before {b}");
+                assert_eq!((a.to_string(), b.to_string()), (pair[0].to_owned(), pair[1].to_owned()));
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_version() {
+        for bad in ["", "6", "6.", "6..1", "x.1", "6.1-rc", "6.1-foo1", "6.1-git1-rc2", "6.1-rc1-rc2", "6.1 ", "/boot/config"] {
+            assert!(KernelVersion::parse(bad).is_none(), "{bad:?} parsed");
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use super::MirrorProblem;
 use super::clients::check_queue_name;
-use super::version::KernelVersion;
+use crate::kernel::KernelVersion;
 
 /// The config a machine uses when the mapping has nothing for its queue.
 pub const DEFAULT_KERNEL_CONFIG: &str = "/boot/config";

@@ -21,7 +21,6 @@ mod release;
 mod run;
 mod state;
 mod sync;
-mod version;
 mod wrap;
 
 use std::fmt;
@@ -35,7 +34,6 @@ pub use release::{DEFAULT_RELEASE_PATTERNS, ReleasePatterns};
 pub use run::{CRASH_ENV, MirrorOptions, MirrorReport, run_mirror_every, run_mirror_once};
 pub use state::{FileStage, MIRROR_STATE_FILE, MirrorState, PendingRelease, PlannedFile};
 pub use sync::{DEFAULT_FILTERS, DEFAULT_SOURCE, sync_releases};
-pub use version::KernelVersion;
 pub use wrap::{KernelJob, preamble, wrap_client_control, wrap_server_control};
 
 /// Errors that stop a mirror run.

@@ -11,7 +11,7 @@ use super::mail::{DEFAULT_SMTP_SERVER, parse_recipients, send_release_mail};
 use super::release::ReleasePatterns;
 use super::state::{FileStage, MIRROR_STATE_FILE, MirrorState, PendingRelease, PlannedFile, StateLock, sync_dir};
 use super::sync::{DEFAULT_FILTERS, DEFAULT_SOURCE, sync_releases};
-use super::version::KernelVersion;
+use crate::kernel::KernelVersion;
 use super::wrap::{KernelJob, wrap_client_control, wrap_server_control};
 use super::{MirrorError, MirrorProblem};
 use crate::config::{ConfigError, GlobalConfig};
