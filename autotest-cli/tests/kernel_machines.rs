@@ -17,9 +17,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use support::upstream::publish_6_1_5;
 use support::{Lab, status_entries};
-
-const STAND_IN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stand-in-kernel");
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -31,37 +30,13 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-/// The stand-in tree as `<dir>/<name>` with SUBLEVEL `sublevel`.
-fn stand_in_tree(dir: &Path, name: &str, sublevel: u32) -> PathBuf {
-    let tree = dir.join(name);
-    run(Command::new("cp").arg("-r").arg(STAND_IN).arg(&tree));
-    let mk = tree.join("Makefile");
-    let text = std::fs::read_to_string(&mk).unwrap().replace("SUBLEVEL = 5", &format!("SUBLEVEL = {sublevel}"));
-    std::fs::write(&mk, text).unwrap();
-    tree
-}
-
 /// A kernel.org-layout mirror: `v6.x/linux-6.1.tar.gz` (6.1.0), `v6.x/patch-6.1.5.xz` (the
 /// stable update, made with `diff -ruN` as kernel.org's are), and `extra/lab-fix.patch.gz`.
 fn mirror(dir: &Path) -> PathBuf {
     let work = dir.join("work");
     let mirror = dir.join("mirror");
-    std::fs::create_dir_all(mirror.join("v6.x")).unwrap();
+    publish_6_1_5(&work, &mirror);
     std::fs::create_dir_all(mirror.join("extra")).unwrap();
-    std::fs::create_dir_all(&work).unwrap();
-    stand_in_tree(&work, "linux-6.1", 0);
-    stand_in_tree(&work, "linux-6.1.5", 5);
-    run(Command::new("tar")
-        .arg("-czf")
-        .arg(mirror.join("v6.x/linux-6.1.tar.gz"))
-        .arg("-C")
-        .arg(&work)
-        .arg("linux-6.1"));
-    let diff = Command::new("diff").args(["-ruN", "linux-6.1", "linux-6.1.5"]).current_dir(&work).output().unwrap();
-    assert_eq!(diff.status.code(), Some(1), "diff: {}", text(&diff.stderr));
-    std::fs::write(work.join("patch-6.1.5"), &diff.stdout).unwrap();
-    run(Command::new("xz").arg("-k").arg(work.join("patch-6.1.5")));
-    std::fs::rename(work.join("patch-6.1.5.xz"), mirror.join("v6.x/patch-6.1.5.xz")).unwrap();
     std::fs::write(
         work.join("lab-fix.patch"),
         "--- /dev/null\n+++ b/src/lab-fix.c\n@@ -0,0 +1 @@\n+/* applied: lab-fix */\n",

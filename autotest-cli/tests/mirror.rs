@@ -3,60 +3,17 @@
 //! looks at names and copies bytes), real queue directories, and a real SMTP server (Python's
 //! aiosmtpd) for the mail.
 
-use std::net::{TcpListener, TcpStream};
+mod support;
+
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use support::upstream::{Daemon, free_port, rsync_daemon, wait_for};
 
 /// The seed's basic-tests control file, as a lab would map it.
 const BASIC_TESTS: &str = include_str!("../../examples/control/basic-tests");
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// A child process killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `rsync --daemon` on 127.0.0.1:<free port> with its own config, serving `tree` as module
-/// `kernel` (read-only).
-fn rsync_daemon(dir: &Path, tree: &Path) -> (Daemon, String) {
-    let port = free_port();
-    let conf = dir.join("rsyncd.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "use chroot = no\nuid = 0\ngid = 0\nlog file = {}\n[kernel]\n  path = {}\n  read only = yes\n",
-            dir.join("rsyncd.log").display(),
-            tree.display()
-        ),
-    )
-    .unwrap();
-    let child = Command::new("rsync")
-        .args(["--daemon", "--no-detach", "--address=127.0.0.1"])
-        .arg(format!("--port={port}"))
-        .arg(format!("--config={}", conf.display()))
-        .spawn()
-        .expect("rsync must be installed (apt-get install rsync)");
-    let daemon = Daemon(child);
-    wait_for("rsync daemon", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
-    (daemon, format!("rsync://127.0.0.1:{port}/kernel/"))
-}
 
 /// aiosmtpd on 127.0.0.1:<free port>, delivering into the Maildir `maildir`.
 fn smtp_server(maildir: &Path) -> (Daemon, u16) {
