@@ -155,3 +155,105 @@ fn a_new_upstream_release_is_mirrored_queued_built_booted_and_tested() {
     assert!(entries(&top.join("queue").join(&queue), "6.").is_empty());
     assert_eq!(entries(&results, &format!("{queue}-6.1.5-")).len(), 1);
 }
+
+/// The same chain with a real kernel: Debian's `linux-source-6.1` tarball published upstream as
+/// a release, configured with a `tinyconfig` the lab keeps on the machine, really compiled on the
+/// lab machine, installed into its `/boot`, booted (the fixture's stand-in boot) and tested.
+/// Minutes of compiling: run by hand, not in CI —
+/// `apt-get install -y linux-source-6.1 build-essential flex bison bc libelf-dev libssl-dev &&
+///  cargo nextest run -p autotest-cli --test kernel_chain --run-ignored only`
+/// (then remove linux-source-6.1 again: kernbench's "no kernel source" tests expect it absent).
+#[test]
+#[ignore = "builds a real kernel for minutes; run by hand with linux-source-6.1 installed"]
+fn a_real_kernel_release_goes_through_the_chain() {
+    let source_tarball = Path::new("/usr/src/linux-source-6.1.tar.xz");
+    assert!(source_tarball.is_file(), "apt-get install -y linux-source-6.1 first");
+    let lab = Lab::new(1);
+    let m = lab.machine(0);
+    let queue = m.address().to_string();
+    let dir_guard = tempfile::tempdir_in("/var/tmp").unwrap();
+    let dir = dir_guard.path();
+    let top = dir.join("top");
+    for d in ["upstream/v6.x", "mirror", "ctl", "config", "top/results", "work"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    std::fs::create_dir_all(top.join("queue").join(&queue)).unwrap();
+    // Which release the Debian tarball holds, and its tinyconfig (made once, kept on the machine
+    // as a lab keeps its configs).
+    let tar = Command::new("tar").arg("-xf").arg(source_tarball).arg("-C").arg(dir.join("work")).status().unwrap();
+    assert!(tar.success());
+    let tree = dir.join("work/linux-source-6.1");
+    let make = |args: &[&str]| Command::new("make").arg("-s").arg("-C").arg(&tree).args(args).output().unwrap();
+    assert!(make(&["tinyconfig"]).status.success());
+    let version = text(&make(&["kernelversion"]).stdout).trim().to_owned();
+    std::fs::copy(tree.join(".config"), m.boot_dir().join("config-tiny")).unwrap();
+    std::fs::copy(source_tarball, dir.join(format!("upstream/v6.x/linux-{version}.tar.xz"))).unwrap();
+    let (_rsyncd, source) = rsync_daemon(dir, &dir.join("upstream"));
+
+    std::fs::write(dir.join("ctl/smoke"), "job.run_test('sleeptest', seconds=1)\n").unwrap();
+    std::fs::write(dir.join("clients"), format!("{queue} {}\n", dir.join("ctl/smoke").display())).unwrap();
+    std::fs::write(dir.join("configs"), format!("{queue} 6.0 /boot/config-tiny\n")).unwrap();
+    std::fs::write(
+        dir.join("config/global_config.ini"),
+        format!("[AUTOSERV]\nkernel_mirror_dir: {}\n", dir.join("mirror").display()),
+    )
+    .unwrap();
+    let mut sup = Command::new(env!("CARGO_BIN_EXE_autotest"));
+    sup.arg("start-all-queues").arg(&top).env("AUTOTEST_CONFIG_DIR", dir.join("config"));
+    for (k, v) in lab.ssh_env() {
+        sup.env(k, v);
+    }
+    lab.run_in_server(&mut sup);
+    let _sup = Daemon(sup.spawn().expect("start autotest start-all-queues"));
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_autotest"))
+        .args(["mirror", "--once", "--source", &source])
+        .arg("-c")
+        .arg(dir.join("clients"))
+        .arg("-f")
+        .arg(dir.join("configs"))
+        .arg(dir.join("mirror"))
+        .arg(top.join("queue"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    let results = top.join("results");
+    let mut job = PathBuf::new();
+    loop {
+        if let Some(d) = entries(&results, &format!("{queue}-{version}-")).into_iter().next() {
+            job = d;
+            if std::fs::read_to_string(job.join(".autoserv_execute")).is_ok_and(|t| t.lines().count() == 3) {
+                break;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(3600),
+            "the real kernel job did not finish: {}",
+            std::fs::read_to_string(job.join("status.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let took = started.elapsed();
+    let lines = status_entries(&job.join("status.log"));
+    let release = format!("{version}-autotest");
+    for want in [
+        format!("\tGOOD\tbuild\tkernel.build\t{release}"),
+        format!("\tGOOD\tbuild\tkernel.install\t{release}"),
+        format!("\t\tGOOD\t----\treboot.verify\t{release}"),
+        "\tEND GOOD\tsleeptest\tsleeptest\t".to_owned(),
+    ] {
+        assert!(lines.contains(&want), "{want:?} missing: {lines:#?}");
+    }
+    let image = m.boot_dir().join(format!("vmlinuz-{release}"));
+    let size = std::fs::metadata(&image).map(|md| md.len()).unwrap_or(0);
+    assert!(size > 100_000, "{} is {size} bytes", image.display());
+    let build_log = std::fs::read_to_string(job.join("build/debug/build_log")).unwrap_or_default();
+    // The figures for BENCHMARKS.md (shown with --no-capture).
+    #[allow(clippy::print_stdout)]
+    let report = || println!(
+        "real kernel {release}: mirror run to job end {:.0} s; image {size} bytes; build log {} lines",
+        took.as_secs_f64(),
+        build_log.lines().count()
+    );
+    report();
+}
