@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::{Lab, power_switch, status_entries};
+use support::{Lab, REBOOT_THEN_SLEEPTEST, power_switch, status_entries};
 
 
 /// `autotest autoserv` in the lab's server namespace with the lab's SSH key and known_hosts.
@@ -222,8 +222,7 @@ fn a_machine_that_does_not_come_back_is_hard_reset() {
     std::fs::create_dir_all(&pdu).unwrap();
     std::fs::write(
         dir.path().join("control"),
-        "def step_init():\n    job.next_step(after)\n    job.reboot()\n\
-         def after():\n    job.run_test('sleeptest', seconds=0.1)\n",
+        REBOOT_THEN_SLEEPTEST,
     )
     .unwrap();
     std::fs::write(
@@ -254,8 +253,7 @@ fn a_machine_that_does_not_come_back_without_a_console_is_unreachable() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("control"),
-        "def step_init():\n    job.next_step(after)\n    job.reboot()\n\
-         def after():\n    job.run_test('sleeptest', seconds=0.1)\n",
+        REBOOT_THEN_SLEEPTEST,
     )
     .unwrap();
     std::fs::write(

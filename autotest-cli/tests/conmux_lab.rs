@@ -8,21 +8,13 @@ mod support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::Lab;
+use support::process::Daemon;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Reads from `s` until the text read contains `needle`; returns all of it.
 fn read_until(s: &mut TcpStream, needle: &str) -> String {

@@ -4,11 +4,16 @@
 //! the legacy daemon. Needs the package: panics (never skips) when it is missing.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::process::{Daemon, autotest, free_port, wait_some};
+use support::tcp_console::TcpConsole;
 
 const WAIT: Duration = Duration::from_secs(30);
 const LEGACY: [&str; 3] = [
@@ -26,80 +31,8 @@ fn need_legacy() {
     }
 }
 
-/// A console as ser2net exports it: records what it is sent; `send` writes to the newest
-/// connection.
-struct TcpConsole {
-    addr: String,
-    received: Arc<Mutex<Vec<u8>>>,
-    current: Arc<Mutex<Option<TcpStream>>>,
-}
-
-impl TcpConsole {
-    fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let current = Arc::new(Mutex::new(None));
-        let (rec, cur) = (received.clone(), current.clone());
-        std::thread::spawn(move || {
-            for sock in listener.incoming().flatten() {
-                *cur.lock().unwrap() = Some(sock.try_clone().unwrap());
-                let rec = rec.clone();
-                std::thread::spawn(move || {
-                    let mut sock = sock;
-                    let mut buf = [0u8; 4096];
-                    while let Ok(n) = sock.read(&mut buf) {
-                        if n == 0 {
-                            break;
-                        }
-                        rec.lock().unwrap().extend_from_slice(&buf[..n]);
-                    }
-                });
-            }
-        });
-        Self {
-            addr,
-            received,
-            current,
-        }
-    }
-
-    fn send(&self, bytes: &[u8]) {
-        wait_for("a console connection", || {
-            self.current.lock().unwrap().is_some().then_some(())
-        });
-        let mut cur = self.current.lock().unwrap();
-        cur.as_mut().unwrap().write_all(bytes).unwrap();
-    }
-
-    fn wait_received(&self, needle: &str) {
-        wait_for(&format!("console to receive {needle:?}"), || {
-            String::from_utf8_lossy(&self.received.lock().unwrap())
-                .contains(needle)
-                .then_some(())
-        });
-    }
-}
-
-fn wait_for<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let start = Instant::now();
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A background process, killed when dropped.
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+fn wait_for<T>(what: &str, f: impl FnMut() -> Option<T>) -> T {
+    wait_some(what, WAIT, f)
 }
 
 fn daemon(cmd: &mut Command) -> Daemon {
@@ -110,20 +43,6 @@ fn daemon(cmd: &mut Command) -> Daemon {
             .spawn()
             .unwrap(),
     )
-}
-
-fn autotest() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    c.env("RUST_LOG", "warn");
-    c
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn output(cmd: &mut Command) -> String {

@@ -11,21 +11,12 @@ mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use support::netns::Machine;
-use support::{Lab, status_entries};
-
-/// A child process killed when the test ends, however it ends.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::process::Daemon;
+use support::{Lab, REBOOT_THEN_SLEEPTEST, status_entries};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
@@ -91,7 +82,7 @@ fn a_machine_that_hangs_on_reboot_is_hard_reset_through_its_conmux_console() {
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.path().join("conmux.stderr")).unwrap());
     lab.run_in_server(&mut start);
-    let _conmux = Reaped(start.spawn().expect("start autotest conmux"));
+    let _conmux = Daemon(start.spawn().expect("start autotest conmux"));
 
     // The console is ready once the registry lists it.
     let listed = Instant::now();
@@ -114,8 +105,7 @@ fn a_machine_that_hangs_on_reboot_is_hard_reset_through_its_conmux_console() {
 
     std::fs::write(
         dir.path().join("control"),
-        "def step_init():\n    job.next_step(after)\n    job.reboot()\n\
-         def after():\n    job.run_test('sleeptest', seconds=0.1)\n",
+        REBOOT_THEN_SLEEPTEST,
     )
     .unwrap();
     std::fs::write(

@@ -17,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::upstream::{Daemon, publish_6_1_5, rsync_daemon};
+use support::process::Daemon;
+use support::upstream::{publish_6_1_5, rsync_daemon};
+use support::netns::Machine;
 use support::{Lab, status_entries};
 
 fn text(b: &[u8]) -> String {
@@ -36,12 +38,12 @@ fn entries(dir: &Path, prefix: &str) -> Vec<PathBuf> {
     v
 }
 
-/// `autotest mirror --once` with this lab's clients file, config mapping and upstream; only
-/// stable updates count as releases here (the tarball they patch is synced but not tested).
-fn mirror_once(dir: &Path, source: &str) -> Output {
+/// `autotest mirror --once` with this lab's clients file, config mapping and upstream, plus
+/// `extra` arguments.
+fn mirror_once(dir: &Path, source: &str, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_autotest"))
         .args(["mirror", "--once", "--source", source])
-        .args(["--release-pattern", r"patch-(\d+\.\d+\.\d+)\.xz"])
+        .args(extra)
         .arg("-c")
         .arg(dir.join("clients"))
         .arg("-f")
@@ -50,6 +52,48 @@ fn mirror_once(dir: &Path, source: &str) -> Output {
         .arg(dir.join("top/queue"))
         .output()
         .expect("run autotest mirror")
+}
+
+/// Only stable updates count as releases (the tarball they patch is synced but not tested).
+const STABLE_ONLY: [&str; 2] = ["--release-pattern", r"patch-(\d+\.\d+\.\d+)\.xz"];
+
+/// `start-all-queues <dir>/top` in the lab's server namespace, with `<dir>/config` as its
+/// config directory (which tells autoserv where the mirror is).
+fn start_queues(lab: &Lab, dir: &Path) -> Daemon {
+    std::fs::write(
+        dir.join("config/global_config.ini"),
+        format!("[AUTOSERV]\nkernel_mirror_dir: {}\n", dir.join("mirror").display()),
+    )
+    .unwrap();
+    let mut sup = Command::new(env!("CARGO_BIN_EXE_autotest"));
+    sup.arg("start-all-queues").arg(dir.join("top")).env("AUTOTEST_CONFIG_DIR", dir.join("config"));
+    for (k, v) in lab.ssh_env() {
+        sup.env(k, v);
+    }
+    lab.run_in_server(&mut sup);
+    Daemon(sup.spawn().expect("start autotest start-all-queues"))
+}
+
+/// Waits until the job whose results directory starts with `prefix` has finished (its pidfile
+/// complete); returns that directory. The panic shows the job's status log and the machine's log.
+fn wait_job(results: &Path, prefix: &str, timeout: Duration, m: &Machine) -> PathBuf {
+    let started = std::time::Instant::now();
+    let mut job = PathBuf::new();
+    loop {
+        if let Some(d) = entries(results, prefix).into_iter().next() {
+            job = d;
+            if std::fs::read_to_string(job.join(".autoserv_execute")).is_ok_and(|t| t.lines().count() == 3) {
+                return job;
+            }
+        }
+        assert!(
+            started.elapsed() < timeout,
+            "the queued kernel job did not finish: {}\n{}",
+            std::fs::read_to_string(job.join("status.log")).unwrap_or_default(),
+            m.log()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 #[test]
@@ -73,51 +117,24 @@ fn a_new_upstream_release_is_mirrored_queued_built_booted_and_tested() {
     std::fs::write(dir.join("clients"), format!("{queue} {}\n", dir.join("ctl/basic-tests").display())).unwrap();
     std::fs::write(dir.join("configs"), format!("{queue} 6.0 /boot/config-lab\n")).unwrap();
     std::fs::write(m.boot_dir().join("config-lab"), "CONFIG_SMP=y\nCONFIG_MODULES=y\nCONFIG_DEMO_DRIVER=m\n").unwrap();
-    std::fs::write(
-        dir.join("config/global_config.ini"),
-        format!("[AUTOSERV]\nkernel_mirror_dir: {}\n", dir.join("mirror").display()),
-    )
-    .unwrap();
 
     // The queue server runs from the start, as in a lab; nothing is queued yet.
-    let mut sup = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    sup.arg("start-all-queues").arg(&top).env("AUTOTEST_CONFIG_DIR", dir.join("config"));
-    for (k, v) in lab.ssh_env() {
-        sup.env(k, v);
-    }
-    lab.run_in_server(&mut sup);
-    let _sup = Daemon(sup.spawn().expect("start autotest start-all-queues"));
+    let _sup = start_queues(&lab, dir);
 
     // Upstream has nothing yet: nothing is queued.
-    let out = mirror_once(dir, &source);
+    let out = mirror_once(dir, &source, &STABLE_ONLY);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
     assert!(entries(&top.join("queue").join(&queue), "6.").is_empty());
 
     // A new release appears upstream.
     publish_6_1_5(&dir.join("work"), &dir.join("upstream"));
-    let out = mirror_once(dir, &source);
+    let out = mirror_once(dir, &source, &STABLE_ONLY);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
     assert!(dir.join("mirror/v6.x/linux-6.1.tar.gz").is_file() && dir.join("mirror/v6.x/patch-6.1.5.xz").is_file());
 
     // The queue monitor picks the job up and runs it to its end.
     let results = top.join("results");
-    let mut job = PathBuf::new();
-    let started = std::time::Instant::now();
-    loop {
-        if let Some(d) = entries(&results, &format!("{queue}-6.1.5-")).into_iter().next() {
-            job = d;
-            if std::fs::read_to_string(job.join(".autoserv_execute")).is_ok_and(|t| t.lines().count() == 3) {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(1200),
-            "the queued kernel job did not finish: {}\n{}",
-            std::fs::read_to_string(job.join("status.log")).unwrap_or_default(),
-            m.log()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    let job = wait_job(&results, &format!("{queue}-6.1.5-"), Duration::from_secs(1200), m);
     let lines = status_entries(&job.join("status.log"));
     let release = "6.1.5-autotest";
     for want in [
@@ -149,7 +166,7 @@ fn a_new_upstream_release_is_mirrored_queued_built_booted_and_tested() {
     assert!(control.contains("kernel = '6.1.5'") && control.contains("job.run_test('dbench')"), "{control}");
 
     // Nothing new upstream: the next run queues nothing, and nothing runs twice.
-    let out = mirror_once(dir, &source);
+    let out = mirror_once(dir, &source, &STABLE_ONLY);
     assert!(out.status.success(), "{}", text(&out.stderr));
     std::thread::sleep(Duration::from_secs(2));
     assert!(entries(&top.join("queue").join(&queue), "6.").is_empty());
@@ -193,46 +210,11 @@ fn a_real_kernel_release_goes_through_the_chain() {
     std::fs::write(dir.join("ctl/smoke"), "job.run_test('sleeptest', seconds=1)\n").unwrap();
     std::fs::write(dir.join("clients"), format!("{queue} {}\n", dir.join("ctl/smoke").display())).unwrap();
     std::fs::write(dir.join("configs"), format!("{queue} 6.0 /boot/config-tiny\n")).unwrap();
-    std::fs::write(
-        dir.join("config/global_config.ini"),
-        format!("[AUTOSERV]\nkernel_mirror_dir: {}\n", dir.join("mirror").display()),
-    )
-    .unwrap();
-    let mut sup = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    sup.arg("start-all-queues").arg(&top).env("AUTOTEST_CONFIG_DIR", dir.join("config"));
-    for (k, v) in lab.ssh_env() {
-        sup.env(k, v);
-    }
-    lab.run_in_server(&mut sup);
-    let _sup = Daemon(sup.spawn().expect("start autotest start-all-queues"));
+    let _sup = start_queues(&lab, dir);
     let started = std::time::Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_autotest"))
-        .args(["mirror", "--once", "--source", &source])
-        .arg("-c")
-        .arg(dir.join("clients"))
-        .arg("-f")
-        .arg(dir.join("configs"))
-        .arg(dir.join("mirror"))
-        .arg(top.join("queue"))
-        .output()
-        .unwrap();
+    let out = mirror_once(dir, &source, &[]);
     assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let results = top.join("results");
-    let mut job = PathBuf::new();
-    loop {
-        if let Some(d) = entries(&results, &format!("{queue}-{version}-")).into_iter().next() {
-            job = d;
-            if std::fs::read_to_string(job.join(".autoserv_execute")).is_ok_and(|t| t.lines().count() == 3) {
-                break;
-            }
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(3600),
-            "the real kernel job did not finish: {}",
-            std::fs::read_to_string(job.join("status.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
+    let job = wait_job(&top.join("results"), &format!("{queue}-{version}-"), Duration::from_secs(3600), m);
     let took = started.elapsed();
     let lines = status_entries(&job.join("status.log"));
     let release = format!("{version}-autotest");

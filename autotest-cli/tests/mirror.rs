@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::upstream::{Daemon, free_port, rsync_daemon, wait_for};
+use support::process::{Daemon, free_port, wait_for};
+use support::upstream::rsync_daemon;
 
 /// The seed's basic-tests control file, as a lab would map it.
 const BASIC_TESTS: &str = include_str!("../../examples/control/basic-tests");

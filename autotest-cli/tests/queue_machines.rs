@@ -5,19 +5,11 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use support::Lab;
-
-struct Supervisor(Child);
-
-impl Drop for Supervisor {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::process::Daemon;
 
 fn finished(pidfile: &Path) -> bool {
     std::fs::read_to_string(pidfile).map(|t| t.lines().count() == 3).unwrap_or(false)
@@ -47,7 +39,7 @@ fn seed_layout_runs_queues_of_real_machines() {
         cmd.env(k, v);
     }
     lab.run_in_server(&mut cmd);
-    let mut sup = Supervisor(cmd.spawn().unwrap());
+    let mut sup = Daemon(cmd.spawn().unwrap());
     // The seed's own control file, unchanged, on the machine whose queue is named after it.
     let seed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/control/basic-tests")).unwrap();
     drop_in(top, &solo_q, "basic-tests", &seed);

@@ -1,5 +1,6 @@
 //! `autotest conmux registry|server|start|status` and `autotest conmux-attach`.
 
+use super::{init_logging, runtime};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -66,21 +67,6 @@ pub struct AttachArgs {
     /// Its arguments.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     args: Vec<String>,
-}
-
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 async fn until_signal() -> anyhow::Result<()> {

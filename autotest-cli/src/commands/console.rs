@@ -59,7 +59,7 @@ impl Drop for RawTerminal {
 }
 
 pub fn run(a: ConsoleArgs) -> anyhow::Result<i32> {
-    let rt = super::conmux::runtime()?;
+    let rt = super::runtime()?;
     let result = rt.block_on(async {
         if a.list {
             for (name, location) in client::list(a.target.as_deref()).await? {

@@ -133,7 +133,7 @@ fn print_report(outcome: Result<MirrorReport, MirrorError>) -> bool {
 }
 
 pub fn run(a: MirrorArgs) -> anyhow::Result<i32> {
-    super::queue::init_logging();
+    super::init_logging();
     let opts = options(&a)?;
     let Some(interval) = a.interval else {
         let clean = print_report(run_mirror_once(&opts, &AtomicBool::new(false)));

@@ -4,6 +4,7 @@
 //! running and the next start re-attaches to it. Each queue logs to `<queue>/.log`; the same
 //! lines go to standard error (filter with `RUST_LOG`).
 
+use super::{init_logging, runtime};
 use std::path::PathBuf;
 
 use autotest_core::{
@@ -30,21 +31,6 @@ pub struct StartAllQueuesArgs {
     /// Console server given to the queues that have a console config <top>/conmux/<queue>.cf.
     #[arg(long, default_value = "localhost")]
     conmux_server: String,
-}
-
-pub(crate) fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?)
 }
 
 pub fn monitor(a: MonitorQueueArgs) -> anyhow::Result<i32> {

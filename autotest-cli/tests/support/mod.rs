@@ -7,11 +7,17 @@
 
 mod bootloader;
 pub mod netns;
+pub mod process;
 mod sshd;
+pub mod tcp_console;
 pub mod upstream;
 
 #[allow(unused_imports)]
 pub use netns::{Lab, Machine};
+
+/// A client control file that reboots the machine, then runs a short sleeptest.
+pub const REBOOT_THEN_SLEEPTEST: &str =
+    "def step_init():\n    job.next_step(after)\n    job.reboot()\ndef after():\n    job.run_test('sleeptest', seconds=0.1)\n";
 
 /// A status log's entry lines, without `timestamp=`/`localtime=` fields (they change every run)
 /// and without extra message lines: what tests compare exactly.

@@ -2,38 +2,16 @@
 //! kernel.org-layout module, and the stand-in kernel source tree packed the way kernel.org
 //! packs releases (a tarball, a stable patch made with `diff -ruN`).
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use super::process::{Daemon, free_port, wait_for};
 
 /// The stand-in kernel source (see `tests/data/stand-in-kernel/Makefile`): a small tree with the
 /// kernel's make targets that compiles nothing.
 pub const STAND_IN_KERNEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stand-in-kernel");
-
-/// A child process killed when dropped.
-pub struct Daemon(pub Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A TCP port free on 127.0.0.1 right now.
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
-
-/// Polls `f` every 50 ms until it holds; panics naming `what` after `timeout`.
-pub fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 /// `rsync --daemon` on 127.0.0.1:<free port> with its own config, serving `tree` as module
 /// `kernel` (read-only). Returns the daemon and the module's URL.

@@ -311,4 +311,18 @@ mod tests {
         let out = std::process::Command::new("sh").arg("-c").arg(cmd.to_shell()).output().unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "hello world /\n");
     }
+
+    #[test]
+    fn cwd_env_and_argv_reach_the_program_intact() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path().join("-odd dir 'x'");
+        std::fs::create_dir(&cwd).unwrap();
+        let cmd = CommandSpec::new(["sh", "-c", "pwd; printf '%s|' \"$A\" \"$B\" \"$1\"", "sh", "$x y"])
+            .cwd(cwd.to_str().unwrap())
+            .env("A", "1 2")
+            .env("B", "$(echo no)");
+        let out = std::process::Command::new("sh").arg("-c").arg(cmd.to_shell()).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{}\n1 2|$(echo no)|$x y|", cwd.display()));
+    }
 }

@@ -10,7 +10,6 @@
 //! (background jobs included; only a process that made itself a new session escapes the first
 //! and is caught by the second where `pkill` exists).
 
-mod command;
 mod guard;
 mod kill;
 mod marker;
@@ -24,7 +23,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::connection::OpenChannel;
 
-pub(crate) use command::shell_line;
 
 /// What the command reads.
 pub(crate) enum Stdin {

@@ -81,7 +81,7 @@ pub(crate) async fn put_file(
     ];
     let done = t
         .run(
-            crate::exec::shell_line(&CommandSpec::new(argv)),
+            CommandSpec::new(argv).to_shell(),
             what.clone(),
             Stdin::Reader(Box::new(file.take(meta.len()))),
             Output::Capture,
@@ -113,7 +113,7 @@ pub(crate) async fn get_file(
         .map_err(|e| t.io_error(&what, format!("cannot create {}: {e}", tmp.display())))?;
     let result = t
         .run(
-            crate::exec::shell_line(&CommandSpec::new(["cat", "--", remote])),
+            CommandSpec::new(["cat", "--", remote]).to_shell(),
             what.clone(),
             Stdin::Empty,
             Output::StdoutTo(Box::new(file)),

@@ -80,7 +80,7 @@ pub(crate) async fn put_tree(
         .ok_or_else(|| t.io_error(&what, "local tar has no stdout"))?;
     let done = t
         .run(
-            crate::exec::shell_line(&CommandSpec::new(["sh", "-c", REMOTE_UNPACK, "sh", remote])),
+            CommandSpec::new(["sh", "-c", REMOTE_UNPACK, "sh", remote]).to_shell(),
             what.clone(),
             Stdin::Reader(Box::new(stream)),
             Output::Capture,
@@ -124,7 +124,7 @@ pub(crate) async fn get_tree(
         .ok_or_else(|| t.io_error(&what, "local tar has no stdin"))?;
     let done = t
         .run(
-            crate::exec::shell_line(&CommandSpec::new(["sh", "-c", REMOTE_PACK, "sh", remote])),
+            CommandSpec::new(["sh", "-c", REMOTE_PACK, "sh", remote]).to_shell(),
             what.clone(),
             Stdin::Empty,
             Output::StdoutTo(Box::new(sink)),

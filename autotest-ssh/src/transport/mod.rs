@@ -204,6 +204,28 @@ impl SshTransport {
         .await
     }
 
+    /// Runs `cmd` (its argument vector quoted into one command line) with this stdin.
+    async fn exec_spec(
+        &self,
+        cmd: &CommandSpec,
+        stdin: Stdin,
+        output: Option<OutputSender>,
+    ) -> Result<ExecResult, TransportError> {
+        if cmd.argv.is_empty() {
+            return Err(self.io_error("exec", "empty command"));
+        }
+        let what = errors::short(&autotest_core::quote_argv(&cmd.argv));
+        let output = output.map_or(Output::Capture, Output::Stream);
+        let done = self
+            .run(cmd.to_shell(), what, stdin, output, cmd.timeout)
+            .await?;
+        Ok(ExecResult {
+            outcome: done.outcome,
+            stdout: done.stdout,
+            stderr: done.stderr,
+        })
+    }
+
     /// The error for a helper command that did not succeed.
     pub(crate) fn remote_error(&self, what: &str, done: &Finished) -> TransportError {
         TransportError::Remote {
@@ -235,26 +257,8 @@ impl Transport for SshTransport {
         cmd: &CommandSpec,
         output: Option<OutputSender>,
     ) -> Result<ExecResult, TransportError> {
-        if cmd.argv.is_empty() {
-            return Err(self.io_error("exec", "empty command"));
-        }
-        let what = errors::short(&autotest_core::quote_argv(&cmd.argv));
         let stdin = cmd.stdin.clone().map_or(Stdin::Empty, Stdin::Bytes);
-        let output = output.map_or(Output::Capture, Output::Stream);
-        let done = self
-            .run(
-                crate::exec::shell_line(cmd),
-                what,
-                stdin,
-                output,
-                cmd.timeout,
-            )
-            .await?;
-        Ok(ExecResult {
-            outcome: done.outcome,
-            stdout: done.stdout,
-            stderr: done.stderr,
-        })
+        self.exec_spec(cmd, stdin, output).await
     }
 
     async fn exec_stdin_stream(
@@ -263,25 +267,7 @@ impl Transport for SshTransport {
         stdin: StdinStream,
         output: Option<OutputSender>,
     ) -> Result<ExecResult, TransportError> {
-        if cmd.argv.is_empty() {
-            return Err(self.io_error("exec", "empty command"));
-        }
-        let what = errors::short(&autotest_core::quote_argv(&cmd.argv));
-        let output = output.map_or(Output::Capture, Output::Stream);
-        let done = self
-            .run(
-                crate::exec::shell_line(cmd),
-                what,
-                Stdin::Reader(stdin),
-                output,
-                cmd.timeout,
-            )
-            .await?;
-        Ok(ExecResult {
-            outcome: done.outcome,
-            stdout: done.stdout,
-            stderr: done.stderr,
-        })
+        self.exec_spec(cmd, Stdin::Reader(stdin), output).await
     }
 
     async fn put_file(&self, local: &Path, remote: &str) -> Result<(), TransportError> {
