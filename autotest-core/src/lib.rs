@@ -13,7 +13,9 @@ pub mod keyval;
 mod machines;
 mod mirror;
 mod pidfile;
+mod process;
 mod queue;
+pub mod results;
 mod status;
 mod transport;
 
@@ -51,11 +53,13 @@ pub use queue::{
 };
 pub use status::*;
 pub use transport::{
-    CommandSpec, ExecResult, ExitOutcome, LocalTransport, OutputSender, OutputStream, Spawned,
+    CommandSpec, ExecResult, ExitOutcome, LocalTransport, LocalTransportFactory, OutputSender, OutputStream, Spawned,
     StdinStream, Transport, TransportError, TransportFactory, is_local_machine, quote_arg,
     quote_argv, signal_name,
 };
 pub use autoserv::{
+    ABORTED_EXIT, AutoservExit, AutoservLauncher, AutoservRequest, LaunchError, LaunchRequest,
+    LocalMachineAccess, LocalProcessLauncher, MachineAccess, RunningAutoserv, run_autoserv_process,
     AbortSignal, AutoservError, AutoservOptions, CommandConsole, Console, ConsoleStream, JobOutcome, machine_host, MachineOutcome, STATUS_PREFIX, client_build_id,
     ServerOutcome, run_client_job, run_server_job,
 };

@@ -117,6 +117,23 @@ async fn stop_client(t: &dyn Transport, remote_results: &str) {
     }
 }
 
+/// The outcome for a machine that was lost before its client started.
+pub(crate) fn lost(dir: &Path, why: &str) -> MachineOutcome {
+    record_lost(dir, why)
+}
+
+/// The outcome for a machine whose job was aborted before its client started.
+pub(crate) fn aborted(dir: &Path, why: &str) -> MachineOutcome {
+    let _ = std::fs::create_dir_all(dir);
+    let path = dir.join("status.log");
+    if !path.exists() {
+        // Aborted before anything ran: the job-level group says so, as for a lost machine.
+        let _ = record_lost(dir, why);
+        return MachineOutcome::Aborted { reason: why.to_owned() };
+    }
+    record_aborted(dir, why)
+}
+
 /// The outcome for a machine whose transport could not even be opened.
 pub(crate) fn unreachable(dir: &Path, e: &TransportError) -> MachineOutcome {
     record_lost(dir, &format!("machine unreachable: {}", transport_reason(e)))

@@ -7,19 +7,28 @@
 mod client_job;
 mod console;
 mod console_log;
+mod error;
 mod install;
 mod kernel_files;
+mod launcher;
+mod machine_lock;
+mod process;
 mod reboot;
 mod rpc;
 mod server_job;
 mod status_sink;
 mod status_stream;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 pub use client_job::MachineOutcome;
+pub use error::AutoservError;
+pub use launcher::{AutoservLauncher, LaunchError, LaunchRequest, LocalProcessLauncher, RunningAutoserv};
+pub use process::{
+    ABORTED_EXIT, AutoservExit, AutoservRequest, LocalMachineAccess, MachineAccess, run_autoserv_process,
+};
 pub use console::{CommandConsole, Console, ConsoleStream, host_part as machine_host};
 pub use install::client_build_id;
 pub use server_job::{ServerOutcome, run_server_job};
@@ -32,31 +41,6 @@ pub type AbortSignal = tokio::sync::watch::Receiver<Option<String>>;
 
 /// Prefix of status lines in the client runtime's stdout when run by autoserv.
 pub const STATUS_PREFIX: &str = "AUTOTEST_STATUS:";
-
-/// Errors of autoserv (per machine problems are outcomes, not errors).
-#[derive(Debug, thiserror::Error)]
-pub enum AutoservError {
-    /// A results-side file could not be written.
-    #[error("{path}: {reason}")]
-    Io {
-        /// The file or directory.
-        path: PathBuf,
-        /// The cause.
-        reason: String,
-    },
-    /// The job cannot be run as asked.
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl AutoservError {
-    pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> Self {
-        AutoservError::Io {
-            path: path.to_owned(),
-            reason: e.to_string(),
-        }
-    }
-}
 
 /// How to run one job.
 #[derive(Debug, Clone)]
@@ -145,19 +129,25 @@ pub async fn run_client_job(
         Some(mirror) => kernel_files::files_for_control(&opts.control, mirror),
         None => (Vec::new(), Vec::new()),
     });
+    // One job at a time on a machine: every machine is held for the whole job.
+    let mut held = machine_lock::hold_machines(opts, factory.as_ref(), &abort).await;
     let mut tasks = Vec::new();
     for m in &opts.machines {
         let dir = if several { opts.resultsdir.join(m) } else { opts.resultsdir.clone() };
         let opts = opts.clone();
-        let factory = factory.clone();
         let m = m.clone();
         let build = build.clone();
         let abort = abort.clone();
         let kernel_files = Arc::clone(&kernel_files);
+        let reached = held.machines.remove(&m);
         tasks.push(tokio::spawn(async move {
-            let outcome = match factory.open(&m) {
-                Ok(t) => client_job::run_on_machine(&opts, t, &dir, &build, abort, 0, &kernel_files).await,
-                Err(e) => client_job::unreachable(&dir, &e),
+            use machine_lock::NotHeld;
+            let outcome = match reached {
+                Some(Ok(t)) => client_job::run_on_machine(&opts, t, &dir, &build, abort, 0, &kernel_files).await,
+                Some(Err(NotHeld::Unreachable(e))) => client_job::unreachable(&dir, &e),
+                Some(Err(NotHeld::Lost(why))) => client_job::lost(&dir, &why),
+                Some(Err(NotHeld::Aborted(why))) => client_job::aborted(&dir, &why),
+                None => client_job::lost(&dir, "the machine was not held for the job"),
             };
             (m, dir, outcome)
         }));
@@ -171,6 +161,7 @@ pub async fn run_client_job(
         }
         machines.push((m, outcome));
     }
+    held.release().await;
     Ok(JobOutcome {
         machines,
         failed_tests: failed,

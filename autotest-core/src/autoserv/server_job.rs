@@ -22,7 +22,38 @@ pub struct ServerOutcome {
 }
 
 /// Runs a server control file: `machines` is the de-duplicated, sorted machine list.
+///
+/// One job at a time on a machine: the job holds all of its machines while it runs (those that
+/// cannot be reached are left to the control file, which decides what to do about them).
 pub async fn run_server_job(
+    opts: &AutoservOptions,
+    factory: Arc<dyn TransportFactory>,
+    abort: AbortSignal,
+    args: &str,
+) -> Result<ServerOutcome, AutoservError> {
+    use super::machine_lock::NotHeld;
+    let held = super::machine_lock::hold_machines(opts, factory.as_ref(), &abort).await;
+    let mut aborted = None;
+    for (m, h) in &held.machines {
+        match h {
+            Ok(_) => {}
+            Err(NotHeld::Aborted(r)) => aborted = Some(r.clone()),
+            Err(e) => tracing::warn!(machine = m.as_str(), reason = ?e, "machine not held for the server job"),
+        }
+    }
+    let outcome = match aborted {
+        Some(r) => Ok(ServerOutcome {
+            exit: ExitOutcome::Unknown(format!("aborted before it started: {r}")),
+            aborted: true,
+            failed_tests: 0,
+        }),
+        None => run_held(opts, factory, abort, args).await,
+    };
+    held.release().await;
+    outcome
+}
+
+async fn run_held(
     opts: &AutoservOptions,
     factory: Arc<dyn TransportFactory>,
     mut abort: AbortSignal,

@@ -293,6 +293,23 @@ pub trait TransportFactory: Send + Sync {
     fn open(&self, machine: &str) -> Result<Arc<dyn Transport>, TransportError>;
 }
 
+/// The factory for a server that reaches only itself: `localhost` (and `127.0.0.1`, `::1`) run
+/// as local processes; any other machine is refused, naming the crate that reaches it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct LocalTransportFactory;
+
+impl TransportFactory for LocalTransportFactory {
+    fn open(&self, machine: &str) -> Result<Arc<dyn Transport>, TransportError> {
+        if is_local_machine(machine) {
+            return Ok(Arc::new(LocalTransport::new(machine)));
+        }
+        Err(TransportError::Connect {
+            machine: machine.to_owned(),
+            reason: "this transport factory runs only on localhost; reach other machines over SSH (autotest-ssh's SshTransportFactory, which autotest-server wires from global_config.ini)".to_owned(),
+        })
+    }
+}
+
 /// True for the names that mean "this machine, no SSH".
 pub fn is_local_machine(machine: &str) -> bool {
     matches!(machine, "localhost" | "127.0.0.1" | "::1")
