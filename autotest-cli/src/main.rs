@@ -4,8 +4,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
-mod conmux_console;
-mod ssh;
 
 use clap::{Parser, Subcommand};
 

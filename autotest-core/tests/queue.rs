@@ -6,8 +6,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use std::sync::Arc;
+
 use autotest_core::{
-    MonitorOptions, Pidfile, PidfileState, QueueError, QueueMonitorConfig, StartAllQueuesConfig,
+    LocalProcessLauncher, MonitorOptions, Pidfile, PidfileState, QueueError, QueueMonitorConfig, StartAllQueuesConfig,
     StatusLog, TerminationSignal, create_results_dir, monitor_queue, scan_spool, start_all_queues,
 };
 use tokio::sync::oneshot;
@@ -26,8 +28,10 @@ fn ok_script() -> String {
 
 fn options(script: &str) -> MonitorOptions {
     MonitorOptions {
-        autoserv_program: "/bin/sh".into(),
-        autoserv_args: vec!["-c".into(), script.into(), "autoserv".into()],
+        launcher: Arc::new(LocalProcessLauncher {
+            program: "/bin/sh".into(),
+            leading_args: vec!["-c".into(), script.into(), "autoserv".into()],
+        }),
         settle: Duration::from_millis(200),
         rescan_interval: Duration::from_secs(30),
         poll_interval: Duration::from_millis(100),
@@ -294,8 +298,10 @@ async fn control_files_are_kept_when_autoserv_cannot_start_and_the_queue_goes_on
     write_aged(&f.queue.join("first"), "first contents", 20);
     write_aged(&f.queue.join("second"), "second contents", 10);
     let mut config = f.config("");
-    config.options.autoserv_program = f.top.join("no-such-autotest");
-    config.options.autoserv_args.clear();
+    config.options.launcher = Arc::new(LocalProcessLauncher {
+        program: f.top.join("no-such-autotest"),
+        leading_args: Vec::new(),
+    });
     let m = start(config);
     f.wait_log("cannot start autoserv", 2).await;
     m.stop().await.unwrap();

@@ -7,8 +7,11 @@
 use super::{init_logging, runtime};
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use autotest_core::{
-    QueueMonitorConfig, StartAllQueuesConfig, TerminationSignal, monitor_queue, start_all_queues,
+    LocalProcessLauncher, MonitorOptions, QueueMonitorConfig, StartAllQueuesConfig,
+    TerminationSignal, monitor_queue, start_all_queues,
 };
 use clap::Args;
 
@@ -33,10 +36,20 @@ pub struct StartAllQueuesArgs {
     conmux_server: String,
 }
 
+/// Jobs run through this very binary's `autoserv`.
+fn options() -> MonitorOptions {
+    let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("autotest"));
+    MonitorOptions {
+        launcher: Arc::new(LocalProcessLauncher::autotest(me)),
+        ..MonitorOptions::default()
+    }
+}
+
 pub fn monitor(a: MonitorQueueArgs) -> anyhow::Result<i32> {
     init_logging();
     let config = QueueMonitorConfig {
         conmux_server: a.conmux_server,
+        options: options(),
         ..QueueMonitorConfig::new(a.spool_directory, a.resultsdir)
     };
     runtime()?.block_on(async {
@@ -54,6 +67,7 @@ pub fn start_all(a: StartAllQueuesArgs) -> anyhow::Result<i32> {
     init_logging();
     let config = StartAllQueuesConfig {
         conmux_server: a.conmux_server,
+        options: options(),
         ..StartAllQueuesConfig::new(a.top_level_dir)
     };
     runtime()?.block_on(async {

@@ -232,6 +232,21 @@ impl GlobalConfig {
         self.convert(section, key, "an integer", |v| v.parse::<i64>().ok())
     }
 
+    /// An integer from `min` to `max`; anything else is refused with the file, the line and
+    /// `expected`, which names the range (e.g. "a TCP port number from 1 to 65535").
+    pub fn get_int_in(
+        &self,
+        section: &str,
+        key: &str,
+        min: i64,
+        max: i64,
+        expected: &'static str,
+    ) -> Result<Option<i64>, ConfigError> {
+        self.convert(section, key, expected, |v| {
+            v.parse::<i64>().ok().filter(|n| (min..=max).contains(n))
+        })
+    }
+
     /// A floating-point number. `None` when not set or blank.
     pub fn get_float(&self, section: &str, key: &str) -> Result<Option<f64>, ConfigError> {
         self.convert(section, key, "a number", |v| v.parse::<f64>().ok())

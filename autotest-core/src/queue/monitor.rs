@@ -1,6 +1,5 @@
 //! The per-queue loop: watch, pick the oldest complete job, claim it, run autoserv, record.
 
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::future::Future;
 use std::os::fd::AsRawFd;
@@ -12,23 +11,22 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::time::Instant;
 
-use super::claim::{self, epoch_now, read_record, write_record};
-use super::launch::{AutoservCommand, read_autoserv_pidfile, record_abort};
+use super::claim::{self, epoch_now, write_record};
+use super::launch::{read_autoserv_pidfile, record_abort};
 use super::log::{Level, QueueLog};
 use super::spool::{self, Hold, Pick, Tracker, fingerprint};
 use super::watch::{HubEvent, Subscription, WatchHub};
 use super::{QUEUE_JOB_FILE, QUEUE_LOCK_FILE, QueueError, is_server_control};
+use crate::autoserv::{AutoservLauncher, LaunchRequest, LocalProcessLauncher};
+use crate::results::JobResults;
 use crate::{MACHINES_FILE, Pidfile, PidfileState, ProcessExit, machines_for_queue};
 
 /// Settings of queue monitors that do not depend on the queue.
 #[derive(Debug, Clone)]
 pub struct MonitorOptions {
-    /// The program started for each job. Default: this process's own executable
-    /// (`std::env::current_exe()`, else `autotest` from `PATH`).
-    pub autoserv_program: PathBuf,
-    /// Arguments given before autoserv's own (`-m ... -r ... [-c] [--conmux s] <control>`).
-    /// Default: `["autoserv"]`.
-    pub autoserv_args: Vec<OsString>,
+    /// Starts autoserv for each job. Default: `autotest autoserv` as a local process, `autotest`
+    /// found on `PATH` (a front end gives its own executable).
+    pub launcher: Arc<dyn AutoservLauncher>,
     /// How old (or how long unchanged) a file found by a rescan must be before it is taken as
     /// complete. Default 1 s.
     pub settle: Duration,
@@ -42,8 +40,7 @@ pub struct MonitorOptions {
 impl Default for MonitorOptions {
     fn default() -> MonitorOptions {
         MonitorOptions {
-            autoserv_program: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("autotest")),
-            autoserv_args: vec!["autoserv".into()],
+            launcher: Arc::new(LocalProcessLauncher::autotest("autotest")),
             settle: Duration::from_secs(1),
             rescan_interval: Duration::from_secs(30),
             poll_interval: Duration::from_secs(1),
@@ -191,7 +188,7 @@ where
 }
 
 /// The shutdown future, polled from several places until it fires once.
-struct Stop<'a, F: Future<Output = ()>> {
+pub(super) struct Stop<'a, F: Future<Output = ()>> {
     fut: Pin<&'a mut F>,
     done: bool,
 }
@@ -206,50 +203,35 @@ impl<F: Future<Output = ()>> Stop<'_, F> {
 }
 
 /// Whether the loop goes on.
-enum Flow {
+pub(super) enum Flow {
     Continue,
     Stop,
 }
 
 /// What woke a wait.
-enum Wake<T> {
+pub(super) enum Wake<T> {
     Stop,
     Event(Option<HubEvent>),
     Timer,
     Done(T),
 }
 
-/// What the monitor finds in a results directory of its queue when it starts.
-#[derive(Debug)]
-enum Found {
-    /// autoserv still runs: wait for it.
-    Running {
-        dir: PathBuf,
-        label: String,
-        pid: u32,
-    },
-    /// autoserv ended (finished, lost or corrupt) while no monitor watched: record it.
-    Ended { dir: PathBuf, label: String },
-    /// Claimed, never started: run it now.
-    Unstarted { dir: PathBuf, control: String },
-    /// The claim was interrupted before the control file moved (it is still in the spool).
-    EmptyClaim { dir: PathBuf, control: String },
-    /// autoserv was started but wrote no pidfile.
-    NoPidfile { dir: PathBuf, label: String },
-}
-
-struct Monitor {
-    queue_dir: PathBuf,
-    queue: String,
-    results_dir: PathBuf,
-    conmux: Option<String>,
-    options: MonitorOptions,
-    log: QueueLog,
-    tracker: Tracker,
-    rx: Option<UnboundedReceiver<HubEvent>>,
-    need_rescan: bool,
-    _subscription: Option<Subscription>,
-    _lock: File,
+pub(super) struct Monitor {
+    pub(super) queue_dir: PathBuf,
+    pub(super) queue: String,
+    pub(super) results_dir: PathBuf,
+    pub(super) conmux: Option<String>,
+    pub(super) options: MonitorOptions,
+    pub(super) log: QueueLog,
+    pub(super) tracker: Tracker,
+    pub(super) rx: Option<UnboundedReceiver<HubEvent>>,
+    pub(super) need_rescan: bool,
+    pub(super) _subscription: Option<Subscription>,
+    /// Where the spool's symbolic links may point.
+    pub(super) spool_top: PathBuf,
+    /// Spool entries that are not jobs, already said in the log, with the reason said.
+    pub(super) skipped: std::collections::HashMap<std::ffi::OsString, String>,
+    pub(super) _lock: File,
 }
 
 impl Monitor {
@@ -282,7 +264,7 @@ impl Monitor {
             std::process::id(),
             queue_dir.display(),
             results_dir.display(),
-            config.options.autoserv_program.display()
+            config.options.launcher.describe()
         );
         if let Some(c) = &config.conmux_server {
             info.push_str(&format!(", console server {c}"));
@@ -302,6 +284,8 @@ impl Monitor {
             }
         };
         Ok(Monitor {
+            spool_top: spool::spool_top(&queue_dir),
+            skipped: std::collections::HashMap::new(),
             tracker: Tracker::new(queue_dir.clone(), config.options.settle),
             queue_dir,
             queue,
@@ -376,7 +360,7 @@ impl Monitor {
     }
 
     /// Waits for the stop request, a watch event, the deadline or `work`, whichever comes first.
-    async fn wait<F: Future<Output = ()>, T>(
+    pub(super) async fn wait<F: Future<Output = ()>, T>(
         &mut self,
         stop: &mut Stop<'_, F>,
         deadline: Instant,
@@ -398,7 +382,7 @@ impl Monitor {
     }
 
     /// Takes a watch event, and every other one already waiting.
-    fn on_event(&mut self, first: Option<HubEvent>) {
+    pub(super) fn on_event(&mut self, first: Option<HubEvent>) {
         let mut next = Some(first);
         while let Some(ev) = next.take() {
             match ev {
@@ -454,8 +438,17 @@ impl Monitor {
 
     fn rescan(&mut self) -> Result<(), QueueError> {
         self.need_rescan = false;
-        let entries = spool::scan_spool(&self.queue_dir)?;
+        let (entries, skipped) = spool::scan_spool_full(&self.queue_dir, &self.spool_top)?;
         self.tracker.rescan(&entries);
+        // Each entry that is not run is said once (again if it comes back after going away).
+        let mut now = std::collections::HashMap::new();
+        for s in skipped {
+            if self.skipped.get(&s.key) != Some(&s.reason) {
+                self.log.warn(format!("{} is not run: {}", s.shown, s.reason));
+            }
+            now.insert(s.key, s.reason);
+        }
+        self.skipped = now;
         Ok(())
     }
 
@@ -469,7 +462,7 @@ impl Monitor {
         let name = entry.name.clone();
         let file_fp = (entry.modified, entry.len);
         let machines = match machines_for_queue(&self.queue_dir) {
-            Ok(m) => m,
+            Ok(m) => self.unique_machines(&name, m),
             Err(e) => {
                 self.log.error(format!(
                     "{name} left in the queue, not run: {e} (it runs once the machine list is fixed)"
@@ -547,8 +540,30 @@ impl Monitor {
             .await
     }
 
+    /// The machine list with each machine once; repeats are said in the log.
+    pub(super) fn unique_machines(&self, name: &str, machines: Vec<String>) -> Vec<String> {
+        let mut seen = std::collections::HashSet::new();
+        let mut repeated = Vec::new();
+        let mut out = Vec::with_capacity(machines.len());
+        for m in machines {
+            if seen.insert(m.clone()) {
+                out.push(m);
+            } else if !repeated.contains(&m) {
+                repeated.push(m);
+            }
+        }
+        if !repeated.is_empty() {
+            self.log.warn(format!(
+                "{name}: {} listed more than once in {}; each machine runs the job once",
+                repeated.join(", "),
+                self.queue_dir.join(MACHINES_FILE).display()
+            ));
+        }
+        out
+    }
+
     /// Starts autoserv on a claimed job and waits for it.
-    async fn start_and_wait<F: Future<Output = ()>>(
+    pub(super) async fn start_and_wait<F: Future<Output = ()>>(
         &mut self,
         dir: &Path,
         control: &Path,
@@ -556,16 +571,14 @@ impl Monitor {
         machines: &[String],
         stop: &mut Stop<'_, F>,
     ) -> Flow {
-        let cmd = AutoservCommand::new(
-            &self.options.autoserv_program,
-            &self.options.autoserv_args,
-            machines,
-            dir,
-            control,
-            is_server_control(name),
-            self.conmux.as_deref(),
-        );
-        let mut child = match cmd.spawn(dir) {
+        let job = LaunchRequest {
+            machines: machines.to_vec(),
+            results: JobResults::new(dir),
+            control: control.to_owned(),
+            server: is_server_control(name),
+            conmux: self.conmux.clone(),
+        };
+        let mut child = match self.options.launcher.start(&job).await {
             Ok(c) => c,
             Err(e) => {
                 self.log.error(format!(
@@ -576,9 +589,9 @@ impl Monitor {
                 return Flow::Continue;
             }
         };
-        let pid = child.id().unwrap_or(0);
+        let pid = child.pid().unwrap_or(0);
         if let Err(e) = write_record(
-            &dir.join(QUEUE_JOB_FILE),
+            &job.results.queue_job(),
             &[
                 ("autoserv_pid", &pid.to_string()),
                 ("started", &epoch_now().to_string()),
@@ -586,13 +599,20 @@ impl Monitor {
         ) {
             self.log.warn(e.to_string());
         }
+        let command = fs::read_to_string(job.results.autoserv_cmd()).unwrap_or_default();
         self.log.info(format!(
             "autoserv pid {pid} started for {name}: {}",
-            cmd.display()
+            command.trim_end()
         ));
+        let mut notices = NoticeReader::new(job.results.machine_wait());
         let exit = loop {
-            let far = Instant::now() + Duration::from_secs(3600);
-            match self.wait(stop, far, child.wait()).await {
+            let soon = Instant::now() + self.options.poll_interval.max(Duration::from_millis(100));
+            let wait = self.wait(stop, soon, child.wait()).await;
+            // A job waiting for a machine another job holds says so in the queue's log.
+            for line in notices.new_lines() {
+                self.log.info(format!("{name}: {line}"));
+            }
+            match wait {
                 Wake::Stop => {
                     self.log.info(format!(
                         "stopping while autoserv pid {pid} runs {name}: it is left running, and the next monitor start on this queue re-attaches to it"
@@ -601,7 +621,7 @@ impl Monitor {
                 }
                 Wake::Event(ev) => self.on_event(ev),
                 Wake::Timer => {}
-                Wake::Done(status) => break status.ok().map(ProcessExit::from),
+                Wake::Done(status) => break status,
             }
         };
         self.record_end(dir, name, exit);
@@ -610,7 +630,7 @@ impl Monitor {
 
     /// Logs how the autoserv of `dir` ended, from its pidfile (and, for a child of this monitor,
     /// its exit status), and records it in `.queue_job`.
-    fn record_end(&self, dir: &Path, label: &str, child_exit: Option<ProcessExit>) {
+    pub(super) fn record_end(&self, dir: &Path, label: &str, child_exit: Option<ProcessExit>) {
         let pidfile = Pidfile::autoserv(dir);
         let exited = child_exit.map_or_else(String::new, |e| format!(" ({e})"));
         let (level, message, outcome) = match read_autoserv_pidfile(dir) {
@@ -690,7 +710,7 @@ impl Monitor {
         self.record_finished(dir, &outcome);
     }
 
-    fn record_finished(&self, dir: &Path, outcome: &str) {
+    pub(super) fn record_finished(&self, dir: &Path, outcome: &str) {
         let record = dir.join(QUEUE_JOB_FILE);
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         let queue_dir = self.queue_dir.to_string_lossy();
@@ -705,134 +725,32 @@ impl Monitor {
         }
     }
 
-    /// A claim across filesystems copies the control file into the results directory before it
-    /// removes it from the spool; when the last monitor stopped between the two, the spool still
-    /// holds the same file: remove it, or the job would run twice.
-    fn finish_interrupted_copy(&mut self, dir: &Path, control: &str) {
-        let spooled = self.queue_dir.join(control);
-        let (Ok(a), Ok(b)) = (fs::read(&spooled), fs::read(dir.join(control))) else {
-            return;
-        };
-        if a == b {
-            match fs::remove_file(&spooled) {
-                Ok(()) => {
-                    self.tracker.forget(control);
-                    self.log.info(format!(
-                        "removed {control} from the queue: the same file was already claimed into {}",
-                        dir.display()
-                    ));
-                }
-                Err(e) => self.log.error(format!(
-                    "cannot remove {} (already claimed into {}): {e}; remove it by hand or it runs twice",
-                    spooled.display(),
-                    dir.display()
-                )),
-            }
-        }
+}
+
+/// Reads the lines a running job appends to a file (its `debug/machine-wait`), each once.
+struct NoticeReader {
+    path: PathBuf,
+    seen: u64,
+}
+
+impl NoticeReader {
+    fn new(path: PathBuf) -> NoticeReader {
+        NoticeReader { path, seen: 0 }
     }
 
-    /// Finds this queue's results directories left unfinished by an earlier monitor, records the
-    /// ended ones, waits for running ones, and runs claimed ones that never started.
-    async fn recover<F: Future<Output = ()>>(
-        &mut self,
-        stop: &mut Stop<'_, F>,
-    ) -> Result<Flow, QueueError> {
-        let (results, queue, queue_dir) = (
-            self.results_dir.clone(),
-            self.queue.clone(),
-            self.queue_dir.clone(),
-        );
-        let found =
-            tokio::task::spawn_blocking(move || find_unfinished(&results, &queue, &queue_dir))
-                .await
-                .map_err(|e| {
-                    QueueError::io(
-                        "look for unfinished jobs in",
-                        &self.results_dir,
-                        std::io::Error::other(e.to_string()),
-                    )
-                })??;
-        let mut running = Vec::new();
-        let mut unstarted = Vec::new();
-        for f in found {
-            match f {
-                Found::Ended { dir, label } => self.record_end(&dir, &label, None),
-                Found::EmptyClaim { dir, control } => {
-                    self.log.warn(format!(
-                        "the claim of {control} into {} was interrupted before the control file moved; it stays in the queue and gets a new results directory",
-                        dir.display()
-                    ));
-                    self.record_finished(&dir, "claim interrupted");
-                }
-                Found::NoPidfile { dir, label } => {
-                    self.log.error(format!(
-                        "{label}: autoserv was started in {} but wrote no pidfile; not run again (move the control file back into the queue to run it)",
-                        dir.display()
-                    ));
-                    self.record_finished(&dir, "no pidfile");
-                }
-                r @ Found::Running { .. } => running.push(r),
-                u @ Found::Unstarted { .. } => unstarted.push(u),
-            }
+    fn new_lines(&mut self) -> Vec<String> {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut f) = File::open(&self.path) else {
+            return Vec::new();
+        };
+        let mut text = String::new();
+        if f.seek(SeekFrom::Start(self.seen)).is_err() || f.read_to_string(&mut text).is_err() {
+            return Vec::new();
         }
-        for r in running {
-            let Found::Running { dir, label, pid } = r else {
-                continue;
-            };
-            self.log.info(format!(
-                "re-attached to autoserv pid {pid} running {label} in {} (started before this monitor); waiting for it",
-                dir.display()
-            ));
-            loop {
-                let deadline = Instant::now() + self.options.poll_interval;
-                match self
-                    .wait(stop, deadline, std::future::pending::<()>())
-                    .await
-                {
-                    Wake::Stop => {
-                        self.log.info(format!(
-                            "stopping while autoserv pid {pid} runs {label}: it is left running, and the next monitor start on this queue re-attaches to it"
-                        ));
-                        return Ok(Flow::Stop);
-                    }
-                    Wake::Event(ev) => self.on_event(ev),
-                    Wake::Timer | Wake::Done(()) => {}
-                }
-                match read_autoserv_pidfile(&dir) {
-                    Ok(Some(PidfileState::Running { .. } | PidfileState::BeingWritten { .. })) => {}
-                    _ => break,
-                }
-            }
-            self.record_end(&dir, &label, None);
-        }
-        for u in unstarted {
-            let Found::Unstarted { dir, control } = u else {
-                continue;
-            };
-            self.log.info(format!(
-                "resuming {control}: it was claimed into {} before the last monitor stopped, and autoserv never started",
-                dir.display()
-            ));
-            self.finish_interrupted_copy(&dir, &control);
-            let machines = match machines_for_queue(&self.queue_dir) {
-                Ok(m) => m,
-                Err(e) => {
-                    self.log.error(format!(
-                        "{control} not run: {e}; the control file is kept in {} (fix the machine list and move it back into the queue to run it)",
-                        dir.display()
-                    ));
-                    self.record_finished(&dir, &format!("not started: {e}"));
-                    continue;
-                }
-            };
-            if let Flow::Stop = self
-                .start_and_wait(&dir, &dir.join(&control), &control, &machines, stop)
-                .await
-            {
-                return Ok(Flow::Stop);
-            }
-        }
-        Ok(Flow::Continue)
+        // Only whole lines: a line being written is read next time.
+        let whole = text.rfind('\n').map_or(0, |i| i + 1);
+        self.seen += whole as u64;
+        text[..whole].lines().map(str::to_owned).collect()
     }
 }
 
@@ -869,84 +787,6 @@ fn lock_queue(queue_dir: &Path) -> Result<File, QueueError> {
     Ok(file)
 }
 
-/// The results directories of queue `queue` under `results` that no monitor recorded as
-/// finished, in claim order (oldest first).
-fn find_unfinished(
-    results: &Path,
-    queue: &str,
-    queue_dir: &Path,
-) -> Result<Vec<Found>, QueueError> {
-    let prefix = format!("{queue}-");
-    let queue_dir = queue_dir.to_string_lossy();
-    let mut found: Vec<(u64, String, Found)> = Vec::new();
-    let entries = fs::read_dir(results)
-        .map_err(|e| QueueError::io("read the results directory", results, e))?;
-    for item in entries.flatten() {
-        let Ok(name) = item.file_name().into_string() else {
-            continue;
-        };
-        if !name.starts_with(&prefix) || !item.file_type().is_ok_and(|t| t.is_dir()) {
-            continue;
-        }
-        let dir = item.path();
-        let record = read_record(&dir.join(QUEUE_JOB_FILE));
-        let has_pidfile = dir.join(Pidfile::AUTOSERV).exists();
-        let (claimed, label, control) = match &record {
-            Some(r) => {
-                if r.get("queue").map(String::as_str) != Some(&*queue_dir)
-                    || r.contains_key("finished")
-                {
-                    continue;
-                }
-                let control = r.get("control").cloned().unwrap_or_default();
-                let claimed = r.get("claimed").and_then(|c| c.parse().ok()).unwrap_or(0);
-                let label = if control.is_empty() {
-                    name.clone()
-                } else {
-                    control.clone()
-                };
-                (claimed, label, control)
-            }
-            // Not claimed by a monitor: only an autoserv pidfile makes it a job of this queue.
-            None if has_pidfile => (0, name.clone(), String::new()),
-            None => continue,
-        };
-        let state = if has_pidfile {
-            // An unreadable pidfile is reported by record_end.
-            read_autoserv_pidfile(&dir).unwrap_or(Some(PidfileState::Corrupt {
-                reason: "unreadable".to_owned(),
-            }))
-        } else {
-            None
-        };
-        let f = match state {
-            Some(PidfileState::Running { pid } | PidfileState::BeingWritten { pid, .. }) => {
-                Found::Running { dir, label, pid }
-            }
-            // Results of another tool that ended: not this monitor's to report.
-            Some(PidfileState::Finished { .. } | PidfileState::Corrupt { .. })
-                if record.is_none() =>
-            {
-                continue;
-            }
-            Some(_) => Found::Ended { dir, label },
-            None if dir.join("debug").join("autoserv.cmd").exists() => {
-                Found::NoPidfile { dir, label }
-            }
-            None if !control.is_empty() && dir.join(&control).exists() => {
-                Found::Unstarted { dir, control }
-            }
-            None => Found::EmptyClaim {
-                dir,
-                control: label,
-            },
-        };
-        found.push((claimed, name, f));
-    }
-    found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    Ok(found.into_iter().map(|(_, _, f)| f).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -960,8 +800,10 @@ mod tests {
                       printf '%s\\n0\\n0\\n' $$ > \"$r/.autoserv_execute\"\n";
         let config = QueueMonitorConfig {
             options: MonitorOptions {
-                autoserv_program: "/bin/sh".into(),
-                autoserv_args: vec!["-c".into(), script.into(), "autoserv".into()],
+                launcher: Arc::new(LocalProcessLauncher {
+                    program: "/bin/sh".into(),
+                    leading_args: vec!["-c".into(), script.into(), "autoserv".into()],
+                }),
                 settle: Duration::from_millis(100),
                 rescan_interval: Duration::from_secs(30),
                 poll_interval: Duration::from_millis(50),

@@ -38,31 +38,137 @@ pub fn is_server_control(name: &str) -> bool {
     name.ends_with(".srv")
 }
 
-/// What a spool file is, from its metadata: a job (regular file, or symbolic link to one), or
-/// something to leave alone.
-pub(crate) fn job_metadata(path: &Path) -> io::Result<Option<(Metadata, u64, bool)>> {
+/// Why a spool entry is not a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NotAJob {
+    /// A directory, FIFO, socket or device: not a file.
+    Kind(&'static str),
+    /// A symbolic link whose target does not exist.
+    Dangling,
+    /// A symbolic link to something that is not a regular file.
+    LinkTo(&'static str),
+    /// A symbolic link that points outside the spool's top directory.
+    Outside { target: PathBuf, top: PathBuf },
+}
+
+impl std::fmt::Display for NotAJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotAJob::Kind(k) => write!(f, "it is a {k}, not a regular file"),
+            NotAJob::Dangling => write!(f, "it is a symbolic link whose target does not exist"),
+            NotAJob::LinkTo(k) => write!(f, "it is a symbolic link to a {k}, not to a regular file"),
+            NotAJob::Outside { target, top } => write!(
+                f,
+                "it is a symbolic link to {}, outside {}; only links inside it are run (copy the file into the queue instead)",
+                target.display(),
+                top.display()
+            ),
+        }
+    }
+}
+
+fn kind_of(t: &fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "device"
+    } else {
+        "special file"
+    }
+}
+
+/// The directory a spool's symbolic links may point into: `<top>` for a spool
+/// `<top>/queue/<queue>` (the layout of start-all-queues), else the spool directory itself.
+pub(crate) fn spool_top(spool: &Path) -> PathBuf {
+    let spool = fs::canonicalize(spool).unwrap_or_else(|_| spool.to_owned());
+    match spool.parent() {
+        Some(parent) if parent.file_name().is_some_and(|n| n == "queue") => {
+            parent.parent().unwrap_or(parent).to_owned()
+        }
+        _ => spool,
+    }
+}
+
+/// What a spool file is: a job (regular file, or symbolic link to one inside `top`), with its
+/// metadata, target size and whether it is a link; or why it is not.
+pub(crate) fn classify(path: &Path, top: &Path) -> io::Result<Result<(Metadata, u64, bool), NotAJob>> {
     let meta = fs::symlink_metadata(path)?;
-    if meta.file_type().is_file() {
+    let t = meta.file_type();
+    if t.is_file() {
         let len = meta.len();
-        return Ok(Some((meta, len, false)));
+        return Ok(Ok((meta, len, false)));
     }
-    if meta.file_type().is_symlink() {
-        return Ok(match fs::metadata(path) {
-            Ok(target) if target.is_file() => Some((meta, target.len(), true)),
-            _ => None,
-        });
+    if !t.is_symlink() {
+        return Ok(Err(NotAJob::Kind(kind_of(&t))));
     }
-    Ok(None)
+    let target = match fs::canonicalize(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Err(NotAJob::Dangling)),
+        Err(e) => return Err(e),
+    };
+    if !target.starts_with(top) {
+        return Ok(Err(NotAJob::Outside {
+            target,
+            top: top.to_owned(),
+        }));
+    }
+    Ok(match fs::metadata(&target) {
+        Ok(m) if m.is_file() => Ok((meta, m.len(), true)),
+        Ok(m) => Err(NotAJob::LinkTo(kind_of(&m.file_type()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(NotAJob::Dangling),
+        Err(e) => return Err(e),
+    })
+}
+
+/// A spool entry that is not run, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// The name as it is on disk.
+    pub key: std::ffi::OsString,
+    /// The name for a log line (bytes that are not UTF-8 shown as `\xNN`).
+    pub shown: String,
+    /// Why it is not run.
+    pub reason: String,
+}
+
+/// A file name for a log line: UTF-8 as it is (control characters escaped), other bytes `\xNN`.
+pub(crate) fn shown_name(name: &std::ffi::OsStr) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = String::new();
+    for chunk in name.as_bytes().utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
 }
 
 /// Lists the jobs waiting in a spool directory, oldest first: by modification time, then by name.
 ///
-/// Names starting with `.` are skipped (they are never jobs), and so are directories, files that
-/// are neither regular files nor symbolic links to regular files, and names that are not valid
-/// UTF-8. This is a plain listing: it does not know whether a file is still being written (the
-/// monitor does).
+/// Names starting with `.` are skipped (they are never jobs: that is how writers stage files),
+/// and so are directories, files that are neither regular files nor symbolic links to regular
+/// files, symbolic links that point outside the spool's top directory (`<top>` of
+/// `<top>/queue/<queue>`, else the spool itself), and names that are not valid UTF-8. This is a
+/// plain listing: it does not know whether a file is still being written (the monitor does).
 pub fn scan_spool(dir: impl AsRef<Path>) -> Result<Vec<SpoolEntry>, QueueError> {
     let dir = dir.as_ref();
+    scan_spool_full(dir, &spool_top(dir)).map(|(entries, _)| entries)
+}
+
+/// [`scan_spool`], with the entries it skipped (but dot files) and why.
+pub(crate) fn scan_spool_full(dir: &Path, top: &Path) -> Result<(Vec<SpoolEntry>, Vec<Skipped>), QueueError> {
     let read = fs::read_dir(dir).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
             QueueError::QueueDirMissing {
@@ -73,32 +179,42 @@ pub fn scan_spool(dir: impl AsRef<Path>) -> Result<Vec<SpoolEntry>, QueueError> 
         }
     })?;
     let mut entries = Vec::new();
+    let mut skipped = Vec::new();
     for item in read {
         let item = item.map_err(|e| QueueError::io("read the spool directory", dir, e))?;
-        let Ok(name) = item.file_name().into_string() else {
-            tracing::debug!(path = %item.path().display(), "skipping a spool file whose name is not UTF-8");
-            continue;
-        };
-        if name.starts_with('.') {
+        let raw = item.file_name();
+        if raw.as_encoded_bytes().starts_with(b".") {
             continue;
         }
+        let Some(name) = raw.to_str().map(str::to_owned) else {
+            skipped.push(Skipped {
+                shown: shown_name(&raw),
+                key: raw,
+                reason: "its name is not valid UTF-8; rename it".to_owned(),
+            });
+            continue;
+        };
         let path = item.path();
-        match job_metadata(&path) {
-            Ok(Some((meta, len, symlink))) => entries.push(SpoolEntry {
+        match classify(&path, top) {
+            Ok(Ok((meta, len, symlink))) => entries.push(SpoolEntry {
                 name,
                 modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
                 len,
                 symlink,
                 path,
             }),
-            Ok(None) => {}
+            Ok(Err(why)) => skipped.push(Skipped {
+                shown: shown_name(&raw),
+                key: raw,
+                reason: why.to_string(),
+            }),
             // Removed between the listing and the stat.
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(QueueError::io("read the metadata of", path, e)),
         }
     }
     entries.sort_by(|a, b| (a.modified, &a.name).cmp(&(b.modified, &b.name)));
-    Ok(entries)
+    Ok((entries, skipped))
 }
 
 /// Identity of a file's contents as far as pickup cares: modification time and size.
@@ -140,6 +256,7 @@ pub(crate) enum Pick {
 #[derive(Debug)]
 pub(crate) struct Tracker {
     dir: PathBuf,
+    top: PathBuf,
     settle: Duration,
     files: BTreeMap<String, FileState>,
     holds: HashMap<String, Hold>,
@@ -148,6 +265,7 @@ pub(crate) struct Tracker {
 impl Tracker {
     pub fn new(dir: PathBuf, settle: Duration) -> Tracker {
         Tracker {
+            top: spool_top(&dir),
             dir,
             settle,
             files: BTreeMap::new(),
@@ -238,9 +356,9 @@ impl Tracker {
                 continue;
             }
             let path = self.dir.join(name);
-            let (meta, len, symlink) = match job_metadata(&path) {
-                Ok(Some(m)) => m,
-                Ok(None) => continue,
+            let (meta, len, symlink) = match classify(&path, &self.top) {
+                Ok(Ok(m)) => m,
+                Ok(Err(_)) => continue,
                 Err(_) => {
                     gone.push(name.clone());
                     continue;

@@ -9,6 +9,7 @@ use autotest_conmux::client::{self, CommandStatus, Session};
 use autotest_conmux::{ClientId, ConnectType};
 use autotest_core::{Console, ConsoleStream, machine_host};
 
+
 /// How long a console's `hardreset` command may take.
 const HARDRESET_LIMIT: Duration = Duration::from_secs(300);
 
