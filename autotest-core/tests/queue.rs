@@ -632,3 +632,144 @@ async fn a_job_claimed_but_never_started_runs_at_the_next_start() {
     assert_eq!(dirs.len(), 3, "{dirs:?}");
     assert!(dirs[2].starts_with("host1-other."), "{dirs:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_autoserv_died_before_its_pidfile_runs_again() {
+    let f = Fixture::new();
+    // A monitor killed after writing debug/autoserv.cmd, before autoserv wrote its pidfile:
+    // autoserv never began the job (it writes the pidfile before touching a machine).
+    let dir = f.results.join("host1-job");
+    fs::create_dir_all(dir.join("debug")).unwrap();
+    fs::write(dir.join("job"), "x").unwrap();
+    fs::write(dir.join("debug/autoserv.cmd"), "autotest autoserv ...\n").unwrap();
+    fs::write(
+        dir.join(".queue_job"),
+        format!("queue={}\ncontrol=job\nclaimed=1\n", f.queue.display()),
+    )
+    .unwrap();
+    let m = start(f.config(&ok_script()));
+    f.wait_log("finished with status 0", 1).await;
+    m.stop().await.unwrap();
+    let log = f.log();
+    assert!(log.contains("never began the job; running it again"), "{log}");
+    assert!(!log.contains("not run again"), "{log}");
+    assert!(matches!(
+        Pidfile::autoserv(&dir).read_checked().unwrap(),
+        Some(PidfileState::Finished { .. })
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_autoserv_without_its_pidfile_yet_is_waited_for_not_run_twice() {
+    let f = Fixture::new();
+    let dir = f.results.join("host1-job");
+    fs::create_dir_all(dir.join("debug")).unwrap();
+    fs::write(dir.join("job"), "x").unwrap();
+    fs::write(dir.join("debug/autoserv.cmd"), "autotest autoserv ...\n").unwrap();
+    fs::write(
+        dir.join(".queue_job"),
+        format!("queue={}\ncontrol=job\nclaimed=1\n", f.queue.display()),
+    )
+    .unwrap();
+    // An autoserv that is still starting: no pidfile until the test opens the gate.
+    let gate = f.top.join("gate");
+    let mut slow = std::process::Command::new("/bin/sh")
+        .args([
+            "-c",
+            "while [ ! -e \"$2\" ]; do sleep 0.05; done; printf '%s\\n0\\n0\\n' $$ > \"$1/.autoserv_execute\"",
+            "autoserv",
+        ])
+        .arg(&dir)
+        .arg(&gate)
+        .spawn()
+        .unwrap();
+    let m = start(f.config(&ok_script()));
+    f.wait_log("re-attached", 1).await;
+    fs::write(&gate, "").unwrap();
+    f.wait_log("finished with status 0", 1).await;
+    m.stop().await.unwrap();
+    slow.wait().unwrap();
+    let log = f.log();
+    assert!(!log.contains("running it again"), "{log}");
+    // Ran once: the stand-in monitor script never started (it would rewrite autoserv.cmd).
+    assert_eq!(fs::read_to_string(dir.join("debug/autoserv.cmd")).unwrap(), "autotest autoserv ...\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_job_record_left_by_a_crash_is_logged_and_closed() {
+    let f = Fixture::new();
+    let dir = f.results.join("host1-job");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join(".queue_job"), "").unwrap();
+    let m = start(f.config(&ok_script()));
+    f.wait_log("empty .queue_job", 1).await;
+    m.stop().await.unwrap();
+    assert!(record(&dir).contains("finished="), "{}", record(&dir));
+    // Said once: the next start finds it finished.
+    let m = start(f.config(&ok_script()));
+    f.wait_log("monitor started", 2).await;
+    m.stop().await.unwrap();
+    assert_eq!(f.log().matches("empty .queue_job").count(), 1, "{}", f.log());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spool_entries_that_are_not_jobs_are_each_said_once_and_links_out_are_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    assert!(std::process::Command::new("mkfifo").arg(f.queue.join("fifo")).status().unwrap().success());
+    fs::create_dir(f.queue.join("adir")).unwrap();
+    std::os::unix::fs::symlink(f.top.join("nowhere"), f.queue.join("dangling")).unwrap();
+    fs::write(f.queue.join(std::ffi::OsStr::from_bytes(b"bad\xffname")), "x").unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", f.queue.join("passwd")).unwrap();
+    // A link to a file under the spool's top directory is a job like any other.
+    fs::create_dir_all(f.top.join("control_files")).unwrap();
+    fs::write(f.top.join("control_files/inside"), "x").unwrap();
+    set_age(&f.top.join("control_files/inside"), 5);
+    std::os::unix::fs::symlink(f.top.join("control_files/inside"), f.queue.join("inside")).unwrap();
+    let mut config = f.config(&ok_script());
+    config.options.rescan_interval = Duration::from_millis(100);
+    let m = start(config);
+    f.wait_log("inside finished with status 0", 1).await;
+    // Several rescans later, each reason is still said once.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    m.stop().await.unwrap();
+    let log = f.log();
+    for (what, why) in [
+        ("fifo is not run", "FIFO"),
+        ("adir is not run", "directory"),
+        ("dangling is not run", "target does not exist"),
+        ("bad\\xffname is not run", "not valid UTF-8"),
+        ("passwd is not run", "outside"),
+    ] {
+        assert_eq!(log.matches(what).count(), 1, "{what}: {log}");
+        let line = log.lines().find(|l| l.contains(what)).unwrap();
+        assert!(line.contains(why), "{line}");
+    }
+    assert!(!f.results.join("host1-passwd").exists());
+    assert!(fs::symlink_metadata(f.queue.join("passwd")).is_ok(), "a refused entry stays");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_machines_go_to_autoserv_in_a_file_and_repeats_run_once() {
+    let f = Fixture::new();
+    let mut list: String = (0..10_000).map(|i| format!("machine{i:05}.lab.example\n")).collect();
+    list.push_str("machine00007.lab.example\n");
+    fs::write(f.queue.join(".machines"), list).unwrap();
+    write_aged(&f.queue.join("job"), "x", 5);
+    // The stand-in counts the machines it was given, from -m or -M.
+    let script = r#"
+while [ $# -gt 1 ]; do case "$1" in -r) r="$2"; shift;; -M) mf="$2"; shift;; -m) m="$2"; shift;; esac; shift; done
+echo $$ > "$r/.autoserv_execute"
+if [ -n "$mf" ]; then wc -l < "$mf" > "$r/count"; else echo "$m" | tr , '\n' | wc -l > "$r/count"; fi
+printf '0\n0\n' >> "$r/.autoserv_execute"
+"#;
+    let m = start(f.config(script));
+    f.wait_log("finished with status 0", 1).await;
+    m.stop().await.unwrap();
+    let dir = f.results.join("host1-job");
+    assert_eq!(fs::read_to_string(dir.join("count")).unwrap().trim(), "10000");
+    let cmd = fs::read_to_string(dir.join("debug/autoserv.cmd")).unwrap();
+    assert!(cmd.contains(" -M ") && cmd.len() < 1000, "{cmd}");
+    let log = f.log();
+    assert!(log.contains("machine00007.lab.example listed more than once"), "{log}");
+}
