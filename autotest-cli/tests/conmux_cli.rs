@@ -496,15 +496,18 @@ fn a_name_held_by_a_live_server_elsewhere_is_refused_to_servers_and_the_supervis
 
     // A second standalone server under the live name exits with the registry's reason.
     let second = cf("second.cf", "Ext second");
-    let mut child = autotest()
-        .args(["conmux", "server", second.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let code = wait_some("the second server to exit", WAIT, || child.try_wait().unwrap());
+    // A Daemon, so it is killed should the test fail while it still runs.
+    let mut child = Daemon(
+        autotest()
+            .args(["conmux", "server", second.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let code = wait_some("the second server to exit", WAIT, || child.0.try_wait().unwrap());
     let mut err = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     assert_eq!(code.code(), Some(1), "{err}");
     assert!(
         err.contains(&format!("second.cf: registering ext: {reg}: ADD refused: EEXIST ext is registered at {held}, which is live")),
