@@ -389,3 +389,145 @@ fn console_on_a_terminal_is_raw_and_restores_the_terminal() {
     assert!(status.success());
     assert!(cooked(slave.as_raw_fd()), "terminal settings restored");
 }
+
+fn line_of(status: &str, name: &str) -> Option<String> {
+    status
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .map(str::to_owned)
+}
+
+fn listed(reg: &str) -> String {
+    stdout(&run(&["console", "--list", reg]))
+}
+
+#[test]
+fn two_cf_files_with_one_listener_name_the_first_runs_the_second_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("conf");
+    std::fs::create_dir(&d).unwrap();
+    let console = TcpConsole::start();
+    let port = free_port();
+    let reg = format!("127.0.0.1:{port}");
+    let cf = |title: &str| format!("listener {reg}/dup\nsocket console '{title}' {}\n", console.addr);
+    std::fs::write(d.join("one.cf"), cf("Dup one")).unwrap();
+    std::fs::write(d.join("two.cf"), cf("Dup two")).unwrap();
+    let log = dir.path().join("supervisor.log");
+    let _sup = Daemon(
+        autotest()
+            .args(["conmux", "start", "--port", &port.to_string(), d.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+
+    let status = wait_for("one running and two failed", || {
+        let s = status_of(&d);
+        let (one, two) = (line_of(&s, "one")?, line_of(&s, "two")?);
+        (one.contains(" running ") && two.contains(" failed ")).then_some(s)
+    });
+    let one = line_of(&status, "one").unwrap();
+    let one_addr = one.split_whitespace().nth(2).unwrap().to_owned();
+    let two = line_of(&status, "two").unwrap();
+    let why = format!("listener {reg}/dup is already served by one.cf (running at {one_addr}); fix:");
+    assert!(two.contains(&why), "{status}");
+    assert_eq!(
+        run(&["conmux", "status", d.to_str().unwrap()]).status.code(),
+        Some(1)
+    );
+    let reg_line = wait_for("dup registered", || {
+        let o = listed(&reg);
+        (!o.is_empty()).then_some(o)
+    });
+    assert_eq!(reg_line, format!("dup {one_addr}\n"));
+    assert!(legacy_connect(&one_addr).unwrap().contains("title=Dup%20one%20"));
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains(&format!("two: {why}")), "{logged}");
+    // Stays so on the supervisor's next passes (the header's time changes with each).
+    let later = wait_for("another status pass", || {
+        let s = status_of(&d);
+        (s.lines().next() != status.lines().next()).then_some(s)
+    });
+    let (one, two) = (line_of(&later, "one").unwrap(), line_of(&later, "two").unwrap());
+    assert!(one.contains(" running ") && one.contains(&one_addr), "{later}");
+    assert!(two.contains(" failed ") && two.contains(&why), "{later}");
+    assert_eq!(listed(&reg), format!("dup {one_addr}\n"));
+
+    // The holder goes away: two takes the name.
+    std::fs::remove_file(d.join("one.cf")).unwrap();
+    let two_addr = wait_for("two running", || {
+        let s = status_of(&d);
+        let two = line_of(&s, "two")?;
+        (line_of(&s, "one").is_none() && two.contains(" running "))
+            .then(|| two.split_whitespace().nth(2).unwrap().to_owned())
+    });
+    wait_for("dup registered at two", || {
+        (listed(&reg) == format!("dup {two_addr}\n")).then_some(())
+    });
+    assert!(legacy_connect(&two_addr).unwrap().contains("title=Dup%20two%20"));
+}
+
+#[test]
+fn a_name_held_by_a_live_server_elsewhere_is_refused_to_servers_and_the_supervisor() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("conf");
+    std::fs::create_dir(&d).unwrap();
+    let console = TcpConsole::start();
+    let port = free_port();
+    let reg = format!("127.0.0.1:{port}");
+    let _sup = daemon(&["conmux", "start", "--port", &port.to_string(), d.to_str().unwrap()]);
+    wait_for("the registry up", || run(&["console", "--list", &reg]).status.success().then_some(()));
+    let cf = |file: &str, title: &str| {
+        let p = dir.path().join(file);
+        std::fs::write(
+            &p,
+            format!("listener {reg}/ext\nsocket console '{title}' {}\n", console.addr),
+        )
+        .unwrap();
+        p
+    };
+    let first = cf("first.cf", "Ext first");
+    let _first = daemon(&["conmux", "server", first.to_str().unwrap()]);
+    let held = wait_for("ext registered", || {
+        let o = listed(&reg);
+        o.strip_prefix("ext ").map(|a| a.trim().to_owned())
+    });
+
+    // A second standalone server under the live name exits with the registry's reason.
+    let second = cf("second.cf", "Ext second");
+    // A Daemon, so it is killed should the test fail while it still runs.
+    let mut child = Daemon(
+        autotest()
+            .args(["conmux", "server", second.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let code = wait_some("the second server to exit", WAIT, || child.0.try_wait().unwrap());
+    let mut err = String::new();
+    child.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert_eq!(code.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!("second.cf: registering ext: {reg}: ADD refused: EEXIST ext is registered at {held}, which is live")),
+        "{err}"
+    );
+
+    // A .cf of the supervisor under that name: started, refused, stopped, shown failed.
+    std::fs::write(
+        d.join("third.cf"),
+        format!("listener {reg}/ext\nsocket console 'Ext third' {}\n", console.addr),
+    )
+    .unwrap();
+    let status = wait_for("third failed", || {
+        let s = status_of(&d);
+        line_of(&s, "third")?.contains(" failed ").then_some(s)
+    });
+    assert!(
+        line_of(&status, "third").unwrap().contains(&format!("EEXIST ext is registered at {held}, which is live")),
+        "{status}"
+    );
+    assert_eq!(listed(&reg), format!("ext {held}\n"));
+    assert!(legacy_connect(&held).unwrap().contains("title=Ext%20first%20"));
+}

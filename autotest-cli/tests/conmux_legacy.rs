@@ -204,3 +204,64 @@ fn our_server_and_clients_with_the_legacy_registry_and_daemon() {
     let out = attach.wait_with_output().unwrap();
     assert!(out.status.success(), "{out:?}");
 }
+
+#[test]
+fn legacy_daemons_on_our_registry_one_live_daemon_per_name() {
+    need_legacy();
+    let dir = tempfile::tempdir().unwrap();
+    let console = TcpConsole::start();
+    let reg_port = free_port();
+    let reg = format!("127.0.0.1:{reg_port}");
+    let store = dir.path().join("store");
+    let _registry = daemon(autotest().args([
+        "conmux",
+        "registry",
+        "--port",
+        &reg_port.to_string(),
+        store.to_str().unwrap(),
+    ]));
+    let cf = dir.path().join("lb.cf");
+    std::fs::write(
+        &cf,
+        format!("listener {reg}/lb\nsocket console 'lb' {}\n", console.addr),
+    )
+    .unwrap();
+    let listed = || output(autotest().args(["console", "--list", &reg]));
+    let first = daemon(Command::new("/usr/sbin/conmux").arg(&cf));
+    // The legacy daemon registers `<its fqdn>:<port>`.
+    let held = wait_for("the legacy daemon registered", || {
+        listed().strip_prefix("lb ").map(|a| a.trim().to_owned())
+    });
+
+    // A second legacy daemon under the live name is refused; legacy conmux dies on that.
+    let mut second = Daemon(
+        Command::new("/usr/sbin/conmux")
+            .arg(&cf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let code = wait_for("the second legacy daemon to exit", || {
+        second.0.try_wait().unwrap()
+    });
+    let mut err = String::new();
+    second.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!code.success(), "{err}");
+    assert!(
+        err.contains(&format!("lb: error - EEXIST lb is registered at {held}, which is live")),
+        "{err}"
+    );
+    assert_eq!(listed(), format!("lb {held}\n"));
+
+    // The first dies; a restarted legacy daemon (another port) takes its name back.
+    drop(first);
+    let _third = daemon(Command::new("/usr/sbin/conmux").arg(&cf));
+    let now = wait_for("the restarted daemon registered", || {
+        let o = listed();
+        let at = o.strip_prefix("lb ")?.trim().to_owned();
+        (at != held).then_some(at)
+    });
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("lb {now}\n"));
+}

@@ -23,5 +23,5 @@ pub use protocol::{
     unescape,
 };
 pub use registry::{RegistryError, RegistryServer};
-pub use server::{ConsoleServer, ConsoleStatus, ServerError};
+pub use server::{ConsoleServer, ConsoleStatus, Registration, ServerError};
 pub use supervisor::{Supervisor, SupervisorError};

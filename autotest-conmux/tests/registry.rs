@@ -91,3 +91,85 @@ async fn a_bad_store_line_is_reported_with_its_line() {
         "{err}"
     );
 }
+
+/// A registered console that is alive: something accepts connections at its address.
+async fn live_address() -> (tokio::net::TcpListener, String) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let a = l.local_addr().unwrap().to_string();
+    (l, a)
+}
+
+#[tokio::test]
+async fn an_add_over_a_live_entry_is_refused_and_the_store_is_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("registry");
+    let reg = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
+        .await
+        .unwrap();
+    let addr = reg.local_addr().to_string();
+    let (_live, live) = live_address().await;
+    let (reply, _) = legacy(&addr, &format!("ADD service=box location={live}")).await;
+    assert_eq!(reply, "status=OK title=registry");
+    let before = std::fs::read(&store).unwrap();
+
+    // A plain TCP client tries to take the name over with another address.
+    let (reply, _) = legacy(&addr, "ADD service=box location=127.0.0.1%3A9").await;
+    let escaped_live = autotest_conmux::escape(&live);
+    assert!(
+        reply.starts_with(&format!(
+            "status=EEXIST%20box%20is%20registered%20at%20{escaped_live}%2C%20which%20is%20live"
+        )) && reply.ends_with(" title=registry")
+            && reply.contains("fix%3A"),
+        "{reply}"
+    );
+    assert_eq!(std::fs::read(&store).unwrap(), before, "store rewritten");
+    assert_eq!(client::lookup(Some(&addr), "box").await.unwrap(), live);
+    // Our client reports the refusal with the registry's reason.
+    let err = client::add(Some(&addr), "box", "127.0.0.1:9")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("ADD refused: EEXIST box is registered at {live}")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_dead_entry_is_replaced_and_a_same_address_add_is_a_refresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("registry");
+    let reg = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
+        .await
+        .unwrap();
+    let addr = reg.local_addr().to_string();
+    let (live, old) = live_address().await;
+    client::add(Some(&addr), "box", &old).await.unwrap();
+
+    // The same address again (a legacy server re-registering) is accepted while it is live.
+    let (reply, _) = legacy(
+        &addr,
+        &format!("ADD service=box location={}", autotest_conmux::escape(&old)),
+    )
+    .await;
+    assert_eq!(reply, "status=OK title=registry");
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("box {old}\n"));
+
+    // The console at `old` dies; a new one takes the name over.
+    drop(live);
+    let (_live, new) = live_address().await;
+    let (reply, _) = legacy(&addr, &format!("ADD service=box location={new}")).await;
+    assert_eq!(reply, "status=OK title=registry");
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("box {new}\n"));
+    assert_eq!(client::lookup(Some(&addr), "box").await.unwrap(), new);
+
+    // An entry whose address cannot even be parsed counts as dead too.
+    std::fs::write(&store, "box not-an-address\n").unwrap();
+    drop(reg);
+    let reg = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
+        .await
+        .unwrap();
+    let addr = reg.local_addr().to_string();
+    client::add(Some(&addr), "box", &new).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("box {new}\n"));
+}

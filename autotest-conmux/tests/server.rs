@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use autotest_conmux::client::{self, CommandStatus, Session};
-use autotest_conmux::{ClientId, ConnectType, ConsoleConfig, ConsoleServer, RegistryServer};
+use autotest_conmux::{
+    ClientId, ConnectType, ConsoleConfig, ConsoleServer, Registration, RegistryServer,
+};
 use support::{FakeConsole, eventually, legacy, read_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -488,4 +490,50 @@ async fn a_named_listener_registers_and_clients_resolve_it() {
     assert_eq!(s.title(), "box one [channel transition]");
     console.send(b"via registry\n");
     read_until(s.stream(), "via registry\n").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_server_under_a_live_name_is_refused_and_the_first_keeps_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let registry = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
+        .await
+        .unwrap();
+    let reg = registry.local_addr().to_string();
+    let console = FakeConsole::start().await;
+    let start = |file: &str, title: &str| {
+        let cf = support::write(
+            dir.path(),
+            file,
+            &format!(
+                "listener {reg}/dup\nsocket console '{title}' {}\n",
+                console.addr
+            ),
+        );
+        ConsoleServer::start(ConsoleConfig::load(&cf).unwrap())
+    };
+    let first = start("first.cf", "first").await.unwrap();
+    let at = first.local_addr().to_string();
+    assert_eq!(first.settled().await, Registration::Registered(at.clone()));
+    let second = start("second.cf", "second").await.unwrap();
+    let Registration::Refused(why) = second.settled().await else {
+        panic!("second registration: {:?}", second.registration());
+    };
+    assert!(
+        why.contains(&format!("ADD refused: EEXIST dup is registered at {at}, which is live")),
+        "{why}"
+    );
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("dup {at}\n"));
+    let s = Session::open(&format!("{reg}/dup"), &ClientId::Bot("t".into()), ConnectType::Watch)
+        .await
+        .unwrap();
+    assert_eq!(s.title(), "first [channel transition]");
+
+    // Once the first has stopped, its entry is dead and a new server takes the name.
+    drop(second);
+    first.stop().await;
+    let third = start("third.cf", "third").await.unwrap();
+    let at = third.local_addr().to_string();
+    assert_eq!(third.settled().await, Registration::Registered(at.clone()));
+    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("dup {at}\n"));
 }

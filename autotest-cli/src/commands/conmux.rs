@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use autotest_conmux::supervisor::{self, Supervisor};
 use autotest_conmux::{
-    ClientId, ConnectType, ConsoleConfig, ConsoleServer, RegistryServer, Session,
+    ClientId, ConnectType, ConsoleConfig, ConsoleServer, Registration, RegistryServer, Session,
 };
 use clap::{Args, Subcommand};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -97,7 +97,19 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
             let cfg = ConsoleConfig::load(&config)?;
             let server = ConsoleServer::start(cfg).await?;
             tracing::info!("console {} on {}", config.display(), server.local_addr());
-            until_signal().await?;
+            // A refused registration ends the server, as in legacy conmux: nobody could find it.
+            let refused = async {
+                match server.settled().await {
+                    Registration::Refused(why) => why,
+                    _ => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                why = refused => {
+                    anyhow::bail!("{}: {why}", config.display())
+                }
+                r = until_signal() => r?,
+            }
             Ok(0)
         }),
         ConmuxCommand::Start {

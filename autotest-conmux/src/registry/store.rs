@@ -60,8 +60,12 @@ impl Store {
         self.entries.iter().map(|(n, l)| (n.as_str(), l.as_str()))
     }
 
-    /// Records `name` at `location` and rewrites the file.
+    /// Records `name` at `location` and rewrites the file (not when nothing changed: a refresh
+    /// of an entry costs no write).
     pub fn add(&mut self, name: &str, location: &str) -> Result<(), RegistryError> {
+        if self.lookup(name) == Some(location) {
+            return Ok(());
+        }
         self.entries.insert(name.to_owned(), location.to_owned());
         self.save()
     }

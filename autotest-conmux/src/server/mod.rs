@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 pub use crate::cf::DEFAULT_CLIENT_BUFFER;
 use crate::cf::{AddressRange, ConsoleCommand, ConsoleConfig, Listener};
@@ -95,11 +95,26 @@ pub struct ConsoleStatus {
     pub writer: Option<String>,
 }
 
+/// Where a console server stands with its registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Registration {
+    /// A fixed port: registered nowhere.
+    Unnamed,
+    /// No answer yet: the registry is unreachable (retried every 2 s).
+    Pending,
+    /// Registered at this `host:port`.
+    Registered(String),
+    /// The registry refused, e.g. because another live console has the name: its reason. Not
+    /// retried; clients cannot find this console by name.
+    Refused(String),
+}
+
 /// A running console server; dropping it stops the server and its console program.
 pub struct ConsoleServer {
     address: SocketAddr,
     hub: Arc<hub::Hub>,
     tasks: tokio::task::JoinSet<()>,
+    registration: watch::Receiver<Registration>,
 }
 
 impl ConsoleServer {
@@ -146,14 +161,43 @@ impl ConsoleServer {
             to_console,
         });
         tasks.spawn(accept_loop(listener, shared));
-        if let Listener::Registered { registry, name } = &config.listener {
-            tasks.spawn(register(registry.clone(), name.clone(), address));
-        }
+        let registration = match &config.listener {
+            Listener::Registered { registry, name } => {
+                let (tx, rx) = watch::channel(Registration::Pending);
+                tasks.spawn(register(registry.clone(), name.clone(), address, tx));
+                rx
+            }
+            Listener::Port(_) => watch::channel(Registration::Unnamed).1,
+        };
         Ok(Self {
             address,
             hub,
             tasks,
+            registration,
         })
+    }
+
+    /// Where it stands with its registry now.
+    pub fn registration(&self) -> Registration {
+        self.registration.borrow().clone()
+    }
+
+    /// Waits until the registry has answered (registered or refused); at once for a fixed port.
+    pub async fn settled(&self) -> Registration {
+        let mut rx = self.registration.clone();
+        let settled = rx.wait_for(|r| *r != Registration::Pending).await;
+        match settled {
+            Ok(r) => r.clone(),
+            // The registering task is gone only when the server is stopping.
+            Err(_) => self.registration(),
+        }
+    }
+
+    /// Stops it and waits until its tasks have ended, so its listener is closed (a registry
+    /// probing the old address finds it dead) and its console connection released.
+    pub async fn stop(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
     }
 
     /// Where clients connect.
@@ -196,12 +240,24 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
     }
 }
 
-async fn register(registry: Option<String>, name: String, address: SocketAddr) {
+async fn register(
+    registry: Option<String>,
+    name: String,
+    address: SocketAddr,
+    state: watch::Sender<Registration>,
+) {
     let mut warned = false;
     loop {
         match crate::client::register(registry.as_deref(), &name, address).await {
             Ok(location) => {
                 tracing::info!("registered {name} at {location}");
+                state.send_replace(Registration::Registered(location));
+                return;
+            }
+            // An answer, not an outage: retrying would not change it (legacy conmux exits).
+            Err(e @ crate::client::ClientError::Refused { .. }) => {
+                tracing::error!("registering {name}: {e}");
+                state.send_replace(Registration::Refused(format!("registering {name}: {e}")));
                 return;
             }
             Err(e) => {

@@ -2,6 +2,12 @@
 //! the directory, starts a server for a new file, restarts one whose file changed, stops one
 //! whose file was removed, and keeps `conmux.status` current ([`status`]). A `.cf` that does
 //! not parse is reported `failed` with the parser's message and retried when it changes.
+//!
+//! One name, one console: a `.cf` whose listener name (at the same registry) is already served
+//! by another `.cf` of the directory is not started; it is reported `failed` naming that file,
+//! and started once that file no longer holds the name. A console whose registry refuses it
+//! (another live server elsewhere has the name) is stopped and reported `failed` with the
+//! registry's reason, and retried when its file changes.
 
 pub mod status;
 
@@ -10,9 +16,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::cf::{CfError, ConsoleConfig};
+use crate::cf::{CfError, ConsoleConfig, Listener};
 use crate::registry::{RegistryError, RegistryServer};
-use crate::server::{ConsoleServer, ServerError};
+use crate::server::{ConsoleServer, Registration, ServerError};
 pub use status::{ConsoleLine, StatusReport};
 
 /// How often the directory is looked at and the status file rewritten.
@@ -55,7 +61,34 @@ pub enum SupervisorError {
 struct Console {
     content: Vec<u8>,
     title: String,
-    outcome: Result<ConsoleServer, String>,
+    /// The registry (`host:port`) and name a named listener claims.
+    claim: Option<(String, String)>,
+    outcome: Result<ConsoleServer, Failure>,
+}
+
+struct Failure {
+    why: String,
+    /// The console of this directory that holds the claim: retried once it no longer does.
+    behind: Option<String>,
+}
+
+impl Failure {
+    fn new(why: impl Into<String>) -> Self {
+        Self {
+            why: why.into(),
+            behind: None,
+        }
+    }
+}
+
+fn claim_of(cfg: &ConsoleConfig) -> Option<(String, String)> {
+    match &cfg.listener {
+        Listener::Registered { registry, name } => Some((
+            crate::client::registry_address(registry.as_deref()),
+            name.clone(),
+        )),
+        Listener::Port(_) => None,
+    }
 }
 
 /// Runs a registry and the consoles of one directory.
@@ -100,37 +133,111 @@ impl Supervisor {
             .collect();
         for name in gone {
             tracing::info!("{name}: config removed, stopping");
-            self.consoles.remove(&name);
+            self.stop(&name).await;
         }
+        self.drop_refused().await;
         for (name, (path, content)) in found {
             if self
                 .consoles
                 .get(&name)
-                .is_some_and(|c| c.content == content)
+                .is_some_and(|c| c.content == content && !self.may_retry(c))
             {
                 continue;
             }
-            if self.consoles.remove(&name).is_some() {
-                tracing::info!("{name}: config changed, restarting");
+            if self.stop(&name).await {
+                tracing::info!("{name}: config changed or its name freed, restarting");
             }
             let text = String::from_utf8_lossy(&content);
-            let (title, outcome) = match ConsoleConfig::parse(&path, &text) {
-                Ok(cfg) => (cfg.title.clone(), start_server(cfg).await),
-                Err(e) => (String::new(), Err(e.to_string())),
+            let (title, claim, outcome) = match ConsoleConfig::parse(&path, &text) {
+                Ok(cfg) => {
+                    let claim = claim_of(&cfg);
+                    let outcome = match self.holder_of(&name, claim.as_ref()) {
+                        Some(f) => Err(f),
+                        None => start_server(cfg.clone()).await.map_err(Failure::new),
+                    };
+                    (cfg.title, claim, outcome)
+                }
+                Err(e) => (String::new(), None, Err(Failure::new(e.to_string()))),
             };
             if let Err(e) = &outcome {
-                tracing::error!("{name}: {e}");
+                tracing::error!("{name}: {}", e.why);
             }
             self.consoles.insert(
                 name,
                 Console {
                     content,
                     title,
+                    claim,
                     outcome,
                 },
             );
         }
         self.write_status()
+    }
+
+    /// Removes a console, waiting until its server has stopped; whether there was one.
+    async fn stop(&mut self, name: &str) -> bool {
+        match self.consoles.remove(name) {
+            Some(Console {
+                outcome: Ok(server),
+                ..
+            }) => {
+                server.stop().await;
+                true
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// Stops the servers whose registry refused them, keeping the reason.
+    async fn drop_refused(&mut self) {
+        for (name, console) in self.consoles.iter_mut() {
+            let Ok(server) = &console.outcome else {
+                continue;
+            };
+            if let Registration::Refused(why) = server.registration() {
+                tracing::error!("{name}: {why}; stopped");
+                let failed = std::mem::replace(&mut console.outcome, Err(Failure::new(why)));
+                if let Ok(server) = failed {
+                    server.stop().await;
+                }
+            }
+        }
+    }
+
+    /// Whether a console that failed for a name held by another `.cf` may start: the holder
+    /// runs no more under that name.
+    fn may_retry(&self, c: &Console) -> bool {
+        match &c.outcome {
+            Err(Failure {
+                behind: Some(holder),
+                ..
+            }) => !self.consoles.get(holder).is_some_and(|h| {
+                h.outcome.is_ok() && h.claim.is_some() && h.claim == c.claim
+            }),
+            _ => false,
+        }
+    }
+
+    /// The failure of `name` when another running console of the directory has its claim.
+    fn holder_of(&self, name: &str, claim: Option<&(String, String)>) -> Option<Failure> {
+        let claim = claim?;
+        let (holder, c) = self.consoles.iter().find(|(n, c)| {
+            n.as_str() != name && c.outcome.is_ok() && c.claim.as_ref() == Some(claim)
+        })?;
+        let at = match &c.outcome {
+            Ok(server) => server.local_addr().to_string(),
+            Err(_) => "-".into(),
+        };
+        Some(Failure {
+            why: format!(
+                "listener {}/{} is already served by {holder}.cf (running at {at}); fix: give \
+                 one of them another listener name, or remove one",
+                claim.0, claim.1
+            ),
+            behind: Some(holder.clone()),
+        })
     }
 
     /// Reconciles every [`POLL`] until an error.
@@ -183,7 +290,7 @@ impl Supervisor {
                     channel: "-".into(),
                     clients: 0,
                     writer: "-".into(),
-                    detail: e.clone(),
+                    detail: e.why.clone(),
                 },
             })
             .collect();
