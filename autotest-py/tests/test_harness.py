@@ -292,3 +292,54 @@ def test_example_report_of_a_corrupt_tree(tree):
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.startswith("harness_report: results directory %s does not exist"
                                % os.path.join(tree, "missing"))
+
+
+def test_autoserv_tree_prefers_status_log_and_knows_the_kernel(tmp_path):
+    """A real autoserv job on localhost with a reboot: status.log, and the kernel it verified."""
+    from conftest import autotest_bin
+
+    (tmp_path / "global_config.ini").write_text(
+        "[AUTOSERV]\nclient_autodir_paths: %s\n" % (tmp_path / "autodir"))
+    (tmp_path / "control").write_text(
+        "def step_init():\n"
+        "    job.next_step(two)\n"
+        "    job.run_test('sleeptest', seconds=0.1)\n"
+        "    job.reboot()\n"
+        "def two():\n"
+        "    job.run_test('sleeptest', tag='two', seconds=0.1)\n")
+    p = subprocess.run([autotest_bin(), "autoserv", "-m", "localhost", "-r", "r", "-c",
+                        "--config-dir", ".", "control"], cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    top = str(tmp_path / "r")
+    res = harness.read_results(top)
+    assert res.log is not None and res.log.path == os.path.join(top, "status.log")
+    # The client's own `status` copy sits beside status.log; it is not a machine.
+    assert os.path.exists(os.path.join(top, "status")) and res.machines == {}
+    running = os.uname().release
+    assert res.kernel == running
+    assert [(t.name, t.status, t.kernel) for t in res.tests] == [
+        ("sleeptest", "GOOD", None),
+        ("sleeptest.two", "GOOD", running),
+    ]
+    assert [e.operation for e in res.log.entries if e.kind == "status"] == [
+        "sleeptest", "reboot.start", "reboot.verify", "sleeptest.two"]
+    assert list(res.tests[1].iterations[0].perf) == ["slept_seconds"]
+
+
+def mypy():
+    try:
+        import mypy  # noqa: F401
+    except ImportError:
+        pytest.fail("mypy is missing: `pip install mypy` (./dev.sh setup installs it)")
+    return [sys.executable, "-m"]
+
+
+def test_type_stubs_match_the_native_module_and_type_the_example():
+    # stubtest imports the built module and compares every name and signature with the stub.
+    p = subprocess.run(mypy() + ["mypy.stubtest", "autotest._native"], capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    p = subprocess.run(mypy() + ["mypy", "--strict", "--no-incremental", EXAMPLE],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr

@@ -2,7 +2,37 @@
 import os
 from typing import Dict, List, Optional, Sequence, Tuple, Union, final
 
-StrPath = Union[str, "os.PathLike[str]"]
+_StrPath = Union[str, "os.PathLike[str]"]
+
+__all__ = [
+    "DuplicateSubdirError",
+    "Iteration",
+    "Job",
+    "JobEngineError",
+    "Problem",
+    "Results",
+    "ResultsError",
+    "ResultsNotFoundError",
+    "StatusEntry",
+    "StatusLog",
+    "StatusLogError",
+    "TestResult",
+    "__version__",
+    "config_get",
+    "kernel_boot_cmdline",
+    "kernel_config_mismatches",
+    "kernel_grub_custom_cfg",
+    "kernel_merge_config",
+    "kernel_source_plans",
+    "parse_status_file",
+    "parse_status_text",
+    "read_keyval",
+    "read_results",
+    "running_kernel",
+    "status_codes",
+    "write_iteration_keyval",
+    "write_keyval",
+]
 
 __version__: str
 
@@ -227,7 +257,7 @@ class Results:
     @property
     def failed(self) -> int: ...
 
-def parse_status_file(path: StrPath) -> StatusLog: ...
+def parse_status_file(path: _StrPath) -> StatusLog: ...
 def parse_status_text(text: str) -> StatusLog: ...
-def read_results(path: StrPath) -> Results: ...
+def read_results(path: _StrPath) -> Results: ...
 def status_codes() -> List[str]: ...
