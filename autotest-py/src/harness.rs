@@ -179,6 +179,12 @@ fn contained_subdir(subdir: &str) -> Option<&Path> {
 /// Reads a results directory: its status log, job keyvals, each test's keyvals and iterations,
 /// and the machine subdirectories of a multi-machine job.
 pub(crate) fn read_tree(dir: &Path) -> Result<ResultsData, HarnessError> {
+    read_dir_of(dir, true)
+}
+
+/// One results directory; machine subdirectories are looked for only at the top (FORMATS §1
+/// has no machines inside machines), so a symlink loop cannot make the walk endless.
+fn read_dir_of(dir: &Path, with_machines: bool) -> Result<ResultsData, HarnessError> {
     if !dir.exists() {
         return Err(HarnessError::NoDir(dir.to_owned()));
     }
@@ -221,7 +227,11 @@ pub(crate) fn read_tree(dir: &Path) -> Result<ResultsData, HarnessError> {
             });
         }
     }
-    let machines = read_machines(dir, &test_dirs)?;
+    let machines = if with_machines {
+        read_machines(dir, &test_dirs)?
+    } else {
+        Vec::new()
+    };
     if log.is_none() && machines.is_empty() {
         return Err(HarnessError::NoStatusLog(dir.to_owned()));
     }
@@ -260,7 +270,7 @@ fn read_machines(
     names
         .into_iter()
         .map(|name| {
-            let machine = read_tree(&dir.join(&name))?;
+            let machine = read_dir_of(&dir.join(&name), false)?;
             Ok((name.to_string_lossy().into_owned(), machine))
         })
         .collect()

@@ -249,6 +249,11 @@ def test_multi_machine_tree(job_dir):
     with open(os.path.join(top, "host-b", "bench", "status"), "w") as f:
         f.write("START\t----\t----\t\nEND GOOD\t----\t----\t\n")
     assert harness.read_results(os.path.join(top, "host-b")).machines == {}
+    # Machines are only looked for at the top: a symlink loop does not make the walk endless.
+    os.symlink(".", os.path.join(top, "host-a", "loop"))
+    res = harness.read_results(top)
+    assert sorted(res.machines) == ["host-a", "host-b"]
+    assert res.machines["host-a"].machines == {}
 
 
 def test_worst_status_and_codes():
