@@ -41,6 +41,11 @@ setup() {
     say "pip install aiosmtpd"
     "$PYTHON" -m pip install -q 'aiosmtpd>=1.4'
   fi
+  # mypy: the type stubs of the Python package are checked (stubtest, --strict on the example).
+  if ! "$PYTHON" -c 'import mypy' >/dev/null 2>&1; then
+    say "pip install mypy"
+    "$PYTHON" -m pip install -q 'mypy>=1.10'
+  fi
   say "cargo build (workspace)"
   cargo build --workspace -q
   say "build and install the Python package (maturin, abi3)"

@@ -28,6 +28,18 @@ pub enum KeyvalError {
         /// The file it was meant for.
         path: PathBuf,
     },
+    /// A `{perf}` value read from a file that is not a number.
+    #[error("{}:{line}: perf keyval {key} has value {value:?}, which is not a number: perf keyvals must be numeric (an attr keyval holds text)", path.display())]
+    PerfNotANumber {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// The key, without its `{perf}` tag.
+        key: String,
+        /// The value found.
+        value: String,
+    },
     /// A line without `=`.
     #[error("{path}:{line}: not a key=value line: {text:?}")]
     Malformed {
@@ -216,10 +228,11 @@ pub fn parse_iterations(path: &Path, text: &str) -> Result<Vec<Iteration>, Keyva
         };
         open = true;
         if let Some(name) = k.strip_suffix("{perf}") {
-            let n = v.trim().parse::<f64>().map_err(|_| KeyvalError::NotANumber {
+            let n = v.trim().parse::<f64>().map_err(|_| KeyvalError::PerfNotANumber {
+                path: path.to_owned(),
+                line: i + 1,
                 key: name.to_owned(),
                 value: v.to_owned(),
-                path: path.to_owned(),
             })?;
             cur.perf.push((name.to_owned(), n));
         } else if let Some(name) = k.strip_suffix("{attr}") {

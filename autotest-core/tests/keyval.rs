@@ -75,8 +75,8 @@ fn errors_name_the_file_and_line() {
     let p = std::path::Path::new("/r/keyval");
     let e = parse_keyvals(p, "a=1\nno equals here\n").unwrap_err().to_string();
     assert_eq!(e, "/r/keyval:2: not a key=value line: \"no equals here\"");
-    let e = parse_iterations(p, "x{perf}=fast\n").unwrap_err().to_string();
-    assert!(e.contains("x") && e.contains("not a number"), "{e}");
+    let e = parse_iterations(p, "x{perf}=1\n\nx{perf}=fast\n").unwrap_err().to_string();
+    assert!(e.starts_with("/r/keyval:3: perf keyval x has value \"fast\", which is not a number"), "{e}");
     let dir = tempfile::tempdir().unwrap();
     let e = append_keyvals(&dir.path().join("k"), &[("bad key", "1")], Some(KeyvalType::Attr))
         .unwrap_err()

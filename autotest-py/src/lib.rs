@@ -5,6 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod harness;
+
 use autotest_core::{ClientJob, JobError, JobOptions, JobStart, StatusCode, StatusLineKind, Step};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
@@ -457,6 +459,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config_get, m)?)?;
     m.add("JobEngineError", m.py().get_type::<JobEngineError>())?;
     m.add("DuplicateSubdirError", m.py().get_type::<DuplicateSubdirError>())?;
+    harness::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }
