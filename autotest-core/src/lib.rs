@@ -13,6 +13,7 @@ pub mod keyval;
 mod machines;
 mod mirror;
 mod pidfile;
+mod pyliteral;
 mod queue;
 mod status;
 mod transport;
