@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::MirrorProblem;
+use super::error::MirrorProblem;
 
 /// One line of the clients file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::MirrorProblem;
+use super::error::MirrorProblem;
 use super::clients::check_queue_name;
 use crate::kernel::KernelVersion;
 
