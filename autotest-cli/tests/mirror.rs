@@ -319,6 +319,55 @@ fn bad_mapping_lines_are_reported_with_file_and_line_and_other_queues_still_get_
     assert!(!fresh.path().join("mirror").exists(), "a refused run creates nothing");
 }
 
+/// Lines with too many fields, a version that is not one, and repeated keys are refused with
+/// file:line (the first line counts); every queue still gets its jobs and the run exits 1.
+#[test]
+fn too_many_fields_bad_versions_and_repeats_are_refused_and_the_queues_still_get_jobs() {
+    let lab = Lab::new();
+    let ctl = lab.path("ctl");
+    std::fs::write(
+        lab.path("clients"),
+        format!(
+            "x86 {c}/basic-tests {c}/kernel-tests.srv\nsparc {c}/basic-tests\nidle {c}/basic-tests {c}/basic-tests\nx86 {c}/basic-tests\n",
+            c = ctl.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        lab.path("configs"),
+        "x86 6.0 /boot/config-x86\nsparc /boot/config-sparc /boot/extra\nsparc 6.0 /boot/config-sparc6 # comment\nbox2 notaversion defconfig\nx86 6.0 /boot/config-second\nidle defconfig\n",
+    )
+    .unwrap();
+    let o = lab.mirror();
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let clients = lab.path("clients");
+    let configs = lab.path("configs");
+    for want in [
+        format!("{}:3: control file {}/basic-tests is listed twice for queue 'idle'", clients.display(), ctl.display()),
+        format!("{}:4: queue 'x86' is already listed on line 1", clients.display()),
+        format!("{}:2: '/boot/config-sparc' is not a kernel version; write it like 6.1", configs.display()),
+        format!("{}:3: this line has 5 fields, but a line is '<queue> [<kernel-version>] <config path on the machine | defconfig>'", configs.display()),
+        format!("{}:4: 'notaversion' is not a kernel version", configs.display()),
+        format!("{}:5: queue 'x86' version 6.0 is already mapped on line 1", configs.display()),
+    ] {
+        assert!(stderr.contains(&want), "missing {want:?} in {}", text(&o));
+    }
+    assert_eq!(stderr.matches("autotest mirror: ").count(), 6, "{}", text(&o));
+    assert!(text(&o).contains("new releases: 2.6.39 6.0"), "{}", text(&o));
+    // Every queue got its jobs: x86 from its first line only, idle its control file once.
+    let (x86, sparc, idle) = (lab.queue("x86"), lab.queue("sparc"), lab.queue("idle"));
+    assert_eq!((x86.len(), sparc.len(), idle.len()), (4, 2, 2), "{x86:?} {sparc:?} {idle:?}");
+    let read = |q: &str, name: &str| std::fs::read_to_string(lab.path("queue").join(q).join(name)).unwrap();
+    // The first line for x86 6.0 counts; sparc's refused lines leave it the default config.
+    let x86_60 = read("x86", for_kernel(&x86, "6.0")[0]);
+    assert!(x86_60.contains("\nconfig = '/boot/config-x86'\n"), "{x86_60}");
+    let sparc_60 = read("sparc", for_kernel(&sparc, "6.0")[0]);
+    assert!(sparc_60.contains("\nconfig = '/boot/config'\n"), "{sparc_60}");
+    let idle_60 = read("idle", for_kernel(&idle, "6.0")[0]);
+    assert!(idle_60.contains("\nconfig = None\n"), "{idle_60}");
+}
+
 #[test]
 fn the_release_mail_arrives_at_a_real_smtp_server_and_a_dead_one_is_a_clear_error() {
     let lab = Lab::new();

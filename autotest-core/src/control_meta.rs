@@ -25,6 +25,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::pyliteral::{self, StrKind};
+
 /// Errors reading control-file metadata. Only an unreadable file or one the tokenizer cannot
 /// split (an unterminated string) is an error; odd values are [`MetaProblem`]s.
 #[derive(Debug, thiserror::Error)]
@@ -440,27 +442,6 @@ fn parse_atom(tokens: &[Token], pos: &mut usize) -> Result<Value, String> {
 // ---------------------------------------------------------------------------------------------
 // Tokenizer
 
-/// What kind of string literal a token is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum StrKind {
-    /// A plain (or `r`/`u`) string: a literal.
-    Text,
-    /// `b'..'`: bytes, not text.
-    Bytes,
-    /// `f'..'`: computed when run.
-    Formatted,
-}
-
-impl StrKind {
-    fn describe(self) -> &'static str {
-        match self {
-            StrKind::Text => "a string",
-            StrKind::Bytes => "a bytes literal",
-            StrKind::Formatted => "an f-string",
-        }
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Name(String),
@@ -531,11 +512,12 @@ fn tokenize(src: &str) -> Result<Vec<Vec<Token>>, (usize, String)> {
                 line += 1;
                 line_start = i;
             }
-            '\'' | '"' => {
+            _ if pyliteral::starts_at(&chars, i) => {
                 let start_line = line;
-                let value = read_string(&chars, &mut i, &mut line, &mut line_start, false)?;
+                let lit = pyliteral::read(&chars, &mut i, &mut line, &mut line_start)
+                    .map_err(|e| (e.line, e.message))?;
                 current.push(Token {
-                    kind: Tok::Str(value, StrKind::Text),
+                    kind: Tok::Str(lit.value, lit.kind),
                     line: start_line,
                     col,
                 });
@@ -546,33 +528,11 @@ fn tokenize(src: &str) -> Result<Vec<Vec<Token>>, (usize, String)> {
                     i += 1;
                 }
                 let word: String = chars[start..i].iter().collect();
-                let is_prefix = word.len() <= 2
-                    && word.chars().all(|c| "rRuUbBfF".contains(c))
-                    && matches!(chars.get(i), Some('\'' | '"'));
-                if is_prefix {
-                    let lower = word.to_lowercase();
-                    let raw = lower.contains('r');
-                    let kind = if lower.contains('f') {
-                        StrKind::Formatted
-                    } else if lower.contains('b') {
-                        StrKind::Bytes
-                    } else {
-                        StrKind::Text
-                    };
-                    let start_line = line;
-                    let value = read_string(&chars, &mut i, &mut line, &mut line_start, raw)?;
-                    current.push(Token {
-                        kind: Tok::Str(value, kind),
-                        line: start_line,
-                        col,
-                    });
-                } else {
-                    current.push(Token {
-                        kind: Tok::Name(word),
-                        line,
-                        col,
-                    });
-                }
+                current.push(Token {
+                    kind: Tok::Name(word),
+                    line,
+                    col,
+                });
             }
             c if c.is_ascii_digit()
                 || (c == '.' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
@@ -613,153 +573,6 @@ fn tokenize(src: &str) -> Result<Vec<Vec<Token>>, (usize, String)> {
         lines.push(current);
     }
     Ok(lines)
-}
-
-/// Reads a string literal starting at the quote `chars[*i]`; returns its value (escapes decoded
-/// unless `raw`) and leaves `*i` after the closing quote.
-fn read_string(
-    chars: &[char],
-    i: &mut usize,
-    line: &mut usize,
-    line_start: &mut usize,
-    raw: bool,
-) -> Result<String, (usize, String)> {
-    let start_line = *line;
-    let quote = chars[*i];
-    let triple = chars.get(*i + 1) == Some(&quote) && chars.get(*i + 2) == Some(&quote);
-    *i += if triple { 3 } else { 1 };
-    let mut out = String::new();
-    let unterminated = || {
-        if triple {
-            (
-                start_line,
-                format!(
-                    "the triple-quoted string opened here ({q}{q}{q}) is never closed; add the closing {q}{q}{q}",
-                    q = quote
-                ),
-            )
-        } else {
-            (
-                start_line,
-                format!(
-                    "the string opened here ({quote}) is not closed on this line; close it, or use triple quotes for text spanning lines"
-                ),
-            )
-        }
-    };
-    loop {
-        let Some(&c) = chars.get(*i) else {
-            return Err(unterminated());
-        };
-        if c == quote {
-            if !triple {
-                *i += 1;
-                return Ok(out);
-            }
-            if chars.get(*i + 1) == Some(&quote) && chars.get(*i + 2) == Some(&quote) {
-                *i += 3;
-                return Ok(out);
-            }
-            out.push(c);
-            *i += 1;
-            continue;
-        }
-        if c == '\n' {
-            if !triple {
-                return Err(unterminated());
-            }
-            out.push('\n');
-            *i += 1;
-            *line += 1;
-            *line_start = *i;
-            continue;
-        }
-        if c == '\r' && chars.get(*i + 1) == Some(&'\n') {
-            // CRLF inside a string reads as LF, as Python's universal newlines do.
-            *i += 1;
-            continue;
-        }
-        if c != '\\' {
-            out.push(c);
-            *i += 1;
-            continue;
-        }
-        // A backslash.
-        let Some(&next) = chars.get(*i + 1) else {
-            return Err(unterminated());
-        };
-        let (next, skip_cr) = if next == '\r' && chars.get(*i + 2) == Some(&'\n') {
-            ('\n', 1)
-        } else {
-            (next, 0)
-        };
-        if next == '\n' {
-            if raw {
-                out.push('\\');
-                out.push('\n');
-            }
-            *i += 2 + skip_cr;
-            *line += 1;
-            *line_start = *i;
-            continue;
-        }
-        if raw {
-            out.push('\\');
-            out.push(next);
-            *i += 2;
-            continue;
-        }
-        *i += 2;
-        match next {
-            '\\' | '\'' | '"' => out.push(next),
-            'a' => out.push('\x07'),
-            'b' => out.push('\x08'),
-            'f' => out.push('\x0c'),
-            'n' => out.push('\n'),
-            'r' => out.push('\r'),
-            't' => out.push('\t'),
-            'v' => out.push('\x0b'),
-            '0'..='7' => {
-                let mut value = next.to_digit(8).unwrap_or(0);
-                for _ in 0..2 {
-                    match chars.get(*i).and_then(|d| d.to_digit(8)) {
-                        Some(d) => {
-                            value = value * 8 + d;
-                            *i += 1;
-                        }
-                        None => break,
-                    }
-                }
-                out.push(char::from_u32(value).unwrap_or('\u{fffd}'));
-            }
-            'x' | 'u' | 'U' => {
-                let len = match next {
-                    'x' => 2,
-                    'u' => 4,
-                    _ => 8,
-                };
-                let hex: String = chars.iter().skip(*i).take(len).collect();
-                match u32::from_str_radix(&hex, 16) {
-                    Ok(v)
-                        if hex.chars().count() == len
-                            && hex.chars().all(|h| h.is_ascii_hexdigit()) =>
-                    {
-                        out.push(char::from_u32(v).unwrap_or('\u{fffd}'));
-                        *i += len;
-                    }
-                    // Invalid escapes are kept as written; this is metadata, not a compiler.
-                    _ => {
-                        out.push('\\');
-                        out.push(next);
-                    }
-                }
-            }
-            other => {
-                out.push('\\');
-                out.push(other);
-            }
-        }
-    }
 }
 
 /// Splits a logical line at top-level `;`.

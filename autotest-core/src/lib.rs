@@ -14,6 +14,7 @@ mod machines;
 mod mirror;
 mod pidfile;
 mod process;
+mod pyliteral;
 mod queue;
 pub mod results;
 mod status;

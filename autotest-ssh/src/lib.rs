@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 mod connection;
+mod errors;
 mod exec;
 mod known_hosts;
 mod options;

@@ -4,6 +4,8 @@
 //! client then finds its files itself (its kernels directory, a mirror URL) or says what it
 //! tried.
 
+use crate::pyliteral::{self, StrKind};
+
 /// Kernel sources and patches named by string literals in a control file, in order, once each.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct KernelRefs {
@@ -13,22 +15,13 @@ pub struct KernelRefs {
     pub patches: Vec<String>,
 }
 
-/// Reads a Python string literal at the start of `s` (after optional `r`/`u` prefix); returns
-/// it and the rest.
+/// Reads a Python string literal at the start of `s` (the crate's one literal reader); returns
+/// its text and the rest. Bytes, f-strings and unterminated literals are not names of files.
 fn literal(s: &str) -> Option<(String, &str)> {
-    let s = s.trim_start();
-    let s = s.strip_prefix(['r', 'u', 'R', 'U']).unwrap_or(s);
-    let quote = s.chars().next().filter(|c| *c == '\'' || *c == '"')?;
-    let mut out = String::new();
-    let mut chars = s[1..].char_indices();
-    while let Some((i, c)) = chars.next() {
-        match c {
-            '\\' => out.push(chars.next()?.1),
-            c if c == quote => return Some((out, &s[1 + i + 1..])),
-            c => out.push(c),
-        }
+    match pyliteral::read_str(s)? {
+        Ok((lit, rest)) if lit.kind == StrKind::Text => Some((lit.value, rest)),
+        _ => None,
     }
-    None
 }
 
 /// Literals of a comma-separated sequence (of a list or call); stops at the first
@@ -114,6 +107,18 @@ mod tests {
                 &[],
             ),
             ("kernel = '6.1'\nkernel = '6.1'\n", &["6.1"], &[]),
+            // Literals as Python reads them (the shared reader): prefixes, escapes, triple
+            // quotes; bytes, f-strings and unterminated strings name nothing.
+            (
+                "kernel = r'/k\\x41'\nk = job.kernel(u'/k/\\x41\\u00e9')\nk.patch('''p1''', \"p\\\\2\")\n",
+                &["/k\\x41", "/k/Aé"],
+                &["p1", "p\\2"],
+            ),
+            (
+                "kernel = f'{v}'\nk = job.kernel(b'/k')\nk.patch('open\npatches = ['a', rb'b']\n",
+                &[],
+                &["a"],
+            ),
         ];
         for (text, kernels, patches) in cases {
             let r = kernel_refs(text);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use lettre::message::{Mailbox, header::ContentType};
 use lettre::{Message, SmtpTransport, Transport};
 
-use super::MirrorError;
+use super::error::MirrorError;
 
 /// The default SMTP server.
 pub const DEFAULT_SMTP_SERVER: &str = "localhost:25";

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use super::MirrorError;
+use super::error::MirrorError;
 
 /// Release patterns used when none are configured: v2.6 through v6.x (and later), full tarballs
 /// in any of the three compressions, stable, rc, git-snapshot and -mm patches. Group 1 is the

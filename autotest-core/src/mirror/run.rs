@@ -13,7 +13,7 @@ use super::state::{FileStage, MIRROR_STATE_FILE, MirrorState, PendingRelease, Pl
 use super::sync::{DEFAULT_FILTERS, DEFAULT_SOURCE, sync_releases};
 use crate::kernel::KernelVersion;
 use super::wrap::{KernelJob, wrap_client_control, wrap_server_control};
-use super::{MirrorError, MirrorProblem};
+use super::error::{MirrorError, MirrorProblem};
 use crate::config::{ConfigError, GlobalConfig};
 use crate::queue::is_server_control;
 

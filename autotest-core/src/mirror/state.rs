@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::MirrorError;
+use super::error::MirrorError;
 
 /// Default file name of the state, inside the mirror directory.
 pub const MIRROR_STATE_FILE: &str = ".autotest-mirror-state";

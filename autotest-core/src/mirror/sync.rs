@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use super::MirrorError;
+use super::error::MirrorError;
 
 /// The kernel.org rsync module, the source when none is configured.
 pub const DEFAULT_SOURCE: &str = "rsync://rsync.kernel.org/pub/linux/kernel/";

@@ -4,17 +4,55 @@
 
 mod tree;
 
+use std::fmt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use autotest_core::CommandSpec;
+use async_trait::async_trait;
+use autotest_core::{CommandSpec, TransportError};
 use tokio::io::AsyncReadExt;
 
-use crate::exec::{Output, Stdin};
-use crate::transport::SshTransport;
+use crate::errors;
+use crate::exec::{Finished, Output, Run, Stdin};
 
 pub(crate) use tree::{get_tree, put_tree};
+
+/// What a transfer needs from a machine: one helper command run to its end on a channel of its
+/// own. `SshTransport` provides it (with its shared connection, reconnects and session limit),
+/// so the transfers depend only on `exec` and the transport on them, not both ways.
+#[async_trait]
+pub(crate) trait Runner: Sync {
+    /// The machine, named in errors.
+    fn machine_name(&self) -> &str;
+
+    /// Runs `run` on a new channel.
+    async fn run(&self, run: Run) -> Result<Finished, TransportError>;
+
+    /// A local or channel I/O error.
+    fn io_error(&self, what: &str, reason: impl fmt::Display) -> TransportError
+    where
+        Self: Sized,
+    {
+        errors::io_error(self.machine_name(), what, reason)
+    }
+
+    /// The error for a helper command that did not succeed.
+    fn remote_error(&self, what: &str, done: &Finished) -> TransportError {
+        errors::remote_error(self.machine_name(), what, done)
+    }
+}
+
+/// A helper command line with no timeout.
+fn helper(command: String, what: &str, stdin: Stdin, output: Output) -> Run {
+    Run {
+        command,
+        what: what.to_owned(),
+        stdin,
+        output,
+        timeout: None,
+    }
+}
 
 /// Receives a file on the machine: `$1` path, `$2` its directory, `$3` octal mode, `$4` size.
 const PUT_FILE: &str = r#"set -e
@@ -52,10 +90,10 @@ pub(crate) fn local_temp(path: &Path) -> PathBuf {
 
 /// Copies a local file to `remote` (parents created, mode kept).
 pub(crate) async fn put_file(
-    t: &SshTransport,
+    t: &impl Runner,
     local: &Path,
     remote: &str,
-) -> Result<(), autotest_core::TransportError> {
+) -> Result<(), TransportError> {
     let what = format!("copy {} to {remote}", local.display());
     let file = tokio::fs::File::open(local)
         .await
@@ -80,13 +118,12 @@ pub(crate) async fn put_file(
         &size,
     ];
     let done = t
-        .run(
+        .run(helper(
             CommandSpec::new(argv).to_shell(),
-            what.clone(),
+            &what,
             Stdin::Reader(Box::new(file.take(meta.len()))),
             Output::Capture,
-            None,
-        )
+        ))
         .await?;
     if done.outcome.success() {
         Ok(())
@@ -97,10 +134,10 @@ pub(crate) async fn put_file(
 
 /// Copies `remote` to a local file (parents created; written to a temporary name first).
 pub(crate) async fn get_file(
-    t: &SshTransport,
+    t: &impl Runner,
     remote: &str,
     local: &Path,
-) -> Result<(), autotest_core::TransportError> {
+) -> Result<(), TransportError> {
     let what = format!("copy {remote} to {}", local.display());
     if let Some(dir) = local.parent().filter(|d| !d.as_os_str().is_empty()) {
         tokio::fs::create_dir_all(dir)
@@ -112,13 +149,12 @@ pub(crate) async fn get_file(
         .await
         .map_err(|e| t.io_error(&what, format!("cannot create {}: {e}", tmp.display())))?;
     let result = t
-        .run(
+        .run(helper(
             CommandSpec::new(["cat", "--", remote]).to_shell(),
-            what.clone(),
+            &what,
             Stdin::Empty,
             Output::StdoutTo(Box::new(file)),
-            None,
-        )
+        ))
         .await;
     let outcome = match result {
         Ok(done) if done.outcome.success() => tokio::fs::rename(&tmp, local).await.map_err(|e| {

@@ -8,8 +8,8 @@ use autotest_core::{CommandSpec, TransportError};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
+use super::{Runner, helper};
 use crate::exec::{Output, Stdin};
-use crate::transport::SshTransport;
 
 /// Unpacks stdin into `$1` (created).
 const REMOTE_UNPACK: &str = r#"mkdir -p -- "$1" && cd -- "$1" && exec tar -xpf -"#;
@@ -19,7 +19,7 @@ const REMOTE_PACK: &str = r#"cd -- "$1" && exec tar -cf - ."#;
 
 /// Starts the local tar with `args`; the error says to install it.
 fn spawn_tar(
-    t: &SshTransport,
+    t: &impl Runner,
     what: &str,
     args: &[&std::ffi::OsStr],
     stdin: Stdio,
@@ -54,7 +54,7 @@ fn collect_stderr(child: &mut Child) -> tokio::task::JoinHandle<Vec<u8>> {
 
 /// Copies the contents of local directory `local` into `remote` (created).
 pub(crate) async fn put_tree(
-    t: &SshTransport,
+    t: &impl Runner,
     local: &Path,
     remote: &str,
 ) -> Result<(), TransportError> {
@@ -79,13 +79,12 @@ pub(crate) async fn put_tree(
         .take()
         .ok_or_else(|| t.io_error(&what, "local tar has no stdout"))?;
     let done = t
-        .run(
+        .run(helper(
             CommandSpec::new(["sh", "-c", REMOTE_UNPACK, "sh", remote]).to_shell(),
-            what.clone(),
+            &what,
             Stdin::Reader(Box::new(stream)),
             Output::Capture,
-            None,
-        )
+        ))
         .await;
     if !matches!(&done, Ok(d) if d.outcome.success()) {
         // The machine stopped reading: do not leave the local tar blocked on a full pipe.
@@ -102,7 +101,7 @@ pub(crate) async fn put_tree(
 
 /// Copies the contents of `remote` into local directory `local` (created).
 pub(crate) async fn get_tree(
-    t: &SshTransport,
+    t: &impl Runner,
     remote: &str,
     local: &Path,
 ) -> Result<(), TransportError> {
@@ -123,13 +122,12 @@ pub(crate) async fn get_tree(
         .take()
         .ok_or_else(|| t.io_error(&what, "local tar has no stdin"))?;
     let done = t
-        .run(
+        .run(helper(
             CommandSpec::new(["sh", "-c", REMOTE_PACK, "sh", remote]).to_shell(),
-            what.clone(),
+            &what,
             Stdin::Empty,
             Output::StdoutTo(Box::new(sink)),
-            None,
-        )
+        ))
         .await;
     let status = tar.wait().await;
     let tar_err = stderr.await.unwrap_or_default();
@@ -149,7 +147,7 @@ pub(crate) async fn get_tree(
 
 /// The local tar's exit as a result.
 fn local_status(
-    t: &SshTransport,
+    t: &impl Runner,
     what: &str,
     status: std::io::Result<std::process::ExitStatus>,
     stderr: &[u8],

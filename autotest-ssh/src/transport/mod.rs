@@ -1,7 +1,5 @@
 //! [`SshTransport`]: autotest-core's `Transport` for one machine over one shared SSH connection.
 
-mod errors;
-
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -14,11 +12,10 @@ use autotest_core::{
 use tokio::sync::Mutex;
 
 use crate::connection::{self, Connection, OpenChannel, OpenError};
+use crate::errors::{self, clone_error};
 use crate::exec::{self, Finished, Output, Run, Stdin};
 use crate::options::{SshOptions, SshTarget};
-use crate::transfer;
-
-pub(crate) use errors::clone_error;
+use crate::transfer::{self, Runner};
 
 /// A machine reached over SSH. Cheap to create (nothing happens on the network until the first
 /// command); share it (`Arc`) so that concurrent users share its one connection, as
@@ -180,28 +177,10 @@ impl SshTransport {
         })
     }
 
-    /// Runs a command line (already quoted) with the given stdin and output handling.
-    pub(crate) async fn run(
-        &self,
-        command: String,
-        what: String,
-        stdin: Stdin,
-        output: Output,
-        timeout: Option<std::time::Duration>,
-    ) -> Result<Finished, TransportError> {
+    /// Runs a command line (already quoted) on a new channel.
+    async fn run_command(&self, run: Run) -> Result<Finished, TransportError> {
         let open = self.open_channel().await?;
-        exec::run(
-            open,
-            Run {
-                command,
-                what,
-                stdin,
-                output,
-                timeout,
-            },
-            &self.machine,
-        )
-        .await
+        exec::run(open, run, &self.machine).await
     }
 
     /// Runs `cmd` (its argument vector quoted into one command line) with this stdin.
@@ -212,12 +191,18 @@ impl SshTransport {
         output: Option<OutputSender>,
     ) -> Result<ExecResult, TransportError> {
         if cmd.argv.is_empty() {
-            return Err(self.io_error("exec", "empty command"));
+            return Err(errors::io_error(&self.machine, "exec", "empty command"));
         }
         let what = errors::short(&autotest_core::quote_argv(&cmd.argv));
         let output = output.map_or(Output::Capture, Output::Stream);
         let done = self
-            .run(cmd.to_shell(), what, stdin, output, cmd.timeout)
+            .run_command(Run {
+                command: cmd.to_shell(),
+                what,
+                stdin,
+                output,
+                timeout: cmd.timeout,
+            })
             .await?;
         Ok(ExecResult {
             outcome: done.outcome,
@@ -225,24 +210,17 @@ impl SshTransport {
             stderr: done.stderr,
         })
     }
+}
 
-    /// The error for a helper command that did not succeed.
-    pub(crate) fn remote_error(&self, what: &str, done: &Finished) -> TransportError {
-        TransportError::Remote {
-            machine: self.machine.clone(),
-            what: what.to_owned(),
-            outcome: done.outcome.clone(),
-            stderr: errors::tail(&done.stderr),
-        }
+/// The transfers (`put_file` and the others) run their helper commands through this.
+#[async_trait]
+impl Runner for SshTransport {
+    fn machine_name(&self) -> &str {
+        &self.machine
     }
 
-    /// A local or channel I/O error.
-    pub(crate) fn io_error(&self, what: &str, reason: impl fmt::Display) -> TransportError {
-        TransportError::Io {
-            machine: self.machine.clone(),
-            what: what.to_owned(),
-            reason: reason.to_string(),
-        }
+    async fn run(&self, run: Run) -> Result<Finished, TransportError> {
+        self.run_command(run).await
     }
 }
 

@@ -1,6 +1,30 @@
-//! Small helpers for error messages.
+//! Small helpers for error messages, shared by the transport and the transfers (so neither
+//! needs the other for them).
+
+use std::fmt;
 
 use autotest_core::TransportError;
+
+use crate::exec::Finished;
+
+/// A local or channel I/O error on `machine`.
+pub(crate) fn io_error(machine: &str, what: &str, reason: impl fmt::Display) -> TransportError {
+    TransportError::Io {
+        machine: machine.to_owned(),
+        what: what.to_owned(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The error for a helper command on `machine` that did not succeed.
+pub(crate) fn remote_error(machine: &str, what: &str, done: &Finished) -> TransportError {
+    TransportError::Remote {
+        machine: machine.to_owned(),
+        what: what.to_owned(),
+        outcome: done.outcome.clone(),
+        stderr: tail(&done.stderr),
+    }
+}
 
 /// A copy of `e` (the type is not `Clone`), for callers that share one failed connect.
 pub(crate) fn clone_error(e: &TransportError) -> TransportError {
