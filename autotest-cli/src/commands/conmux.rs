@@ -6,10 +6,9 @@ use std::path::PathBuf;
 
 use autotest_conmux::supervisor::{self, Supervisor};
 use autotest_conmux::{
-    ClientId, ConnectType, ConsoleConfig, ConsoleServer, Registration, RegistryServer, Session,
+    ConsoleConfig, ConsoleServer, Registration, RegistryServer,
 };
 use clap::{Args, Subcommand};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Arguments of `autotest conmux`.
 #[derive(Args, Debug)]
@@ -170,44 +169,7 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
 
 pub fn attach(a: AttachArgs) -> anyhow::Result<i32> {
     let rt = runtime()?;
-    let result = rt.block_on(async {
-        let bot = std::path::Path::new(&a.program)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| a.program.clone());
-        let session = Session::open(&a.console, &ClientId::Bot(bot), ConnectType::Client).await?;
-        let (mut from_console, mut to_console) = session.into_stream().into_split();
-        let mut child = tokio::process::Command::new(&a.program)
-            .args(&a.args)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| anyhow::anyhow!("{}: cannot start: {e}", a.program))?;
-        let mut child_in = child.stdin.take().expect("piped stdin");
-        let mut child_out = child.stdout.take().expect("piped stdout");
-        let inbound = tokio::spawn(async move {
-            let mut buf = vec![0u8; 4096];
-            while let Ok(n) = from_console.read(&mut buf).await {
-                if n == 0 || child_in.write_all(&buf[..n]).await.is_err() {
-                    break;
-                }
-            }
-        });
-        let outbound = async move {
-            let mut buf = vec![0u8; 4096];
-            while let Ok(n) = child_out.read(&mut buf).await {
-                if n == 0 || to_console.write_all(&buf[..n]).await.is_err() {
-                    break;
-                }
-            }
-            let _ = to_console.shutdown().await;
-        };
-        let (status, ()) = tokio::join!(child.wait(), outbound);
-        inbound.abort();
-        let status = status?;
-        Ok(status.code().unwrap_or(1))
-    });
+    let result = rt.block_on(autotest_conmux::client::attach_program(&a.console, &a.program, &a.args));
     rt.shutdown_background();
-    result
+    Ok(result?)
 }

@@ -20,8 +20,12 @@
 //! # let _ = n; Ok(()) }
 //! ```
 
+mod attach;
+
 use std::net::SocketAddr;
 use std::time::Duration;
+
+pub use attach::attach_program;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
