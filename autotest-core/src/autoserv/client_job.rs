@@ -10,6 +10,7 @@ use super::{
     AbortSignal, AutoservOptions, STATUS_PREFIX, console_log, install, kernel_files, reboot,
     status_stream, transport_reason,
 };
+use crate::results::JobResults;
 use crate::status::{StatusCode, StatusEntry, StatusLineKind, StatusLog};
 use crate::transport::{CommandSpec, ExitOutcome, Transport, TransportError, is_local_machine};
 
@@ -50,7 +51,7 @@ fn now() -> i64 {
 /// Closes the status log's open groups with `END ABORT <reason>`, or, when the client never
 /// wrote anything, records the whole job as aborted for that reason.
 fn record_lost(dir: &Path, reason: &str) -> MachineOutcome {
-    let path = dir.join("status.log");
+    let path = JobResults::new(dir).status_log();
     let _ = std::fs::create_dir_all(dir);
     let text = match StatusLog::parse_file(&path) {
         Ok(mut log) if !log.entries.is_empty() => log.close_open_groups(Some(reason)),
@@ -72,7 +73,7 @@ fn record_lost(dir: &Path, reason: &str) -> MachineOutcome {
 
 /// Closes whatever the stopped client left open and reports the abort.
 fn record_aborted(dir: &Path, reason: &str) -> MachineOutcome {
-    let path = dir.join("status.log");
+    let path = JobResults::new(dir).status_log();
     if let Ok(mut log) = StatusLog::parse_file(&path) {
         let text = log.close_open_groups(Some(reason));
         if !text.is_empty() {
@@ -125,7 +126,7 @@ pub(crate) fn lost(dir: &Path, why: &str) -> MachineOutcome {
 /// The outcome for a machine whose job was aborted before its client started.
 pub(crate) fn aborted(dir: &Path, why: &str) -> MachineOutcome {
     let _ = std::fs::create_dir_all(dir);
-    let path = dir.join("status.log");
+    let path = JobResults::new(dir).status_log();
     if !path.exists() {
         // Aborted before anything ran: the job-level group says so, as for a lost machine.
         let _ = record_lost(dir, why);
@@ -150,11 +151,12 @@ pub(crate) async fn run_on_machine(
     status_indent: usize,
     kernel_files: &(Vec<std::path::PathBuf>, Vec<String>),
 ) -> MachineOutcome {
-    let _ = std::fs::create_dir_all(dir.join("debug"));
-    let sink = match StatusSink::open(&dir.join("status.log"), status_indent) {
+    let results = JobResults::new(dir);
+    let _ = std::fs::create_dir_all(results.debug_dir());
+    let sink = match StatusSink::open(&results.status_log(), status_indent) {
         Ok(s) => Arc::new(s),
         Err(e) => return MachineOutcome::Lost {
-            reason: format!("cannot write {}: {e}", dir.join("status.log").display()),
+            reason: format!("cannot write {}: {e}", results.status_log().display()),
         },
     };
     // The console is logged for the whole job, reboots included (that is when kernels panic).
@@ -195,13 +197,13 @@ pub(crate) async fn run_on_machine(
         for n in &staged.notes {
             tracing::warn!(machine = t.machine(), note = n.as_str(), "kernel source not staged");
         }
-        let _ = std::fs::write(dir.join("debug").join("kernel-files.log"), staged.report());
+        let _ = std::fs::write(results.debug_file("kernel-files.log"), staged.report());
     }
     let outcome = run_client_loop(opts, t.as_ref(), dir, &sink, &autodir, &control, &remote_results, abort, status_indent).await;
     if let Err(e) = t.get_tree(&remote_results, dir).await {
         tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
         let note = format!("could not copy the client's results back: {e}");
-        let _ = std::fs::write(dir.join("debug").join("results-copy.error"), note);
+        let _ = std::fs::write(results.debug_file("results-copy.error"), note);
     }
     outcome
 }
@@ -240,7 +242,7 @@ async fn run_client_loop(
         let cmd = CommandSpec::new(argv).env("PYTHONPATH", autodir).env("AUTODIR", autodir).cwd(autodir);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let status = Arc::clone(sink);
-        let debug = dir.join("debug");
+        let debug = JobResults::new(dir).debug_dir();
         let consumer = tokio::spawn(async move { status_stream::consume(rx, status, &debug, status_indent).await });
         let exec = t.exec(&cmd, Some(tx));
         tokio::pin!(exec);

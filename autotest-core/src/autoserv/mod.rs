@@ -120,7 +120,7 @@ pub async fn run_client_job(
             "no machines: give -m host[,host...] (or a .machines file in the queue)".into(),
         ));
     }
-    std::fs::create_dir_all(opts.resultsdir.join("debug"))
+    std::fs::create_dir_all(crate::results::JobResults::new(&opts.resultsdir).debug_dir())
         .map_err(|e| AutoservError::io(&opts.resultsdir, e))?;
     let build = install::client_build_id(&opts.client_package)
         .map_err(|e| AutoservError::io(&opts.client_package, e))?;
@@ -156,7 +156,7 @@ pub async fn run_client_job(
     let mut failed = 0u32;
     for t in tasks {
         let (m, dir, outcome) = t.await.map_err(|e| AutoservError::Usage(format!("machine task panicked: {e}")))?;
-        if let Ok(log) = StatusLog::parse_file(dir.join("status.log")) {
+        if let Ok(log) = StatusLog::parse_file(crate::results::JobResults::new(&dir).status_log()) {
             failed += summarize(&log).failed() as u32;
         }
         machines.push((m, outcome));

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::rpc::RpcServer;
 use super::{AbortSignal, AutoservError, AutoservOptions, install};
+use crate::results::JobResults;
 use crate::status::{StatusLog, summarize};
 use crate::transport::{ExitOutcome, TransportFactory};
 
@@ -59,7 +60,7 @@ async fn run_held(
     mut abort: AbortSignal,
     args: &str,
 ) -> Result<ServerOutcome, AutoservError> {
-    std::fs::create_dir_all(opts.resultsdir.join("debug"))
+    std::fs::create_dir_all(JobResults::new(&opts.resultsdir).debug_dir())
         .map_err(|e| AutoservError::io(&opts.resultsdir, e))?;
     let build = install::client_build_id(&opts.client_package)
         .map_err(|e| AutoservError::io(&opts.client_package, e))?;
@@ -127,9 +128,9 @@ async fn run_held(
 
 /// Failed tests over the job's status log and every machine's.
 fn count_failed(dir: &Path) -> u32 {
-    let mut logs = vec![dir.join("status.log")];
+    let mut logs = vec![JobResults::new(dir).status_log()];
     if let Ok(rd) = std::fs::read_dir(dir) {
-        logs.extend(rd.flatten().map(|e| e.path().join("status.log")));
+        logs.extend(rd.flatten().map(|e| JobResults::new(e.path()).status_log()));
     }
     logs.iter()
         .filter_map(|p| StatusLog::parse_file(p).ok())

@@ -13,6 +13,7 @@ use serde_json::Value;
 use super::JobError;
 use super::state::{JobState, OpenGroup, PendingReboot, Step};
 use crate::keyval;
+use crate::results::JobResults;
 use crate::status::{StatusCode, StatusEntry, StatusLineKind};
 
 const STATE_VERSION: u32 = 1;
@@ -127,7 +128,7 @@ impl ClientJob {
         {
             moved_aside = Some(move_aside(dir)?);
         }
-        std::fs::create_dir_all(dir.join("debug")).map_err(|e| JobError::io(dir, e))?;
+        std::fs::create_dir_all(JobResults::new(dir).debug_dir()).map_err(|e| JobError::io(dir, e))?;
         let control_copy = dir.join(opts.control_copy.as_deref().unwrap_or("control"));
         if opts.control != control_copy {
             std::fs::copy(&opts.control, &control_copy)
@@ -154,7 +155,7 @@ impl ClientJob {
                 .unwrap_or_default()
         });
         keyval::append_keyvals(
-            &dir.join("keyval"),
+            &JobResults::new(dir).keyval(),
             &[
                 ("job_queued", started.to_string()),
                 ("job_started", started.to_string()),
@@ -498,7 +499,7 @@ impl ClientJob {
         self.state.finished = true;
         self.state.steps.clear();
         keyval::append_keyvals(
-            &self.resultsdir.join("keyval"),
+            &JobResults::new(&self.resultsdir).keyval(),
             &[("job_finished", now().to_string())],
             None,
         )?;

@@ -33,7 +33,7 @@ pub(crate) fn read_autoserv_pidfile(
 /// `reason`) and adds `INFO ---- ---- Job aborted by the queue monitor on <when>: <reason>`.
 /// Returns false when the job has no status log (nothing is written then).
 pub(crate) fn record_abort(results_dir: &Path, reason: &str) -> Result<bool, QueueError> {
-    let path = results_dir.join("status.log");
+    let path = crate::results::JobResults::new(results_dir).status_log();
     let bytes = match fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
