@@ -165,3 +165,46 @@ job.parallel_simple(run, machines)
     let pid = std::fs::read_to_string(r.join(".autoserv_execute")).unwrap();
     assert_eq!(pid.lines().skip(1).collect::<Vec<_>>(), ["256", "0"]);
 }
+
+#[test]
+fn a_machine_list_file_is_read_and_repeats_run_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let autodir = dir.path().join("autodir");
+    setup(dir.path(), autodir.to_str().unwrap(), "job.run_test('sleeptest', seconds=0.1)\n");
+    std::fs::write(dir.path().join("machines"), "# the lab\nlocalhost\n\nlocalhost\n").unwrap();
+    let out = autotest(&["autoserv", "-M", "machines", "-r", "r", "-c", "--config-dir", ".", "control"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("localhost: completed").count(), 1, "{stdout}");
+    let lines = status_entries(&dir.path().join("r/status.log"));
+    assert_eq!(lines.iter().filter(|l| l.contains("END GOOD\tsleeptest")).count(), 1, "{lines:#?}");
+    // A bad line of the file is refused with its file and line.
+    std::fs::write(dir.path().join("machines"), "localhost\nnot a host\n").unwrap();
+    let out = autotest(&["autoserv", "-M", "machines", "-r", "r2", "-c", "--config-dir", ".", "control"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("machines:2"), "{stderr}");
+}
+
+#[test]
+fn an_ssh_port_outside_the_tcp_range_is_refused_with_file_line_and_range() {
+    for bad in ["99999", "-1", "0"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("global_config.ini"),
+            format!("[AUTOSERV]\nclient_autodir_paths: {}\nssh_port = {bad}\n", dir.path().join("a").display()),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("control"), "job.run_test('sleeptest')\n").unwrap();
+        let out = autotest(&["autoserv", "-m", "box1", "-r", "r", "-c", "--config-dir", ".", "control"], dir.path());
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("global_config.ini:3:") && stderr.contains("ssh_port") && stderr.contains("1 to 65535"),
+            "{bad}: {stderr}"
+        );
+        // Refused before any machine was tried; the pidfile records the failure.
+        let pid = std::fs::read_to_string(dir.path().join("r/.autoserv_execute")).unwrap();
+        assert_eq!(pid.lines().skip(1).collect::<Vec<_>>(), ["256", "0"], "exit code 1 as a wait status: {pid}");
+    }
+}
