@@ -269,10 +269,10 @@ impl Monitor {
         if let Some(c) = &config.conmux_server {
             info.push_str(&format!(", console server {c}"));
         }
+        // Watch first, then say "started": a file dropped after that line is seen being written.
+        let watched = hub.and_then(|h| h.subscribe(&queue_dir).map_err(|e| e.to_string()));
         log.info(info);
-        let (subscription, rx) = match hub
-            .and_then(|h| h.subscribe(&queue_dir).map_err(|e| e.to_string()))
-        {
+        let (subscription, rx) = match watched {
             Ok((s, rx)) => (Some(s), Some(rx)),
             Err(e) => {
                 log.warn(format!(
