@@ -108,13 +108,24 @@ fn a_hung_machine_is_hard_reset_through_its_console() {
         .unwrap();
     let after = read_until(&mut s, &address);
     assert!(after.contains("back-after-reset\n"), "{after}");
-    let log = std::fs::read_to_string(dir.path().join("m1.log")).unwrap();
-    for want in [
+    // The log is written by its own task, fed through a queue: it may be a moment behind what
+    // the client saw.
+    let wanted = [
         "<<<PAYLOAD LOST",
         "(bot:lab) initiated a hard reset",
         "[-- command hardreset by bot:lab: exited with status 0 --]",
         "back-after-reset",
-    ] {
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut log = String::new();
+    while std::time::Instant::now() < deadline {
+        log = std::fs::read_to_string(dir.path().join("m1.log")).unwrap_or_default();
+        if wanted.iter().all(|w| log.contains(w)) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for want in wanted {
         assert!(log.contains(want), "console log lacks {want:?}:\n{log}");
     }
 }
