@@ -161,6 +161,7 @@ pub(crate) struct MachineLock {
     dir: String,
     token: String,
     heartbeat: tokio::task::JoinHandle<()>,
+    _gate: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for MachineLock {
@@ -228,6 +229,63 @@ async fn ask(t: &dyn Transport, dir: &str, me: &LockOwner) -> Result<Answer, Str
     })
 }
 
+/// The flock of this server's jobs on one machine and autodir, or `None` when the lock file
+/// cannot be had (then only the machine's own lock orders the jobs).
+async fn local_gate(
+    t: &dyn Transport,
+    autodir: &str,
+    dir: &str,
+    notice: &(dyn Fn(String) + Send + Sync),
+    told: &mut Option<String>,
+    abort: &mut AbortSignal,
+) -> Result<Option<std::fs::File>, LockError> {
+    use std::os::fd::AsRawFd;
+    let gates = std::env::temp_dir().join("autotest-machine-locks");
+    let key = format!("{}\n{autodir}", t.machine());
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| (h ^ c as u64).wrapping_mul(0x100_0000_01b3));
+    let name: String = t
+        .machine()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .take(64)
+        .collect();
+    let path = gates.join(format!("{name}-{hash:016x}.lock"));
+    let file = std::fs::create_dir_all(&gates).and_then(|()| {
+        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)
+    });
+    let file = match file {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "no local machine lock; the machine's own lock alone orders the jobs");
+            return Ok(None);
+        }
+    };
+    loop {
+        // SAFETY: flock on a descriptor we own; it only sets an advisory lock.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(Some(file));
+        }
+        if let Some(reason) = abort.borrow().clone() {
+            return Err(LockError::Aborted(reason));
+        }
+        if told.is_none() {
+            // Say once who holds the machine (read from the machine's lock).
+            let owner = run(t, "cat \"$1/owner\" 2>/dev/null; true", dir, "")
+                .await
+                .ok()
+                .and_then(|r| LockOwner::parse(&r.stdout_text()));
+            let holder = owner.map_or_else(|| "another job of this server".to_owned(), |o| o.describe());
+            notice(format!("waiting for machine {}: another job holds it: {holder}, lock {dir}", t.machine()));
+            *told = Some(holder);
+        }
+        let mut abort2 = abort.clone();
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+            _ = abort2.changed() => {}
+        }
+    }
+}
+
 /// Takes the lock of the machine behind `t` (autodir `autodir`), waiting while another job holds
 /// it. `notice` is told once per holder why the job waits.
 pub(crate) async fn acquire(
@@ -239,8 +297,11 @@ pub(crate) async fn acquire(
     abort: &mut AbortSignal,
 ) -> Result<MachineLock, LockError> {
     let dir = format!("{autodir}/{LOCK_DIR}");
-    let mut poll = policy.first_poll;
     let mut told: Option<String> = None;
+    // Jobs of this server queue on a local flock first: waiting costs a system call, not a
+    // command on the machine, and the next job starts as soon as the last one lets go.
+    let mut gate = local_gate(t.as_ref(), autodir, &dir, notice, &mut told, abort).await?;
+    let mut poll = policy.first_poll;
     loop {
         if let Some(reason) = abort.borrow().clone() {
             return Err(LockError::Aborted(reason));
@@ -266,6 +327,7 @@ pub(crate) async fn acquire(
                     dir,
                     token: me.token.clone(),
                     heartbeat,
+                    _gate: gate.take(),
                 });
             }
             Answer::Held { age, owner, raw } => {
@@ -494,5 +556,37 @@ mod tests {
         assert!(matches!(wait.await.unwrap(), Err(LockError::Aborted(_))));
         lock.release().await;
         assert!(!dir.exists());
+    }
+
+    #[tokio::test]
+    async fn another_servers_lock_is_waited_for_until_it_goes_unrefreshed_too_long() {
+        let autodir = tempfile::tempdir().unwrap();
+        let dir = autodir.path().join(LOCK_DIR);
+        std::fs::create_dir(&dir).unwrap();
+        let me = LockOwner::this_process(std::path::Path::new("/r/me"));
+        let theirs = LockOwner { server: "server2".into(), pid: 1, token: "theirs".into(), ..me.clone() };
+        std::fs::write(dir.join("owner"), theirs.render()).unwrap();
+        let t: Arc<dyn Transport> = Arc::new(LocalTransport::new("localhost"));
+        let (_tx, mut abort) = no_abort();
+        let notes = std::sync::Mutex::new(Vec::<String>::new());
+        let n = |s: String| notes.lock().unwrap().push(s);
+        let short = LockPolicy { stale_after: Duration::from_secs(5), ..policy() };
+        // Fresh: waited for, and the wait names the other server's job.
+        let autodir_s = autodir.path().display().to_string();
+        let r = tokio::time::timeout(Duration::from_millis(300), acquire(Arc::clone(&t), &autodir_s, &me, short, &n, &mut abort)).await;
+        assert!(r.is_err(), "a fresh lock of another server must be waited for");
+        assert!(notes.lock().unwrap().iter().any(|s| s.contains("on server2")), "{:?}", notes.lock().unwrap());
+        // Untouched for longer than a reboot may take: broken, and the job gets the machine.
+        std::fs::File::options()
+            .write(true)
+            .open(dir.join("owner"))
+            .unwrap()
+            .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
+            .unwrap();
+        let lock = acquire(Arc::clone(&t), &autodir_s, &me, short, &n, &mut abort).await.unwrap();
+        assert!(notes.lock().unwrap().iter().any(|s| s.contains("has not refreshed it")), "{:?}", notes.lock().unwrap());
+        let owner = std::fs::read_to_string(dir.join("owner")).unwrap();
+        assert!(owner.contains(&format!("token={}", me.token)), "{owner}");
+        lock.release().await;
     }
 }
