@@ -16,6 +16,7 @@ mod pidfile;
 mod queue;
 mod status;
 mod transport;
+mod visible;
 
 pub use config::{
     AutoservConfig, AutotestWebConfig, ConfigError, GlobalConfig, HostsConfig, SchedulerConfig,
@@ -50,6 +51,7 @@ pub use queue::{
     results_dir_base, scan_spool, start_all_queues,
 };
 pub use status::*;
+pub use visible::visible;
 pub use transport::{
     CommandSpec, ExecResult, ExitOutcome, LocalTransport, OutputSender, OutputStream, Spawned,
     StdinStream, Transport, TransportError, TransportFactory, is_local_machine, quote_arg,

@@ -91,7 +91,7 @@ pub fn run(a: AutoservArgs) -> anyhow::Result<i32> {
     let (code, failed) = match &result {
         Ok((code, failed)) => (*code, *failed),
         Err(e) => {
-            eprintln!("autoserv: {e:#}");
+            eprintln!("autoserv: {}", super::report(e));
             (1, 0)
         }
     };
@@ -175,9 +175,9 @@ fn run_job(a: &AutoservArgs) -> anyhow::Result<(i32, u32)> {
     for (m, o) in &outcome.machines {
         match o {
             MachineOutcome::Completed { reboots } => println!("{m}: completed ({reboots} reboot(s))"),
-            MachineOutcome::Failed { reason } => println!("{m}: failed: {reason}"),
-            MachineOutcome::Lost { reason } => println!("{m}: lost: {reason}"),
-            MachineOutcome::Aborted { reason } => println!("{m}: aborted: {reason}"),
+            MachineOutcome::Failed { reason } => println!("{m}: failed: {}", autotest_core::visible(reason)),
+            MachineOutcome::Lost { reason } => println!("{m}: lost: {}", autotest_core::visible(reason)),
+            MachineOutcome::Aborted { reason } => println!("{m}: aborted: {}", autotest_core::visible(reason)),
         }
     }
     if outcome.machines.iter().any(|(_, o)| matches!(o, MachineOutcome::Aborted { .. })) {
