@@ -54,7 +54,7 @@ fn main() {
     match code {
         Ok(code) => std::process::exit(code),
         Err(e) => {
-            eprintln!("autotest: {e:#}");
+            eprintln!("autotest: {}", commands::report(&e));
             std::process::exit(1);
         }
     }

@@ -19,6 +19,7 @@ mod queue;
 pub mod results;
 mod status;
 mod transport;
+mod visible;
 
 pub use config::{
     AutoservConfig, AutotestWebConfig, ConfigError, GlobalConfig, HostsConfig, SchedulerConfig,
@@ -53,6 +54,7 @@ pub use queue::{
     results_dir_base, scan_spool, start_all_queues,
 };
 pub use status::*;
+pub use visible::visible;
 pub use transport::{
     CommandSpec, ExecResult, ExitOutcome, LocalTransport, LocalTransportFactory, OutputSender, OutputStream, Spawned,
     StdinStream, Transport, TransportError, TransportFactory, is_local_machine, quote_arg,

@@ -20,7 +20,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use autotest_core::{
-    ParsedEntry, StatusCode, StatusEntry, StatusLineKind, StatusLog, StatusNode, summarize,
+    ParsedEntry, ProblemReason, StatusCode, StatusEntry, StatusLineKind, StatusLog,
+    StatusLogError, StatusNode, summarize, summarize_file, summarize_reader,
 };
 use proptest::prelude::*;
 
@@ -224,6 +225,67 @@ fn read_errors_name_the_file() {
     );
 }
 
+/// The streaming summary reads every case exactly as the in-memory one.
+#[test]
+fn streaming_summary_equals_in_memory_summary() {
+    for entry in std::fs::read_dir(data_dir()).unwrap() {
+        let case = entry.unwrap().path();
+        if case.extension().and_then(|e| e.to_str()) != Some("log") {
+            continue;
+        }
+        let whole = summarize(&StatusLog::parse_file(&case).unwrap());
+        assert_eq!(summarize_file(&case).unwrap(), whole, "{}", case.display());
+    }
+}
+
+/// An over-long line is a problem at its line, holding only the start of the line; the lines
+/// around it are read as usual, also when the long line has no newline at the end.
+#[test]
+fn over_long_lines_are_problems_not_allocations() {
+    let long = "x".repeat(5000);
+    let text = format!("GOOD\ta\ta\tok\nFAIL\tb\tb\t{long}\nGOOD\tc\tc\tfine\r\n\t{long}");
+    let s = summarize_reader(text.as_bytes(), 100).unwrap();
+    let names: Vec<_> = s.tests.iter().map(|t| (t.name.as_str(), t.line)).collect();
+    assert_eq!(names, vec![("a", 1), ("c", 3)]);
+    assert_eq!(s.tests[1].reason, "fine");
+    let problems: Vec<_> = s.problems.iter().map(|p| (p.line, &p.reason)).collect();
+    let too_long = ProblemReason::LineTooLong { limit: 100 };
+    assert_eq!(problems, vec![(2, &too_long), (4, &too_long)]);
+    assert!(s.problems.iter().all(|p| p.text.len() < 210), "{:?}", s.problems);
+    assert!(s.problems[0].reason.to_string().contains("longer than 100 bytes"));
+    // Exactly at the limit is fine.
+    let exact = format!("GOOD\ta\ta\t{}\n", "y".repeat(91));
+    let s = summarize_reader(exact.as_bytes(), 100).unwrap();
+    assert!(s.problems.is_empty() && s.tests.len() == 1, "{:?}", s.problems);
+}
+
+/// A directory, a FIFO and a device are refused by name, before anything is read (opening a
+/// FIFO would block, /dev/zero never ends).
+#[test]
+fn non_regular_files_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("status.fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    for (path, kind) in [
+        (dir.path().to_path_buf(), "directory"),
+        (fifo.clone(), "FIFO"),
+        (PathBuf::from("/dev/zero"), "character device"),
+    ] {
+        for err in [
+            summarize_file(&path).unwrap_err(),
+            StatusLog::parse_file(&path).unwrap_err(),
+        ] {
+            assert!(
+                matches!(&err, StatusLogError::NotRegular { kind: k, .. } if *k == kind),
+                "{err:?}"
+            );
+            let msg = err.to_string();
+            assert!(msg.contains(&*path.to_string_lossy()) && msg.contains("not a regular file"));
+        }
+    }
+}
+
 // ---- property tests ----
 
 fn code() -> impl Strategy<Value = StatusCode> {
@@ -349,12 +411,14 @@ proptest! {
         let whole_tree = whole.tree();
         prop_assert!(whole_tree.open.is_empty() && whole_tree.problems.is_empty());
         prop_assert_eq!(whole_tree.status(), tree.status());
+        prop_assert_eq!(summarize_reader(text.as_bytes(), 1 << 20).unwrap(), summarize(&log));
     }
 
     #[test]
     fn parsing_anything_never_panics(text in "[\tA-Z _=\n-]{0,200}|\\PC{0,200}") {
         let mut log = StatusLog::parse(&text);
-        let _ = summarize(&log);
+        let summary = summarize(&log);
+        prop_assert_eq!(summarize_reader(text.as_bytes(), 1 << 20).unwrap(), summary);
         let _ = log.close_open_groups(None);
         prop_assert!(log.tree().open.is_empty());
     }
@@ -381,6 +445,9 @@ proptest! {
         let mut log = StatusLog::parse(&text);
         let summary = summarize(&log);
         prop_assert!(summary.tests.iter().all(|t| t.line >= 1 && t.line <= log.lines));
+        // The streaming summary follows the tree event for event.
+        let streamed = summarize_reader(text.as_bytes(), 1 << 20).unwrap();
+        prop_assert_eq!(&streamed, &summary);
         let _ = log.close_open_groups(None);
         prop_assert!(log.tree().open.is_empty());
     }
@@ -388,6 +455,7 @@ proptest! {
     #[test]
     fn invalid_utf8_is_replaced_not_fatal(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
         let log = StatusLog::parse_bytes(&bytes);
-        let _ = summarize(&log);
+        let summary = summarize(&log);
+        prop_assert_eq!(summarize_reader(&bytes[..], 1 << 20).unwrap(), summary);
     }
 }

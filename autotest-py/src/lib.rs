@@ -444,6 +444,13 @@ fn config_get(config_dir: PathBuf, section: &str, key: &str) -> PyResult<Option<
 }
 
 /// The native module.
+/// `text` with its terminal control characters escaped (see `autotest_core::visible`): what
+/// `--verbose` shows of a test's output.
+#[pyfunction]
+fn visible(text: &str) -> String {
+    autotest_core::visible(text).into_owned()
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyJob>()?;
@@ -457,6 +464,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(kernel_grub_custom_cfg, m)?)?;
     m.add_function(wrap_pyfunction!(running_kernel, m)?)?;
     m.add_function(wrap_pyfunction!(config_get, m)?)?;
+    m.add_function(wrap_pyfunction!(visible, m)?)?;
     m.add("JobEngineError", m.py().get_type::<JobEngineError>())?;
     m.add("DuplicateSubdirError", m.py().get_type::<DuplicateSubdirError>())?;
     harness::register(m)?;

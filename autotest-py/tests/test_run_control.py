@@ -3,7 +3,7 @@
 import json
 import os
 
-from conftest import write_test
+from conftest import normalize, write_test
 
 PASSING = """
     import time
@@ -518,3 +518,71 @@ def test_sigterm_kills_tests_and_closes_groups_with_abort(job_dir):
     for pid in pids:
         assert not os.path.exists("/proc/%d" % pid) or \
             open("/proc/%d/stat" % pid).read().split()[2] == "Z", pid
+
+
+def test_nul_byte_is_reported_at_its_line_and_column(job_dir, run):
+    (job_dir / "control").write_bytes(b"job.run_test('sleeptest')\n# fine\nabc\x00def\n")
+    r = run(None)
+    assert r.code == 2, r.stderr
+    assert "line 3, column 4" in r.stderr and "NUL byte" in r.stderr, r.stderr
+    assert "None" not in r.stderr
+    assert str(job_dir / "control") in r.stderr
+    assert not os.path.exists(r.results)
+
+
+def _runner(job_dir, control, *extra):
+    """The runner as autoserv starts it on a machine: with a status prefix."""
+    import subprocess
+    import sys
+    cmd = [sys.executable, "-m", "autotest.client.runner", "--results", str(job_dir / "res"),
+           "--status-prefix=AUTOTEST_STATUS:"] + list(extra) + ["--", str(control)]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=str(job_dir))
+
+
+def test_refused_control_file_under_autoserv_writes_status_lines_naming_the_real_file(job_dir):
+    control = job_dir / "control"
+    control.write_text("job.run_test('sleeptest')\nprint 'hello'\n")
+    p = _runner(job_dir, control, "--control-name", "/srv/queue/kernel-6.6-test")
+    assert p.returncode == 2, p.stderr
+    lines = [l[len("AUTOTEST_STATUS:"):] for l in p.stdout.splitlines()
+             if l.startswith("AUTOTEST_STATUS:")]
+    entries = [normalize(l) for l in lines if not l.lstrip("\t").startswith("  ")]
+    assert [e.split("\t")[:3] for e in entries] == [
+        ["START", "----", "----"], ["", "ABORT", "----"], ["END ABORT", "----", "----"]], lines
+    text = "\n".join(lines)
+    assert "/srv/queue/kernel-6.6-test, line 2" in text and "Python 2" in text, text
+    assert str(control) not in text
+    assert "/srv/queue/kernel-6.6-test, line 2" in p.stderr
+
+
+def test_runner_refuses_a_fifo_without_opening_it(job_dir):
+    fifo = job_dir / "control"
+    os.mkfifo(str(fifo))
+    p = _runner(job_dir, fifo)
+    assert p.returncode == 2
+    assert "is not a regular file (it is a FIFO)" in p.stderr and str(fifo) in p.stderr
+    assert "AUTOTEST_STATUS:END ABORT" in p.stdout
+
+
+ESCAPES = """
+    import sys
+    from autotest.client import test
+
+    class noisy(test.test):
+        version = 1
+
+        def run_once(self):
+            sys.stdout.write('\\x1b[2J\\x1b]0;title\\x07red \\xc3\\xa9t\\xc3\\xa9\\n'
+                             .encode('latin-1').decode('utf-8'))
+            sys.stdout.flush()
+"""
+
+
+def test_verbose_output_shows_escape_sequences_escaped(job_dir, run):
+    write_test(job_dir, "noisy", ESCAPES)
+    r = run("job.run_test('noisy')\n", "--verbose")
+    assert r.code == 0, r.stderr
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout
+    assert "\\x1b[2J\\x1b]0;title\\x07red été" in r.stdout, r.stdout
+    # The debug file keeps the bytes as the test wrote them.
+    assert "\x1b[2J" in r.read("noisy", "debug", "stdout")

@@ -61,11 +61,12 @@ pub fn run(a: AutoservArgs) -> anyhow::Result<i32> {
         command_line: std::env::args().collect(),
     };
     let exit = autotest_server::run_autoserv(&req);
+    // Reasons quote test output and file names: shown with control characters escaped.
     for line in &exit.report {
-        println!("{line}");
+        println!("{}", autotest_core::visible(line));
     }
-    if let Some(e) = &exit.error {
-        eprintln!("autoserv: {e}");
+    if let Some(e) = exit.error {
+        eprintln!("autoserv: {}", super::report(&anyhow::Error::new(e)));
     }
     Ok(exit.code)
 }

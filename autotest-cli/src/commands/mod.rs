@@ -20,3 +20,35 @@ pub(crate) fn init_logging() {
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
 }
+
+/// The error and its causes, each once, fit for a terminal: most error messages already include
+/// their source's text ("cannot read X: No such file or directory"), so a cause that the text
+/// so far already says is left out instead of repeated; control characters are escaped (errors
+/// quote files and tests).
+pub(crate) fn report(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    autotest_core::visible(&text).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let inner = format!("cannot read x: {io}");
+        let e = anyhow::Error::new(io).context(inner).context("autoserv");
+        assert_eq!(report(&e), "autoserv: cannot read x: entity not found");
+    }
+}

@@ -51,6 +51,16 @@ pub fn python() -> String {
 }
 
 pub fn run(a: RunArgs) -> anyhow::Result<i32> {
+    // Before anything starts: a FIFO would hang the runner, a device would never end.
+    let meta = std::fs::metadata(&a.control)
+        .with_context(|| format!("cannot read control file {}", a.control.display()))?;
+    if !meta.is_file() {
+        anyhow::bail!(
+            "control file {} is a {}, not a regular file: give the path of a control file",
+            a.control.display(),
+            autotest_core::file_kind(&meta.file_type())
+        );
+    }
     let py = python();
     let mut cmd = Command::new(&py);
     cmd.arg("-c").arg(BOOTSTRAP);

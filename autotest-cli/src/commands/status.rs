@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use autotest_core::{StatusLog, summarize};
+use autotest_core::{summarize_file, visible};
 use clap::Args;
 
 /// Arguments of `autotest status`.
@@ -25,28 +25,30 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
     Ok(if failed > 0 { 1 } else { 0 })
 }
 
-/// Prints the summary of a status log; returns the number of tests that did not pass.
+/// Prints the summary of a status log, read as a stream (memory does not grow with the log);
+/// returns the number of tests that did not pass. Names and reasons come from the tests, so
+/// their control characters are shown escaped.
 pub fn print_summary(path: &Path) -> anyhow::Result<usize> {
-    let log = StatusLog::parse_file(path)?;
-    let summary = summarize(&log);
+    let summary = summarize_file(path)?;
+    let shown = path.display().to_string();
+    let shown = visible(&shown);
     for p in &summary.problems {
-        eprintln!("{}:{}: skipped a malformed line: {}", path.display(), p.line, p.reason);
+        eprintln!("{shown}:{}: skipped a malformed line: {}", p.line, visible(&p.reason.to_string()));
     }
     if summary.tests.is_empty() {
-        println!("no tests in {}", path.display());
+        println!("no tests in {shown}");
     }
-    let width = summary.tests.iter().map(|t| t.name.len()).max().unwrap_or(4).max(4);
+    let width = summary.tests.iter().map(|t| visible(&t.name).chars().count()).max().unwrap_or(4).max(4);
     for t in &summary.tests {
         let reason = t.reason.lines().next().unwrap_or("");
-        println!("{:<width$}  {:<7}  {}", t.name, t.status.as_str(), reason);
+        println!("{:<width$}  {:<7}  {}", visible(&t.name), t.status.as_str(), visible(reason));
     }
     let failed = summary.failed();
     println!(
-        "job {}: {} test(s), {} not passed; status log {}",
+        "job {}: {} test(s), {} not passed; status log {shown}",
         summary.status,
         summary.tests.len(),
         failed,
-        path.display()
     );
     Ok(failed)
 }

@@ -232,6 +232,7 @@ async fn run_client_loop(
             "--results".into(),
             remote_results.to_owned(),
             format!("--status-prefix={STATUS_PREFIX}"),
+            format!("--control-name={}", opts.control.display()),
         ];
         if reboots > 0 {
             argv.push("--continue".into());

@@ -9,6 +9,8 @@ pub use code::{StatusCode, UnknownStatusCode};
 pub use entry::{EMPTY_FIELD, StatusEntry, StatusLineKind, format_localtime};
 pub use parse::{
     DEFAULT_ABORT_REASON, ParseProblem, ParsedEntry, ProblemReason, StatusGroup, StatusLog,
-    StatusLogError, StatusNode, StatusTree,
+    StatusLogError, StatusNode, StatusTree, file_kind,
 };
-pub use summary::{JobSummary, TestResult, summarize};
+pub use summary::{
+    JobSummary, MAX_LINE_BYTES, Summarizer, TestResult, summarize, summarize_file, summarize_reader,
+};

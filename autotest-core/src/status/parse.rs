@@ -33,7 +33,7 @@ impl ParsedEntry {
     }
 
     /// The first rendered line, without its newline: how problems quote an entry.
-    fn first_line(&self) -> String {
+    pub(super) fn first_line(&self) -> String {
         let text = self.render();
         text.split('\n').next().unwrap_or_default().to_owned()
     }
@@ -64,6 +64,15 @@ pub enum ProblemReason {
     /// A line indented by two spaces (an extra message line) with no entry to continue.
     #[error("extra message line (indented by two spaces) with no status entry before it")]
     OrphanMessageLine,
+    /// The line is longer than the reader holds (only from the streaming reader,
+    /// [`crate::summarize_file`]); the problem's text is the start of the line.
+    #[error(
+        "line longer than {limit} bytes: a status line is one entry; split long messages into extra message lines (indented by two spaces)"
+    )]
+    LineTooLong {
+        /// The most bytes a line may hold.
+        limit: usize,
+    },
     /// Nesting: an `END` line while no group is open. The entry is kept, outside any group.
     #[error("END with no open group: there is no START before it")]
     UnmatchedEnd,
@@ -90,7 +99,7 @@ pub struct ParseProblem {
 }
 
 impl ParseProblem {
-    fn new(line: usize, text: &str, reason: ProblemReason) -> Self {
+    pub(super) fn new(line: usize, text: &str, reason: ProblemReason) -> Self {
         ParseProblem {
             line,
             text: text.to_owned(),
@@ -125,6 +134,17 @@ pub enum StatusLogError {
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
+    },
+    /// The path is not a regular file (a directory, FIFO, socket or device).
+    #[error(
+        "status log {} is a {kind}, not a regular file: give a status log file (status or status.log) or the results directory holding one",
+        path.display()
+    )]
+    NotRegular {
+        /// The path.
+        path: PathBuf,
+        /// What it is instead ("directory", "FIFO", "character device", ...).
+        kind: &'static str,
     },
     /// A line of the file is malformed (see [`StatusLog::into_strict`]).
     #[error("{}:{line}: {reason} (the line is {text:?}): fix or remove the line", path.display())]
@@ -171,28 +191,21 @@ impl StatusLog {
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
             lines = line;
-            if raw.is_empty() {
-                continue;
-            }
-            let body = raw.trim_start_matches('\t');
-            let depth = raw.len() - body.len();
-            if let Some(extra) = body.strip_prefix("  ") {
-                match entries.last_mut() {
+            match classify(raw) {
+                RawLine::Empty => {}
+                RawLine::Extra(extra) => match entries.last_mut() {
                     Some(last) if continues => last.entry.extra_lines.push(extra.to_owned()),
                     _ => problems.push(ParseProblem::new(
                         line,
                         raw,
                         ProblemReason::OrphanMessageLine,
                     )),
-                }
-                continue;
-            }
-            match parse_body(body) {
-                Ok(entry) => {
+                },
+                RawLine::Entry(entry, depth) => {
                     entries.push(ParsedEntry { entry, depth, line });
                     continues = true;
                 }
-                Err(reason) => {
+                RawLine::Bad(reason) => {
                     problems.push(ParseProblem::new(line, raw, reason));
                     continues = false;
                 }
@@ -210,12 +223,18 @@ impl StatusLog {
         StatusLog::parse(&String::from_utf8_lossy(bytes))
     }
 
-    /// Reads and parses a status log file (invalid UTF-8 is replaced by U+FFFD).
+    /// Reads and parses a status log file (invalid UTF-8 is replaced by U+FFFD). Refuses what
+    /// is not a regular file (a FIFO or device would never end). This holds the whole log in
+    /// memory: for a log of unknown size, [`crate::summarize_file`] streams it instead.
     pub fn parse_file(path: impl AsRef<Path>) -> Result<StatusLog, StatusLogError> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| StatusLogError::Read {
-            path: path.to_path_buf(),
-            source,
+        let mut file = open_regular(path)?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|source| {
+            StatusLogError::Read {
+                path: path.to_path_buf(),
+                source,
+            }
         })?;
         Ok(StatusLog::parse_bytes(&bytes))
     }
@@ -469,6 +488,144 @@ fn attach(
     open.group.children.push(node);
     if let Some(c) = code {
         open.worst = Some(open.worst.map_or(c, |w| w.worst(c)));
+    }
+}
+
+/// One line of a status log, classified.
+pub(super) enum RawLine<'a> {
+    /// An empty line: ignored.
+    Empty,
+    /// An extra message line (two spaces after the indentation), without those spaces.
+    Extra(&'a str),
+    /// An entry and its depth.
+    Entry(StatusEntry, usize),
+    /// A line that cannot be read.
+    Bad(ProblemReason),
+}
+
+/// Classifies one line (without its newline): shared by [`StatusLog::parse`] and the streaming
+/// summary so both read a line the same way.
+pub(super) fn classify(raw: &str) -> RawLine<'_> {
+    if raw.is_empty() {
+        return RawLine::Empty;
+    }
+    let body = raw.trim_start_matches('\t');
+    let depth = raw.len() - body.len();
+    if let Some(extra) = body.strip_prefix("  ") {
+        return RawLine::Extra(extra);
+    }
+    match parse_body(body) {
+        Ok(entry) => RawLine::Entry(entry, depth),
+        Err(reason) => RawLine::Bad(reason),
+    }
+}
+
+/// Opens `path` for reading if it is a regular file (following symlinks).
+pub(super) fn open_regular(path: &Path) -> Result<std::fs::File, StatusLogError> {
+    let read = |source| StatusLogError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
+    // Check before opening: opening a FIFO for reading blocks until a writer comes.
+    let meta = std::fs::metadata(path).map_err(read)?;
+    let kind = file_kind(&meta.file_type());
+    if kind != "regular file" {
+        return Err(StatusLogError::NotRegular {
+            path: path.to_path_buf(),
+            kind,
+        });
+    }
+    std::fs::File::open(path).map_err(read)
+}
+
+/// What a file is, in words, for errors about non-regular files.
+pub fn file_kind(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        "regular file"
+    } else if t.is_dir() {
+        "directory"
+    } else if t.is_fifo() {
+        "FIFO"
+    } else if t.is_socket() {
+        "socket"
+    } else if t.is_char_device() {
+        "character device"
+    } else if t.is_block_device() {
+        "block device"
+    } else {
+        "special file"
+    }
+}
+
+/// One line from [`LineReader`].
+pub(super) struct ReadLine<'a> {
+    /// The line's bytes without its newline (and without a `\r` before it), at most the limit.
+    pub bytes: &'a [u8],
+    /// The line was longer than the limit; `bytes` is its start.
+    pub too_long: bool,
+}
+
+/// Reads lines holding at most `limit` bytes of each: the rest of an over-long line is skipped,
+/// not stored, so memory stays bounded whatever the input. Splits as [`str::lines`] does.
+pub(super) struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    limit: usize,
+}
+
+impl<R: std::io::BufRead> LineReader<R> {
+    pub(super) fn new(inner: R, limit: usize) -> Self {
+        LineReader {
+            inner,
+            buf: Vec::new(),
+            limit,
+        }
+    }
+
+    /// The next line, or `None` at the end of the input.
+    pub(super) fn next_line(&mut self) -> std::io::Result<Option<ReadLine<'_>>> {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut any = false;
+        let mut newline = false;
+        loop {
+            let avail = match self.inner.fill_buf() {
+                Ok(a) => a,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if avail.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, used) = match avail.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    newline = true;
+                    (&avail[..i], i + 1)
+                }
+                None => (avail, avail.len()),
+            };
+            let room = self.limit.saturating_sub(self.buf.len());
+            if chunk.len() > room {
+                too_long = true;
+            }
+            self.buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+            self.inner.consume(used);
+            if newline {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        if newline && !too_long && self.buf.last() == Some(&b'\r') {
+            self.buf.pop();
+        }
+        Ok(Some(ReadLine {
+            bytes: &self.buf,
+            too_long,
+        }))
     }
 }
 

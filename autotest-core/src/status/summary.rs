@@ -1,9 +1,12 @@
 //! What a status log says about a job: its tests, their results and the kernels they ran on.
 
+use std::path::Path;
+
 use super::code::StatusCode;
 use super::entry::StatusLineKind;
 use super::parse::{
-    DEFAULT_ABORT_REASON, ParseProblem, ParsedEntry, StatusGroup, StatusLog, StatusNode,
+    DEFAULT_ABORT_REASON, LineReader, ParseProblem, ParsedEntry, ProblemReason, RawLine,
+    StatusGroup, StatusLog, StatusLogError, StatusNode, classify, open_regular,
 };
 
 /// The result of one test, as read from a status log.
@@ -217,6 +220,301 @@ fn first_message<'a>(
 fn message_if(pe: &ParsedEntry, code: StatusCode) -> Option<&str> {
     let e = &pe.entry;
     (e.kind.code() == Some(code) && !e.message.is_empty()).then_some(e.message.as_str())
+}
+
+/// The most bytes [`summarize_file`] holds of one line (1 MiB): a longer line is reported as
+/// [`ProblemReason::LineTooLong`] and skipped, so a huge or endless line cannot exhaust memory.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+
+/// How much of an over-long line its problem quotes.
+const QUOTED_BYTES: usize = 200;
+
+/// Summarizes a status log file without holding it in memory: reads it line by line (each line
+/// bounded by [`MAX_LINE_BYTES`]) and keeps only the open groups and the tests found. Gives the
+/// same summary as [`summarize`] of [`StatusLog::parse_file`], plus a problem for each over-long
+/// line. Refuses what is not a regular file.
+pub fn summarize_file(path: impl AsRef<Path>) -> Result<JobSummary, StatusLogError> {
+    let path = path.as_ref();
+    let file = open_regular(path)?;
+    summarize_reader(std::io::BufReader::with_capacity(64 * 1024, file), MAX_LINE_BYTES)
+        .map_err(|source| StatusLogError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Summarizes a status log read from `reader`, holding at most `max_line` bytes of a line (see
+/// [`summarize_file`]). Fails only when reading fails.
+pub fn summarize_reader<R: std::io::BufRead>(
+    reader: R,
+    max_line: usize,
+) -> std::io::Result<JobSummary> {
+    let mut lines = LineReader::new(reader, max_line);
+    let mut summarizer = Summarizer::default();
+    while let Some(line) = lines.next_line()? {
+        if line.too_long {
+            let quoted = &line.bytes[..line.bytes.len().min(QUOTED_BYTES)];
+            let text = format!("{}...", String::from_utf8_lossy(quoted));
+            summarizer.skip_line(&text, ProblemReason::LineTooLong { limit: max_line });
+        } else {
+            summarizer.feed_line(&String::from_utf8_lossy(line.bytes));
+        }
+    }
+    Ok(summarizer.finish())
+}
+
+/// Builds a [`JobSummary`] one line at a time, keeping only what is still needed: the open
+/// groups (with the first message of each status seen inside, to give a test its reason when it
+/// ends) and the tests. It follows [`StatusLog::tree`] and [`summarize`] event for event.
+#[derive(Debug, Default)]
+pub struct Summarizer {
+    frames: Vec<Frame>,
+    tests: Vec<TestResult>,
+    kernel: Option<String>,
+    problems: Vec<ParseProblem>,
+    status: Option<StatusCode>,
+    open_groups: usize,
+    line: usize,
+    /// May an extra message line follow? Not after a skipped line or before any entry.
+    continues: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameKind {
+    /// `START ---- ----`: a job-level group.
+    Job,
+    Reboot,
+    /// A test: its index in `tests`.
+    Test(usize),
+}
+
+/// An open group.
+#[derive(Debug)]
+struct Frame {
+    kind: FrameKind,
+    start: ParsedEntry,
+    /// Inside a test or reboot (result lines are not tests).
+    inside: bool,
+    worst: Option<StatusCode>,
+    /// The first non-empty message of each code among the result lines and nested `END` lines
+    /// inside, by [`code_index`].
+    firsts: [Option<String>; 10],
+    /// The first `kernel=` field of a result line directly inside.
+    inner_kernel: Option<String>,
+}
+
+fn code_index(code: StatusCode) -> usize {
+    StatusCode::ALL.iter().position(|&c| c == code).unwrap_or(0)
+}
+
+impl Summarizer {
+    /// Reads the next line of the log (without its newline).
+    pub fn feed_line(&mut self, raw: &str) {
+        self.line += 1;
+        match classify(raw) {
+            RawLine::Empty => {}
+            RawLine::Extra(_) => {
+                // Only the first line of a message is a reason, so extra lines are not kept.
+                if !self.continues {
+                    let p = ParseProblem::new(self.line, raw, ProblemReason::OrphanMessageLine);
+                    self.problems.push(p);
+                }
+            }
+            RawLine::Entry(entry, depth) => {
+                self.continues = true;
+                let line = self.line;
+                self.entry(ParsedEntry { entry, depth, line });
+            }
+            RawLine::Bad(reason) => self.bad_line(raw, reason),
+        }
+    }
+
+    /// Counts the next line as skipped for `reason` (such as an over-long line the caller
+    /// did not read whole); `text` is what the problem quotes.
+    pub fn skip_line(&mut self, text: &str, reason: ProblemReason) {
+        self.line += 1;
+        self.bad_line(text, reason);
+    }
+
+    fn bad_line(&mut self, text: &str, reason: ProblemReason) {
+        self.problems.push(ParseProblem::new(self.line, text, reason));
+        self.continues = false;
+    }
+
+    /// The summary of every line fed; groups still open count as ABORT.
+    pub fn finish(mut self) -> JobSummary {
+        while let Some(frame) = self.frames.pop() {
+            self.open_groups += 1;
+            self.close(frame, None, StatusCode::Abort);
+        }
+        self.problems.sort_by_key(|p| p.line);
+        JobSummary {
+            tests: self.tests,
+            status: self.status.unwrap_or(StatusCode::NoStatus),
+            kernel: self.kernel,
+            problems: self.problems,
+            open_groups: self.open_groups,
+        }
+    }
+
+    fn entry(&mut self, pe: ParsedEntry) {
+        let keep = match pe.entry.kind {
+            StatusLineKind::Info => usize::MAX,
+            StatusLineKind::End(_) => pe.depth + 1,
+            StatusLineKind::Start | StatusLineKind::Status(_) => pe.depth,
+        };
+        while self.frames.len() > keep {
+            let Some(frame) = self.frames.pop() else { break };
+            self.problems.push(ParseProblem {
+                line: frame.start.line,
+                text: frame.start.first_line(),
+                reason: ProblemReason::GroupNotEnded { closed_by: pe.line },
+            });
+            self.close(frame, None, StatusCode::Abort);
+        }
+        match pe.entry.kind {
+            StatusLineKind::Start => self.open(pe),
+            StatusLineKind::End(code) => match self.frames.pop() {
+                Some(frame) => self.close(frame, Some(&pe), code),
+                None => {
+                    self.problems.push(ParseProblem {
+                        line: pe.line,
+                        text: pe.first_line(),
+                        reason: ProblemReason::UnmatchedEnd,
+                    });
+                    self.fold_top(code);
+                }
+            },
+            StatusLineKind::Info => {
+                if let Some(k) = pe.entry.field("kernel") {
+                    self.kernel = Some(k.to_owned());
+                }
+            }
+            StatusLineKind::Status(code) => {
+                let e = &pe.entry;
+                let inside = self.frames.last().is_some_and(|f| f.inside);
+                if !inside && let Some(name) = e.operation.as_ref().or(e.subdir.as_ref()) {
+                    self.tests.push(TestResult {
+                        name: name.clone(),
+                        subdir: e.subdir.clone(),
+                        status: code,
+                        reason: e.message.clone(),
+                        started: None,
+                        finished: e.timestamp(),
+                        kernel: e.field("kernel").map(str::to_owned).or(self.kernel.clone()),
+                        line: pe.line,
+                    });
+                }
+                match self.frames.last_mut() {
+                    Some(frame) => {
+                        frame.fold(code, &e.message);
+                        if frame.inner_kernel.is_none() {
+                            frame.inner_kernel = e.field("kernel").map(str::to_owned);
+                        }
+                    }
+                    None => self.fold_top(code),
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, start: ParsedEntry) {
+        let (subdir, operation) = (&start.entry.subdir, &start.entry.operation);
+        let kind = match operation.as_deref() {
+            None if subdir.is_none() => FrameKind::Job,
+            Some("reboot") => FrameKind::Reboot,
+            _ => {
+                let name = operation.as_ref().or(subdir.as_ref()).cloned();
+                self.tests.push(TestResult {
+                    name: name.unwrap_or_default(),
+                    subdir: subdir.clone(),
+                    status: StatusCode::NoStatus,
+                    reason: String::new(),
+                    started: start.entry.timestamp(),
+                    finished: None,
+                    kernel: None,
+                    line: start.line,
+                });
+                FrameKind::Test(self.tests.len() - 1)
+            }
+        };
+        let inside = kind != FrameKind::Job || self.frames.last().is_some_and(|f| f.inside);
+        self.frames.push(Frame {
+            kind,
+            start,
+            inside,
+            worst: None,
+            firsts: Default::default(),
+            inner_kernel: None,
+        });
+    }
+
+    /// Closes a group with its `END` (or none: then `code` is ABORT) and hands its status and
+    /// messages to the group around it.
+    fn close(&mut self, mut frame: Frame, end: Option<&ParsedEntry>, code: StatusCode) {
+        let status = frame.worst.map_or(code, |w| w.worst(code));
+        let start = &frame.start.entry;
+        match frame.kind {
+            FrameKind::Job => {}
+            FrameKind::Reboot => {
+                let booted = end
+                    .filter(|_| !status.is_failure())
+                    .and_then(|end| end.entry.field("kernel").or(start.field("kernel")));
+                if let Some(k) = booted {
+                    self.kernel = Some(k.to_owned());
+                }
+            }
+            FrameKind::Test(index) => {
+                let own_kernel = end
+                    .and_then(|e| e.entry.field("kernel"))
+                    .or(start.field("kernel"))
+                    .map(str::to_owned)
+                    .or_else(|| frame.inner_kernel.take());
+                // Cloned: the message is also the enclosing group's, for its own reason.
+                let reason = match (frame.firsts[code_index(status)].clone(), end) {
+                    (Some(m), _) => m,
+                    (None, Some(end)) => end.entry.message.clone(),
+                    (None, None) => DEFAULT_ABORT_REASON.to_owned(),
+                };
+                let test = &mut self.tests[index];
+                test.status = status;
+                test.finished = end.and_then(|e| e.entry.timestamp());
+                test.kernel = own_kernel.or(self.kernel.clone());
+                test.reason = reason;
+            }
+        }
+        let Some(parent) = self.frames.last_mut() else {
+            self.fold_top(status);
+            return;
+        };
+        parent.worst = Some(parent.worst.map_or(status, |w| w.worst(status)));
+        // The child's lines precede its END, which precedes whatever comes next in the parent.
+        for (mine, theirs) in parent.firsts.iter_mut().zip(frame.firsts) {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        }
+        if let Some(end) = end {
+            let slot = &mut parent.firsts[code_index(code)];
+            if slot.is_none() && !end.entry.message.is_empty() {
+                *slot = Some(end.entry.message.clone());
+            }
+        }
+    }
+
+    fn fold_top(&mut self, code: StatusCode) {
+        self.status = Some(self.status.map_or(code, |s| s.worst(code)));
+    }
+}
+
+impl Frame {
+    fn fold(&mut self, code: StatusCode, message: &str) {
+        self.worst = Some(self.worst.map_or(code, |w| w.worst(code)));
+        let slot = &mut self.firsts[code_index(code)];
+        if slot.is_none() && !message.is_empty() {
+            *slot = Some(message.to_owned());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@ translates to ``autotest._native.Job``. Tests run in forked children, as in lega
 timeout can kill a test and everything it started.
 """
 
+import codecs
 import json
 import os
 import signal
@@ -242,15 +243,22 @@ class Job(object):
 
     @staticmethod
     def _tee(file_fd, term_fd):
+        """The file gets the bytes as written; the terminal gets them with control characters
+        escaped, so a test cannot drive the terminal (colours, clearing, titles)."""
         r, w = os.pipe()
+        # Incremental: a character split across two reads is still decoded whole.
+        decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")
 
         def pump():
             while True:
                 data = os.read(r, 65536)
-                if not data:
+                final = not data
+                shown = _native.visible(decoder.decode(data, final))
+                if shown:
+                    os.write(term_fd, shown.encode("utf-8"))
+                if final:
                     break
                 os.write(file_fd, data)
-                os.write(term_fd, data)
 
         threading.Thread(target=pump, daemon=True).start()
         return w

@@ -10,7 +10,9 @@ import getpass
 import os
 import signal
 import socket
+import stat
 import sys
+import time
 import traceback
 
 EXIT_COMPLETE = 0
@@ -31,7 +33,46 @@ def _parser():
     # Set by autoserv: every echoed status line gets this prefix so the server can tell status
     # lines from other output on the same stream.
     p.add_argument("--status-prefix", default="")
+    # Set by autoserv, which runs a copy of the job's control file: the name to give in messages
+    # (the queued file), not the copy's path on the machine.
+    p.add_argument("--control-name", default=None)
     return p
+
+
+def _status_line(code, message, depth=0):
+    """One status line (FORMATS section 3) with job-level subdir and operation; a message's
+    later lines become extra message lines."""
+    now = int(time.time())
+    first, *rest = message.replace("\t", " " * 8).replace("\r", " ").split("\n")
+    fields = "timestamp=%d\tlocaltime=%s" % (now, time.strftime("%b %d %H:%M:%S",
+                                                                 time.localtime(now)))
+    text = "%s%s\t----\t----\t%s\t%s\n" % ("\t" * depth, code, fields, first)
+    return text + "".join("%s  %s\n" % ("\t" * depth, l) for l in rest)
+
+
+def _refuse(opts, message):
+    """Refuses the control file: the reason on stderr and, under autoserv (a status prefix),
+    as a job that aborted, so the server's status log says why. Returns the exit code."""
+    sys.stderr.write("autotest: %s\n" % message)
+    if opts.status_prefix:
+        text = (_status_line("START", "") + _status_line("ABORT", message, 1)
+                + _status_line("END ABORT", message))
+        out = "".join(opts.status_prefix + l for l in text.splitlines(True))
+        try:
+            sys.stdout.write(out)
+            sys.stdout.flush()
+        except OSError:
+            pass
+    return EXIT_REFUSED
+
+
+def _nul_position(source):
+    """(line, column), both 1-based, of the first NUL byte in ``source``, or None."""
+    at = source.find(b"\0")
+    if at < 0:
+        return None
+    line_start = source.rfind(b"\n", 0, at) + 1
+    return source.count(b"\n", 0, at) + 1, at - line_start + 1
 
 
 def _user():
@@ -51,18 +92,30 @@ def main(argv=None):
     from autotest.client.shared import error
 
     control = os.path.abspath(opts.control)
+    name = opts.control_name or control
+    try:
+        # Checked before opening: opening a FIFO would wait for a writer, a device never ends.
+        mode = os.stat(control).st_mode
+    except OSError as e:
+        return _refuse(opts, "cannot read control file %s: %s" % (name, e.strerror))
+    if not stat.S_ISREG(mode):
+        return _refuse(opts, "control file %s is not a regular file (it is a %s): give the path "
+                       "of a control file" % (name, _kind(mode)))
     try:
         with open(control, "rb") as f:
             source = f.read()
     except OSError as e:
-        sys.stderr.write("autotest: cannot read control file %s: %s\n" % (control, e.strerror))
-        return EXIT_REFUSED
+        return _refuse(opts, "cannot read control file %s: %s" % (name, e.strerror))
+    nul = _nul_position(source)
+    if nul is not None:
+        return _refuse(opts, "control file refused, nothing was run:\n%s, line %d, column %d: "
+                       "a NUL byte: a control file is Python source text; remove the byte "
+                       "(was the file saved in UTF-16, or is it binary?)" % ((name,) + nul))
     try:
         code = compile(source, control, "exec")
     except SyntaxError as e:
-        sys.stderr.write("autotest: control file refused, nothing was run:\n%s\n"
-                         % syntax.describe(e, control))
-        return EXIT_REFUSED
+        return _refuse(opts, "control file refused, nothing was run:\n%s"
+                       % syntax.describe(e, name))
 
     try:
         native, kind, detail = _native.Job.open(
@@ -141,6 +194,15 @@ def main(argv=None):
     native.complete()
     _echo_from(native, job, before)
     return EXIT_COMPLETE
+
+
+def _kind(mode):
+    for test, word in ((stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "FIFO"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISCHR, "character device"),
+                       (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return word
+    return "special file"
 
 
 def _tail(native, job):
