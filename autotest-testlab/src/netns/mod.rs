@@ -316,7 +316,8 @@ impl Lab {
             (1..=200).contains(&n),
             "netns lab: 1..=200 machines, not {n}"
         );
-        let tools = tools();
+        // Prerequisites first: a missing one panics naming it before anything is created.
+        tools();
         static STALE: Once = Once::new();
         STALE.call_once(clean_stale);
         let pid = std::process::id();
