@@ -1,12 +1,10 @@
 //! `autotest autoserv` on localhost: the real binary, the installed client runtime copied into an
 //! autodir, status lines streamed into status.log, results copied back, the pidfile written.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::status_entries;
+use autotest_testlab::status_entries;
 
 fn autotest(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_autotest"))

@@ -2,13 +2,11 @@
 //! hostname, boot id, autodir and a fenced `reboot`), the real `autotest` binary in the server
 //! namespace, the SSH transport of autotest-ssh. Needs root; fails loudly without it.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::{Lab, REBOOT_THEN_SLEEPTEST, power_switch, status_entries};
+use autotest_testlab::{Lab, REBOOT_THEN_SLEEPTEST, power_switch, status_entries};
 
 
 /// `autotest autoserv` in the lab's server namespace with the lab's SSH key and known_hosts.

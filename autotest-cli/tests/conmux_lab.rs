@@ -4,15 +4,13 @@
 //! switch power-cycle it, and the console comes back by itself. Needs root and namespaces: panics
 //! when they are missing, never skips.
 
-mod support;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::Lab;
-use support::process::Daemon;
+use autotest_testlab::Lab;
+use autotest_testlab::process::Daemon;
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -86,7 +84,7 @@ fn a_hung_machine_is_hard_reset_through_its_console() {
     read_until(&mut s, &address);
 
     // The machine hangs: everything in it dies, the console with it.
-    let switch = support::power_switch(m.clone(), request.clone(), WAIT);
+    let switch = autotest_testlab::power_switch(m.clone(), request.clone(), WAIT);
     m.kill();
     assert!(!m.port_open(Duration::from_secs(1)));
     read_until(&mut s, "<<<PAYLOAD LOST");

@@ -10,10 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-mod support;
-
-use support::process::{Daemon, autotest, free_port, wait_some};
-use support::tcp_console::TcpConsole;
+use autotest_testlab::process::{Daemon, autotest, free_port, wait_some};
+use autotest_testlab::tcp_console::TcpConsole;
 
 const WAIT: Duration = Duration::from_secs(30);
 const LEGACY: [&str; 3] = [

@@ -7,16 +7,14 @@
 //! The serial line is a stand-in: the console is an `application` following a file that the
 //! test writes as the machine "prints" (a panic while it hangs, a boot banner after the reset).
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::netns::Machine;
-use support::process::Daemon;
-use support::{Lab, REBOOT_THEN_SLEEPTEST, status_entries};
+use autotest_testlab::netns::Machine;
+use autotest_testlab::process::Daemon;
+use autotest_testlab::{Lab, REBOOT_THEN_SLEEPTEST, status_entries};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

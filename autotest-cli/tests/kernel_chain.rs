@@ -6,21 +6,19 @@
 //! tests. Needs root (network namespaces); fails loudly without it.
 //!
 //! Stand-ins, said plainly: the upstream is an rsync daemon this test starts on 127.0.0.1; the
-//! kernel source is `tests/data/stand-in-kernel` (the kernel's make targets, compiling nothing);
+//! kernel source is `autotest-testlab/data/stand-in-kernel` (the kernel's make targets, compiling nothing);
 //! the machine's "boot" into the new kernel is the lab fixture's restart with a new boot id
 //! after which it reports the release of the GRUB one-time entry the client wrote
-//! (`tests/support/bootloader.rs`). Everything else is the real thing.
-
-mod support;
+//! (`autotest-testlab/src/bootloader.rs`). Everything else is the real thing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::process::Daemon;
-use support::upstream::{publish_6_1_5, rsync_daemon};
-use support::netns::Machine;
-use support::{Lab, status_entries};
+use autotest_testlab::process::Daemon;
+use autotest_testlab::upstream::{publish_6_1_5, rsync_daemon};
+use autotest_testlab::netns::Machine;
+use autotest_testlab::{Lab, status_entries};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

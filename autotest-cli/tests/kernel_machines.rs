@@ -3,22 +3,20 @@
 //! `step_test` with the tests) on a real sshd machine, with the kernel source copied from the
 //! server's mirror directory (`--kernel-mirror`), because a lab machine has no internet.
 //!
-//! Stand-ins, said plainly: the kernel source is `tests/data/stand-in-kernel`, a small tree whose
+//! Stand-ins, said plainly: the kernel source is `autotest-testlab/data/stand-in-kernel`, a small tree whose
 //! Makefile has the kernel's make targets (defconfig, tinyconfig, olddefconfig, the build,
 //! modules_install, kernelrelease, image_name) but compiles nothing; the machine's GRUB tools
 //! are scripts with the real interfaces, and its "boot" of the new kernel is the lab fixture's
 //! restart with a new boot id whose `/proc/sys/kernel/osrelease` and `uname -r` report the
-//! release of the one-time entry the client wrote (`tests/support/bootloader.rs`), since
+//! release of the one-time entry the client wrote (`autotest-testlab/src/bootloader.rs`), since
 //! uname(2) cannot be namespaced. Everything else is real: sshd, the SSH transport, the
 //! client runtime, tar, patch, make, the status log.
-
-mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use support::upstream::publish_6_1_5;
-use support::{Lab, status_entries};
+use autotest_testlab::upstream::publish_6_1_5;
+use autotest_testlab::{Lab, status_entries};
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()

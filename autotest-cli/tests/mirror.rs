@@ -3,15 +3,13 @@
 //! looks at names and copies bytes), real queue directories, and a real SMTP server (Python's
 //! aiosmtpd) for the mail.
 
-mod support;
-
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use support::process::{Daemon, free_port, wait_for};
-use support::upstream::rsync_daemon;
+use autotest_testlab::process::{Daemon, free_port, wait_for};
+use autotest_testlab::upstream::rsync_daemon;
 
 /// The seed's basic-tests control file, as a lab would map it.
 const BASIC_TESTS: &str = include_str!("../../examples/control/basic-tests");

@@ -2,14 +2,12 @@
 //! a group queue with `.machines`, `start-all-queues <top>` in the lab's server namespace, control
 //! files and a `.srv` dropped in, results under `<top>/results/`.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::Lab;
-use support::process::Daemon;
+use autotest_testlab::Lab;
+use autotest_testlab::process::Daemon;
 
 fn finished(pidfile: &Path) -> bool {
     std::fs::read_to_string(pidfile).map(|t| t.lines().count() == 3).unwrap_or(false)

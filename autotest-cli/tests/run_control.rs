@@ -1,12 +1,10 @@
 //! `autotest run` end to end: the real binary, the installed Python package, real control files.
 //! Needs `./dev.sh setup` (the Python package installed for `python3`).
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 
-use support::status_entries;
+use autotest_testlab::status_entries;
 
 fn autotest(args: &[&str], cwd: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_autotest"))

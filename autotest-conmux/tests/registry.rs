@@ -1,10 +1,8 @@
 //! The registry over real loopback TCP, spoken to in raw legacy lines (FORMATS.md section 11).
 
-mod support;
-
 use autotest_conmux::RegistryServer;
 use autotest_conmux::client;
-use support::legacy;
+use autotest_testlab::tcp_console::legacy;
 
 #[tokio::test]
 async fn legacy_lines_and_persistence_across_restart() {
@@ -52,7 +50,7 @@ async fn legacy_lines_and_persistence_across_restart() {
         .await
         .unwrap();
     assert_eq!(
-        support::read_line(&mut s).await,
+        autotest_testlab::tcp_console::read_line(&mut s).await,
         "result=127.0.0.1%3A5001 status=OK title=registry"
     );
     assert_eq!(
@@ -80,7 +78,7 @@ async fn legacy_lines_and_persistence_across_restart() {
 #[tokio::test]
 async fn a_bad_store_line_is_reported_with_its_line() {
     let dir = tempfile::tempdir().unwrap();
-    let store = support::write(dir.path(), "registry", "a 1.2.3.4:5\nthree words here\n");
+    let store = autotest_testlab::write(dir.path(), "registry", "a 1.2.3.4:5\nthree words here\n");
     let err = RegistryServer::start("127.0.0.1:0".parse().unwrap(), &store)
         .await
         .err()

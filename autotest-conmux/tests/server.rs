@@ -1,8 +1,6 @@
 //! The console server over real loopback TCP, with a real TCP console (what ser2net exports)
 //! or a real program as the console.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
@@ -10,11 +8,12 @@ use autotest_conmux::client::{self, CommandStatus, Session};
 use autotest_conmux::{
     ClientId, ConnectType, ConsoleConfig, ConsoleServer, Registration, RegistryServer,
 };
-use support::{FakeConsole, eventually, legacy, read_until};
+use autotest_testlab::process::eventually;
+use autotest_testlab::tcp_console::{FakeConsole, legacy, read_until};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 async fn serve(dir: &Path, body: &str) -> ConsoleServer {
-    let cf = support::write(dir, "box.cf", &format!("listener 0\n{body}"));
+    let cf = autotest_testlab::write(dir, "box.cf", &format!("listener 0\n{body}"));
     ConsoleServer::start(ConsoleConfig::load(&cf).unwrap())
         .await
         .unwrap()
@@ -129,7 +128,7 @@ async fn a_slow_client_is_dropped_without_stalling_the_others() {
     slow.write_all(b"CONNECT id=user%3Aslow to=console type=watch\n")
         .await
         .unwrap();
-    assert!(support::read_line(&mut slow).await.contains("status=OK"));
+    assert!(autotest_testlab::tcp_console::read_line(&mut slow).await.contains("status=OK"));
     let mut fast = attach(&server, "fast", ConnectType::Watch).await;
     eventually("2 clients", || (server.status().clients == 2).then_some(())).await;
     // Far more than the slow client's queue plus its socket buffers.
@@ -139,7 +138,7 @@ async fn a_slow_client_is_dropped_without_stalling_the_others() {
         let mut n = 0usize;
         let mut buf = vec![0u8; 1 << 16];
         while n < total {
-            let r = tokio::time::timeout(support::WAIT, fast.read(&mut buf))
+            let r = tokio::time::timeout(autotest_testlab::process::WAIT, fast.read(&mut buf))
                 .await
                 .expect("fast client stalled")
                 .unwrap();
@@ -161,7 +160,7 @@ async fn a_slow_client_is_dropped_without_stalling_the_others() {
     .await;
     // The slow client gets what was queued for it, then the notice, then end of stream.
     let mut rest = Vec::new();
-    tokio::time::timeout(support::WAIT, slow.read_to_end(&mut rest))
+    tokio::time::timeout(autotest_testlab::process::WAIT, slow.read_to_end(&mut rest))
         .await
         .unwrap()
         .unwrap();
@@ -380,7 +379,7 @@ async fn legacy_protocol_lines_exactly() {
     assert!(console.received().ends_with(&[255, 243]));
     root.write_all(b"ls\r~$quit\r").await.unwrap();
     let mut rest = Vec::new();
-    tokio::time::timeout(support::WAIT, root.read_to_end(&mut rest))
+    tokio::time::timeout(autotest_testlab::process::WAIT, root.read_to_end(&mut rest))
         .await
         .unwrap()
         .unwrap();
@@ -465,7 +464,7 @@ async fn a_named_listener_registers_and_clients_resolve_it() {
         .unwrap();
     let reg = registry.local_addr().to_string();
     let console = FakeConsole::start().await;
-    let cf = support::write(
+    let cf = autotest_testlab::write(
         dir.path(),
         "box.cf",
         &format!(
@@ -502,7 +501,7 @@ async fn a_second_server_under_a_live_name_is_refused_and_the_first_keeps_it() {
     let reg = registry.local_addr().to_string();
     let console = FakeConsole::start().await;
     let start = |file: &str, title: &str| {
-        let cf = support::write(
+        let cf = autotest_testlab::write(
             dir.path(),
             file,
             &format!(

@@ -1,7 +1,5 @@
 //! The SSH transport against real OpenSSH sshd processes (one per test).
 
-mod fixture;
-
 use std::collections::BTreeMap;
 use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
@@ -10,7 +8,24 @@ use std::time::{Duration, Instant};
 
 use autotest_core::{CommandSpec, ExitOutcome, OutputStream, Transport, TransportError};
 use autotest_ssh::{HostKeyPolicy, SshOptions, SshPool, SshTransport};
-use fixture::Sshd;
+use autotest_testlab::sshd::Sshd;
+
+/// What the transport needs to reach the lab's loopback sshd (the lab knows no project crate,
+/// so these options are built here from its paths).
+trait SshdOptions {
+    /// Options that trust this sshd and use the generated client key (no agent).
+    fn options(&self) -> SshOptions;
+}
+
+impl SshdOptions for Sshd {
+    fn options(&self) -> SshOptions {
+        SshOptions::default()
+            .identity_file(&self.client_key)
+            .use_agent(false)
+            .known_hosts(&self.known_hosts)
+            .connect_timeout(Duration::from_secs(5))
+    }
+}
 
 fn transport(sshd: &Sshd) -> SshTransport {
     SshTransport::new(&sshd.machine(), sshd.options()).unwrap()

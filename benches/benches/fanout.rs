@@ -1,21 +1,19 @@
 //! One client control file on 20 machines at once: `autotest autoserv` (one process, pooled SSH
 //! connections) beside the same work done with OpenSSH processes, one `scp`/`ssh` chain per
 //! machine running in parallel (install the client runtime, copy the control file, run it, copy
-//! the results back). Machines are network namespaces with real sshds (the lab fixture of the
-//! CLI's tests). `/usr/bin/time -v` gives wall time, CPU time (user + system, children included)
+//! the results back). Machines are network namespaces with real sshds (autotest-testlab's
+//! `Lab`, as in the CLI's tests). `/usr/bin/time -v` gives wall time, CPU time (user + system, children included)
 //! and the peak RSS of the largest single process. Medians of N runs, same run, same machines.
 //!
 //! Run: `cargo build --release -p autotest-cli && cargo bench -p autotest-benches --bench fanout`
 //! as root.
-#![allow(clippy::print_stdout, dead_code)]
-
-#[path = "../../autotest-cli/tests/support/mod.rs"]
-mod support;
+#![allow(clippy::print_stdout)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use support::Lab;
+use autotest_testlab::Lab;
+use autotest_testlab::process::binary_candidates;
 
 const MACHINES: usize = 20;
 const RUNS: usize = 3;
@@ -71,10 +69,11 @@ fn client_package() -> PathBuf {
 }
 
 fn main() {
-    let bin = ["target/release/autotest", "target/debug/autotest"]
-        .iter()
-        .map(|p| Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(p))
-        .find(|p| p.exists())
+    // The CLI's binary in this bench's target dir (release first: `cargo bench` builds there).
+    let exe = std::env::current_exe().expect("path of this bench");
+    let bin = binary_candidates(&exe, "autotest")
+        .into_iter()
+        .find(|p| p.is_file())
         .expect("build the CLI first: cargo build --release -p autotest-cli");
     let lab = Lab::new(MACHINES);
     let work = tempfile::tempdir().unwrap();

@@ -4,14 +4,14 @@
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-use super::process::{Daemon, free_port, wait_for};
+use crate::process::{Daemon, free_port, run, wait_for};
 
-/// The stand-in kernel source (see `tests/data/stand-in-kernel/Makefile`): a small tree with the
-/// kernel's make targets that compiles nothing.
-pub const STAND_IN_KERNEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/stand-in-kernel");
+/// The stand-in kernel source (see `autotest-testlab/data/stand-in-kernel/Makefile`): a small
+/// tree with the kernel's make targets that compiles nothing.
+pub const STAND_IN_KERNEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/data/stand-in-kernel");
 
 /// `rsync --daemon` on 127.0.0.1:<free port> with its own config, serving `tree` as module
 /// `kernel` (read-only). Returns the daemon and the module's URL.
@@ -36,12 +36,6 @@ pub fn rsync_daemon(dir: &Path, tree: &Path) -> (Daemon, String) {
     let daemon = Daemon(child);
     wait_for("rsync daemon", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
     (daemon, format!("rsync://127.0.0.1:{port}/kernel/"))
-}
-
-fn run(cmd: &mut Command) -> Output {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out
 }
 
 /// The stand-in tree copied to `<dir>/<name>` with SUBLEVEL `sublevel`.

@@ -1,15 +1,85 @@
-//! Shared test fixtures: a real TCP console (what ser2net exports) and stream helpers.
-#![allow(dead_code)]
+//! TCP consoles as ser2net or a terminal server exports a serial port, for the conmux tests:
+//! [`TcpConsole`] (threads, for tests that drive the `autotest` binary) and [`FakeConsole`]
+//! (tokio, for in-process tests of the conmux server, which can also hang up); and raw line
+//! clients of a console server ([`read_until`], [`read_line`], [`legacy`]).
 
-use std::path::{Path, PathBuf};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 
-pub const WAIT: Duration = Duration::from_secs(20);
+use crate::process::{WAIT, wait_some};
+
+/// The deadline of [`TcpConsole`]'s waits (the binary under test starts processes first).
+const SYNC_WAIT: Duration = Duration::from_secs(30);
+
+/// A console as ser2net exports it: records what it is sent; `send` writes to the newest
+/// connection.
+pub struct TcpConsole {
+    /// Where it listens (`127.0.0.1:<port>`).
+    pub addr: String,
+    /// Everything it was sent.
+    pub received: Arc<Mutex<Vec<u8>>>,
+    current: Arc<Mutex<Option<TcpStream>>>,
+}
+
+impl TcpConsole {
+    /// Listens on a free loopback port.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let current = Arc::new(Mutex::new(None));
+        let (rec, cur) = (received.clone(), current.clone());
+        std::thread::spawn(move || {
+            for sock in listener.incoming().flatten() {
+                *cur.lock().unwrap() = Some(sock.try_clone().unwrap());
+                let rec = rec.clone();
+                std::thread::spawn(move || {
+                    let mut sock = sock;
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = sock.read(&mut buf) {
+                        if n == 0 {
+                            break;
+                        }
+                        rec.lock().unwrap().extend_from_slice(&buf[..n]);
+                    }
+                });
+            }
+        });
+        Self {
+            addr,
+            received,
+            current,
+        }
+    }
+
+    /// Writes to the newest connection (waiting for one).
+    pub fn send(&self, bytes: &[u8]) {
+        wait_some("a console connection", SYNC_WAIT, || {
+            self.current.lock().unwrap().is_some().then_some(())
+        });
+        self.current
+            .lock()
+            .unwrap()
+            .as_mut()
+            .unwrap()
+            .write_all(bytes)
+            .unwrap();
+    }
+
+    /// Waits until what it was sent contains `needle`.
+    pub fn wait_received(&self, needle: &str) {
+        wait_some(&format!("console to receive {needle:?}"), SYNC_WAIT, || {
+            String::from_utf8_lossy(&self.received.lock().unwrap())
+                .contains(needle)
+                .then_some(())
+        });
+    }
+}
 
 /// A TCP console on loopback: records what the server writes to it, sends what a test says,
 /// and can hang up to simulate a console that goes away.
@@ -17,21 +87,22 @@ pub struct FakeConsole {
     pub addr: std::net::SocketAddr,
     received: Arc<Mutex<Vec<u8>>>,
     connections: Arc<Mutex<usize>>,
-    to_send: mpsc::UnboundedSender<Command>,
+    to_send: mpsc::UnboundedSender<ConsoleCmd>,
 }
 
-enum Command {
+enum ConsoleCmd {
     Send(Vec<u8>),
     HangUp,
 }
 
 impl FakeConsole {
+    /// Listens on a free loopback port; serves one connection at a time.
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let received = Arc::new(Mutex::new(Vec::new()));
         let connections = Arc::new(Mutex::new(0));
-        let (tx, mut rx) = mpsc::unbounded_channel::<Command>();
+        let (tx, mut rx) = mpsc::unbounded_channel::<ConsoleCmd>();
         let (rec, conns) = (received.clone(), connections.clone());
         tokio::spawn(async move {
             loop {
@@ -52,12 +123,12 @@ impl FakeConsole {
                 });
                 while let Some(cmd) = rx.recv().await {
                     match cmd {
-                        Command::Send(b) => {
+                        ConsoleCmd::Send(b) => {
                             if w.write_all(&b).await.is_err() {
                                 break;
                             }
                         }
-                        Command::HangUp => break,
+                        ConsoleCmd::HangUp => break,
                     }
                 }
                 reader.abort();
@@ -72,11 +143,11 @@ impl FakeConsole {
     }
 
     pub fn send(&self, bytes: &[u8]) {
-        self.to_send.send(Command::Send(bytes.to_vec())).unwrap();
+        self.to_send.send(ConsoleCmd::Send(bytes.to_vec())).unwrap();
     }
 
     pub fn hang_up(&self) {
-        self.to_send.send(Command::HangUp).unwrap();
+        self.to_send.send(ConsoleCmd::HangUp).unwrap();
     }
 
     pub fn received(&self) -> Vec<u8> {
@@ -117,7 +188,7 @@ impl FakeConsole {
 }
 
 /// Reads from `s` until what was read contains `needle`; returns all of it.
-pub async fn read_until(s: &mut TcpStream, needle: &str) -> String {
+pub async fn read_until(s: &mut tokio::net::TcpStream, needle: &str) -> String {
     let mut got = Vec::new();
     let mut buf = [0u8; 65536];
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -142,7 +213,7 @@ pub async fn read_until(s: &mut TcpStream, needle: &str) -> String {
 }
 
 /// Reads one line (the reply of the command phase) byte by byte.
-pub async fn read_line(s: &mut TcpStream) -> String {
+pub async fn read_line(s: &mut tokio::net::TcpStream) -> String {
     let mut line = Vec::new();
     let mut b = [0u8; 1];
     loop {
@@ -163,39 +234,9 @@ pub async fn read_line(s: &mut TcpStream) -> String {
 }
 
 /// A raw legacy client: sends `line`, returns the reply line and the connection.
-pub async fn legacy(addr: &str, line: &str) -> (String, TcpStream) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
+pub async fn legacy(addr: &str, line: &str) -> (String, tokio::net::TcpStream) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(format!("{line}\n").as_bytes()).await.unwrap();
     let reply = read_line(&mut s).await;
     (reply, s)
-}
-
-pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
-/// A port free right now on loopback.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until `f` returns Some.
-pub async fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

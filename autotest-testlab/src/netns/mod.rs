@@ -33,8 +33,14 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Once, OnceLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::bootloader;
-use super::sshd::{self, BootScript};
+use crate::bootloader;
+use crate::process::find_program;
+use crate::sshd;
+
+mod boot;
+
+use boot::BootScript;
+pub use boot::AUTODIR;
 
 /// Every global name (network namespaces, temp dirs) starts with this, then `<pid>-<counter>`.
 pub const PREFIX: &str = "atlab-";
@@ -66,17 +72,8 @@ struct Tools {
     ip: PathBuf,
     unshare: PathBuf,
     sshd: PathBuf,
-    ssh_keygen: PathBuf,
     /// Canonical host paths of the real power commands (bound over inside every machine).
     power_targets: Vec<PathBuf>,
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from))
-        .map(|d| d.join(name))
-        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 fn missing_prerequisites(missing: &[String]) -> ! {
@@ -112,7 +109,7 @@ fn tools() -> &'static Tools {
         };
         let ip = need("ip");
         let unshare = need("unshare");
-        let ssh_keygen = need("ssh-keygen");
+        need("ssh-keygen");
         need("mount");
         need("hostname");
         need("cmp");
@@ -125,13 +122,13 @@ fn tools() -> &'static Tools {
         }
         let mut power_targets: Vec<PathBuf> = Vec::new();
         for dir in ["/sbin", "/usr/sbin", "/bin", "/usr/bin"] {
-            for name in sshd::POWER_NAMES {
+            for name in boot::POWER_NAMES {
                 let Ok(real) = fs::canonicalize(Path::new(dir).join(name)) else {
                     continue;
                 };
                 let base = real.file_name().and_then(|n| n.to_str()).unwrap_or("");
                 assert!(
-                    sshd::POWER_TARGET_NAMES.contains(&base),
+                    boot::POWER_TARGET_NAMES.contains(&base),
                     "netns lab: {dir}/{name} resolves to {}, which the lab will not bind over; \
                      it cannot fence `reboot` on this host",
                     real.display()
@@ -145,7 +142,6 @@ fn tools() -> &'static Tools {
             ip,
             unshare,
             sshd,
-            ssh_keygen,
             power_targets,
         }
     })
@@ -256,6 +252,14 @@ pub fn clean_stale() {
     }
 }
 
+/// A machine's sshd: the lab's one sshd config on `addr`, port 22, with room for the sessions
+/// of many parallel jobs (`MaxSessions 64`).
+fn sshd_config(addr: Ipv4Addr, host_key: &Path, authorized_keys: &Path) -> String {
+    let mut c = sshd::Config::new(SocketAddr::from((addr, 22)), host_key, authorized_keys);
+    c.max_sessions = Some(64);
+    c.render()
+}
+
 /// The host's kernel release: the default kernel of every lab machine.
 fn host_release() -> String {
     fs::read_to_string("/proc/sys/kernel/osrelease")
@@ -312,7 +316,8 @@ impl Lab {
             (1..=200).contains(&n),
             "netns lab: 1..=200 machines, not {n}"
         );
-        let tools = tools();
+        // Prerequisites first: a missing one panics naming it before anything is created.
+        tools();
         static STALE: Once = Once::new();
         STALE.call_once(clean_stale);
         let pid = std::process::id();
@@ -338,11 +343,7 @@ impl Lab {
         };
         fs::create_dir_all("/run/sshd").expect("netns lab: mkdir /run/sshd");
         let _ = fs::set_permissions("/run/sshd", fs::Permissions::from_mode(0o755));
-        sshd::keygen(
-            &tools.ssh_keygen,
-            &lab.client_key,
-            &format!("{}-client", lab.tag),
-        );
+        sshd::keygen(&lab.client_key, &format!("{}-client", lab.tag));
 
         let srv = lab.server_ns.clone();
         lab.add_netns(&srv);
@@ -411,14 +412,14 @@ impl Lab {
             fs::create_dir_all(&autodir).expect("netns lab: mkdir autodir");
             fs::create_dir_all(state.join("ovl")).expect("netns lab: mkdir ovl");
             let host_key = state.join("host_ed25519");
-            sshd::keygen(&tools.ssh_keygen, &host_key, &name);
+            sshd::keygen(&host_key, &name);
             known_hosts.push_str(&format!(
                 "{addr} {}\n",
                 sshd::public_key(&host_key.with_extension("pub"))
             ));
             fs::write(
                 state.join("sshd_config"),
-                sshd::sshd_config(addr, &host_key, &client_pub),
+                sshd_config(addr, &host_key, &client_pub),
             )
             .expect("netns lab: write sshd_config");
             fs::write(state.join("etc-hostname"), format!("{name}\n"))
@@ -442,7 +443,7 @@ impl Lab {
                     .expect("netns lab: chmod boot tool");
             }
             let power = state.join("power");
-            fs::write(&power, sshd::power_script(&name, &state))
+            fs::write(&power, boot::power_script(&name, &state))
                 .expect("netns lab: write power script");
             fs::set_permissions(&power, fs::Permissions::from_mode(0o755))
                 .expect("netns lab: chmod power script");
@@ -959,7 +960,7 @@ fn boot(m: &MachineInner) -> Result<Child, String> {
     let log =
         fs::File::create(&log_path).map_err(|e| format!("create {}: {e}", log_path.display()))?;
     let log2 = log.try_clone().map_err(|e| e.to_string())?;
-    let script = sshd::boot_script(&BootScript {
+    let script = boot::boot_script(&BootScript {
         hostname: &m.name,
         state: &m.state,
         autodir: &m.autodir,
@@ -1105,4 +1106,25 @@ fn supervise(
             }
         }
     }
+}
+
+/// A stand-in power switch (a PDU cannot be made real here): when `request` appears (the
+/// configured hardreset command creates it), power-cycles `machine`. Joins to true if it acted
+/// within `timeout`.
+pub fn power_switch(
+    machine: Machine,
+    request: PathBuf,
+    timeout: Duration,
+) -> JoinHandle<bool> {
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if request.exists() {
+                machine.restart();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    })
 }

@@ -1,16 +1,15 @@
-//! What one machine of a [`super::Lab`] runs: keys, its sshd_config, its power script (what
-//! `reboot`, `halt`, `poweroff`, `shutdown` and `systemctl` become inside it) and the boot script
-//! that sets up its own hostname and mounts and then becomes its sshd.
+//! What one machine of a [`super::Lab`] runs besides its sshd (whose config is
+//! [`crate::sshd::Config`]): its power script (what `reboot`, `halt`, `poweroff`, `shutdown` and
+//! `systemctl` become inside it) and the boot script that sets up its own hostname and mounts
+//! and then becomes its sshd.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use crate::sshd::config_path as path_str;
 
 /// Where the code under test installs the client on a machine; bound per machine.
 pub const AUTODIR: &str = "/usr/local/autotest";
-/// What sshd prints once it listens; the fixture waits for it.
-pub const READY_LINE: &str = "Server listening on";
 /// The PATH a root login gets from sshd (Debian's SUPERUSER_PATH); `reboot` must resolve there.
 const ROOT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Directories each machine sees through a per-boot writable overlay (dir, key).
@@ -26,61 +25,6 @@ pub const POWER_TARGET_NAMES: [&str; 5] = ["reboot", "halt", "poweroff", "shutdo
 /// Single-quotes `s` for sh.
 pub fn sq(s: impl AsRef<str>) -> String {
     format!("'{}'", s.as_ref().replace('\'', r"'\''"))
-}
-
-fn path_str(p: &Path) -> &str {
-    let s = p.to_str().expect("lab paths are UTF-8");
-    assert!(
-        !s.contains([',', ':', ' ', '\n']),
-        "lab path {s:?} has a character that overlayfs options or sshd_config cannot take"
-    );
-    s
-}
-
-/// `ssh-keygen -t ed25519` into `path` (and `path.pub`).
-pub fn keygen(ssh_keygen: &Path, path: &Path, comment: &str) {
-    let out = Command::new(ssh_keygen)
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("netns lab: run {}: {e}", ssh_keygen.display()));
-    assert!(
-        out.status.success(),
-        "netns lab: ssh-keygen for {} failed: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// `<type> <base64>` of a public key file.
-pub fn public_key(pub_path: &Path) -> String {
-    let text = std::fs::read_to_string(pub_path)
-        .unwrap_or_else(|e| panic!("netns lab: read {}: {e}", pub_path.display()));
-    text.split_whitespace()
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-pub fn sshd_config(addr: Ipv4Addr, host_key: &Path, authorized_keys: &Path) -> String {
-    format!(
-        "ListenAddress {addr}:22\n\
-         HostKey {}\n\
-         PidFile none\n\
-         AuthorizedKeysFile {}\n\
-         StrictModes no\n\
-         UsePAM no\n\
-         PasswordAuthentication no\n\
-         KbdInteractiveAuthentication no\n\
-         PermitRootLogin prohibit-password\n\
-         Subsystem sftp internal-sftp\n\
-         MaxSessions 64\n\
-         MaxStartups 200\n\
-         PrintMotd no\n\
-         UseDNS no\n",
-        path_str(host_key),
-        path_str(authorized_keys),
-    )
 }
 
 /// The script every power command of machine `hostname` becomes. It asks the fixture for the

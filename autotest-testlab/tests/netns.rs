@@ -1,15 +1,13 @@
-//! The netns lab fixture itself (tests/support/netns.rs): real machines in network namespaces,
+//! The netns lab fixture itself (autotest-testlab/src/netns): real machines in network namespaces,
 //! each a real sshd with its own hostname, boot id, autodir and fenced `reboot`.
 //! Needs root, `ip`, `unshare`, OpenSSH; fails loudly (never skips) without them.
-
-mod support;
 
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use support::netns;
-use support::{Lab, Machine};
+use autotest_testlab::netns;
+use autotest_testlab::{Lab, Machine};
 
 fn host_boot_id() -> String {
     std::fs::read_to_string("/proc/sys/kernel/random/boot_id")
