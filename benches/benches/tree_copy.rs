@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use autotest_core::Transport;
+use autotest_core::transport::Transport;
 use autotest_ssh::{SshOptions, SshTransport};
 
 const FILES: usize = 10_000;

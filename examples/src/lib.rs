@@ -1,1 +1,3 @@
 //! Runnable examples live beside this crate.
+
+#![warn(missing_docs)]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use autotest_core::{StatusLog, summarize};
+use autotest_core::status::{StatusLog, summarize};
 use clap::Args;
 
 /// Arguments of `autotest status`.
