@@ -5,7 +5,7 @@
 #![allow(clippy::print_stdout)]
 
 use anyhow::bail;
-use autotest_core::{StatusLog, summarize};
+use autotest_core::status::{StatusLog, summarize};
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args_os().skip(1);

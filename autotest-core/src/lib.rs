@@ -1,68 +1,72 @@
 //! autotest-core: the engine of autotest-rs.
 //!
 //! Legacy formats (status log, keyvals, pidfiles, `.machines`, control-file metadata,
-//! `global_config.ini`) and the client job engine. Front ends (the CLI, the Python module) only
-//! translate to and from these calls. This crate never prints and never exits.
+//! `global_config.ini`), the client job engine, autoserv, the queue server and the mirror.
+//! Front ends (the CLI, the Python module) only translate to and from these calls. This crate
+//! never prints and never exits.
+//!
+//! # Map of the modules
+//!
+//! | module        | what it is                                                              |
+//! |---------------|-------------------------------------------------------------------------|
+//! | [`status`]    | the status log: codes, lines, the parser, the per-test summary          |
+//! | [`keyval`]    | keyval files and `{perf}`/`{attr}` iteration keyvals                    |
+//! | [`pidfile`]   | autoserv's pidfile and its states (running, finished, lost)             |
+//! | [`machines`]  | `.machines` files and machine names                                     |
+//! | [`control`]   | control-file metadata, read without running the file                    |
+//! | [`config`]    | `global_config.ini` with `shadow_config.ini` merged over it             |
+//! | [`results`]   | where a job's files are in its results directory                        |
+//! | [`job`]       | the client job engine (`autotest run`'s bookkeeping)                    |
+//! | [`kernel`]    | kernel versions, sources, `.config` merging, the GRUB entry             |
+//! | [`transport`] | the [`Transport`] trait, the local transport, argument quoting          |
+//! | [`autoserv`]  | one job on its machines: client and server control files, reboots      |
+//! | [`queue`]     | the queue server: `monitor-queue` and `start-all-queues`                |
+//! | [`mirror`]    | new kernel releases become queued jobs                                  |
+//!
+//! # The facade
+//!
+//! The names a newcomer needs first are also here at the root; everything else is reached
+//! through its module (`autotest_core::status::StatusEntry`, `autotest_core::queue::scan_spool`).
+//!
+//! - Reading results: [`StatusLog`], [`StatusCode`], [`summarize`], [`JobResults`].
+//! - Machines: [`Transport`], [`TransportFactory`], [`LocalTransport`],
+//!   [`LocalTransportFactory`], [`CommandSpec`], [`ExitOutcome`].
+//! - Configuration: [`GlobalConfig`].
+//! - Running one job: [`AutoservOptions`] with [`run_client_job`] or [`run_server_job`] inside
+//!   a process, or [`AutoservRequest`] with [`run_autoserv_process`] for the whole `autoserv`
+//!   process contract (pidfile, signals, exit code).
+//! - Serving queues: [`QueueMonitorConfig`] with [`monitor_queue`], [`start_all_queues`].
+//! - The mirror: [`MirrorOptions`] with [`run_mirror_once`].
+//! - Showing foreign text (test output, file names) on a terminal: [`visible`].
 
-mod autoserv;
-mod config;
-mod control_meta;
-mod job;
-mod kernel;
+#![warn(missing_docs)]
+
+pub mod autoserv;
+pub mod config;
+pub mod control;
+pub mod job;
+pub mod kernel;
 pub mod keyval;
-mod machines;
-mod mirror;
-mod pidfile;
+pub mod machines;
+pub mod mirror;
+pub mod pidfile;
 mod process;
 mod pyliteral;
-mod queue;
+pub mod queue;
 pub mod results;
-mod status;
-mod transport;
+pub mod status;
+pub mod transport;
 mod visible;
 
-pub use config::{
-    AutoservConfig, AutotestWebConfig, ConfigError, GlobalConfig, HostsConfig, SchedulerConfig,
-};
-pub use control_meta::{ControlMeta, ControlMetaError, MetaProblem};
-pub use job::{
-    ClientJob, JobError, JobOptions, JobStart, JobState, OpenGroup, PendingReboot, Step,
-    current_boot_id,
-};
-pub use kernel::{
-    BootEntry, ConfigOption, KernelError, KernelRefs, KernelVersion, MirrorIndex, SourceFile,
-    SourceKind, boot_cmdline, config_mismatches, find_kernel_files, grub_custom_cfg, kernel_refs,
-    merge_config, parse_config_list, running_kernel, source_plans,
-};
-pub use machines::{
-    MACHINES_FILE, MachinesError, machines_for_queue, parse_machines, read_machines,
-    unique_sorted_machines, validate_machine,
-};
-pub use mirror::{
-    ClientsEntry, ConfigMap, CRASH_ENV, DEFAULT_FILTERS, DEFAULT_KERNEL_CONFIG, DEFAULT_RELEASE_PATTERNS,
-    DEFAULT_SMTP_SERVER, DEFAULT_SOURCE, FileStage, KernelConfig, KernelJob,
-    MIRROR_STATE_FILE, MirrorError, MirrorOptions, MirrorProblem, MirrorReport, MirrorState,
-    PendingRelease, PlannedFile, ReleasePatterns, parse_clients, parse_recipients, preamble,
-    release_mail_body, run_mirror_every, run_mirror_once, send_release_mail, sync_releases,
-    wrap_client_control, wrap_server_control,
-};
-pub use pidfile::{Pidfile, PidfileError, PidfileState, ProcessExit};
-pub use queue::{
-    ClaimedJob, MonitorOptions, QUEUE_JOB_FILE, QUEUE_LOCK_FILE, QUEUE_LOG_FILE, QueueError,
-    QueueMonitorConfig, SpoolEntry, StartAllQueuesConfig, TerminationSignal, claim_control_file,
-    conmux_config_path, create_results_dir, is_server_control, monitor_queue, move_control_file,
-    results_dir_base, scan_spool, start_all_queues,
-};
-pub use status::*;
-pub use visible::visible;
-pub use transport::{
-    CommandSpec, ExecResult, ExitOutcome, LocalTransport, LocalTransportFactory, OutputSender, OutputStream, Spawned,
-    StdinStream, Transport, TransportError, TransportFactory, is_local_machine, quote_arg,
-    quote_argv, signal_name,
-};
 pub use autoserv::{
-    ABORTED_EXIT, AutoservExit, AutoservLauncher, AutoservRequest, LaunchError, LaunchRequest,
-    LocalMachineAccess, LocalProcessLauncher, MachineAccess, RunningAutoserv, run_autoserv_process,
-    AbortSignal, AutoservError, AutoservOptions, CommandConsole, Console, ConsoleStream, JobOutcome, machine_host, MachineOutcome, STATUS_PREFIX, client_build_id,
-    ServerOutcome, run_client_job, run_server_job,
+    AutoservOptions, AutoservRequest, run_autoserv_process, run_client_job, run_server_job,
 };
+pub use config::GlobalConfig;
+pub use mirror::{MirrorOptions, run_mirror_once};
+pub use queue::{QueueMonitorConfig, monitor_queue, start_all_queues};
+pub use results::JobResults;
+pub use status::{StatusCode, StatusLog, summarize};
+pub use transport::{
+    CommandSpec, ExitOutcome, LocalTransport, LocalTransportFactory, Transport, TransportFactory,
+};
+pub use visible::visible;

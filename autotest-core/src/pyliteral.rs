@@ -1,6 +1,6 @@
 //! Python string literals, read without running Python: the one reader behind control-file
-//! metadata ([`crate::ControlMeta`]) and the kernel sources a control file names
-//! ([`crate::kernel_refs`]).
+//! metadata ([`crate::control::ControlMeta`]) and the kernel sources a control file names
+//! ([`crate::kernel::kernel_refs`]).
 //!
 //! Understood: quotes `'` `"` and their triple forms (spanning lines); prefixes of up to two of
 //! `r u b f` in either case (`r` keeps backslashes, `b` and `f` are read but marked, because a

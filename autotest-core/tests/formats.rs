@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use autotest_core::{
-    AutoservConfig, ConfigError, ControlMeta, ControlMetaError, GlobalConfig, HostsConfig,
-    MachinesError, Pidfile, PidfileState, ProcessExit, SchedulerConfig, machines_for_queue,
-    parse_machines, read_machines, unique_sorted_machines, validate_machine,
+use autotest_core::config::{
+    AutoservConfig, ConfigError, GlobalConfig, HostsConfig, SchedulerConfig,
 };
+use autotest_core::control::{ControlMeta, ControlMetaError};
+use autotest_core::machines::{
+    MachinesError, machines_for_queue, parse_machines, read_machines, unique_sorted_machines,
+    validate_machine,
+};
+use autotest_core::pidfile::{Pidfile, PidfileState, ProcessExit};
 
 fn data(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -584,7 +588,10 @@ fn config_interpolation_errors() {
 // ----------------------------------------------------------------------------------- properties
 
 mod properties {
-    use autotest_core::{ControlMeta, GlobalConfig, PidfileState, ProcessExit, parse_machines};
+    use autotest_core::config::GlobalConfig;
+    use autotest_core::control::ControlMeta;
+    use autotest_core::machines::parse_machines;
+    use autotest_core::pidfile::{PidfileState, ProcessExit};
     use proptest::prelude::*;
 
     proptest! {

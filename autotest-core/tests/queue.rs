@@ -8,10 +8,13 @@ use std::time::{Duration, SystemTime};
 
 use std::sync::Arc;
 
-use autotest_core::{
-    LocalProcessLauncher, MonitorOptions, Pidfile, PidfileState, QueueError, QueueMonitorConfig, StartAllQueuesConfig,
-    StatusLog, TerminationSignal, create_results_dir, monitor_queue, scan_spool, start_all_queues,
+use autotest_core::autoserv::LocalProcessLauncher;
+use autotest_core::pidfile::{Pidfile, PidfileState};
+use autotest_core::queue::{
+    MonitorOptions, QueueError, QueueMonitorConfig, StartAllQueuesConfig, TerminationSignal,
+    create_results_dir, monitor_queue, scan_spool, start_all_queues,
 };
+use autotest_core::status::StatusLog;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -431,7 +434,7 @@ async fn a_lost_autoserv_is_recorded_once_and_its_status_log_closed() {
     let status = StatusLog::parse_file(dir.join("status.log")).unwrap();
     let tree = status.tree();
     assert!(tree.open.is_empty(), "{status:?}");
-    assert_eq!(tree.status(), autotest_core::StatusCode::Abort);
+    assert_eq!(tree.status(), autotest_core::status::StatusCode::Abort);
     assert!(
         status
             .entries

@@ -19,7 +19,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use autotest_core::{
+use autotest_core::status::{
     ParsedEntry, ProblemReason, StatusCode, StatusEntry, StatusLineKind, StatusLog,
     StatusLogError, StatusNode, summarize, summarize_file, summarize_reader,
 };
@@ -194,7 +194,7 @@ fn closing_open_groups_makes_a_complete_log() {
     assert_eq!(whole, log);
     let after = summarize(&whole);
     assert_eq!(after.status, before.status);
-    let statuses = |s: &autotest_core::JobSummary| -> Vec<(String, StatusCode, String)> {
+    let statuses = |s: &autotest_core::status::JobSummary| -> Vec<(String, StatusCode, String)> {
         s.tests
             .iter()
             .map(|t| (t.name.clone(), t.status, t.reason.clone()))

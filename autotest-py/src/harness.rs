@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
 use autotest_core::keyval::{self, Iteration, KeyvalError};
-use autotest_core::{
+use autotest_core::status::{
     JobSummary, ParseProblem, ParsedEntry, StatusCode, StatusLineKind, StatusLog,
     StatusLogError as CoreLogError, TestResult, summarize,
 };

@@ -3,11 +3,14 @@
 //! Only translation lives here: Python values in, core calls, Python values out. JSON text
 //! carries step arguments and state values so the core never sees Python objects.
 
+#![warn(missing_docs)]
+
 use std::path::{Path, PathBuf};
 
 mod harness;
 
-use autotest_core::{ClientJob, JobError, JobOptions, JobStart, StatusCode, StatusLineKind, Step};
+use autotest_core::job::{ClientJob, JobError, JobOptions, JobStart, Step};
+use autotest_core::status::{StatusCode, StatusLineKind};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -56,7 +59,7 @@ fn json_err(e: serde_json::Error) -> PyErr {
 /// A step as Python sees it: `(ancestry, function, args_json, kwargs_json)`.
 type StepTuple = (Vec<String>, String, String, String);
 
-/// One client job (see `autotest_core::ClientJob`).
+/// One client job (see `autotest_core::job::ClientJob`).
 #[pyclass(name = "Job", unsendable, module = "autotest._native")]
 struct PyJob {
     inner: ClientJob,
@@ -346,7 +349,7 @@ fn read_keyval(path: PathBuf) -> PyResult<Vec<(String, String)>> {
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-fn kernel_err(e: autotest_core::KernelError) -> PyErr {
+fn kernel_err(e: autotest_core::kernel::KernelError) -> PyErr {
     PyValueError::new_err(e.to_string())
 }
 
@@ -357,15 +360,15 @@ type SourceTuple = (&'static str, Vec<String>, Vec<String>);
 /// `(kind, names, mirror_dirs)`, the tarball first, then the patches to apply in order.
 #[pyfunction]
 fn kernel_source_plans(version: &str) -> PyResult<Vec<Vec<SourceTuple>>> {
-    let plans = autotest_core::source_plans(version).map_err(kernel_err)?;
+    let plans = autotest_core::kernel::source_plans(version).map_err(kernel_err)?;
     Ok(plans
         .into_iter()
         .map(|plan| {
             plan.into_iter()
                 .map(|f| {
                     let kind = match f.kind {
-                        autotest_core::SourceKind::Tarball => "tarball",
-                        autotest_core::SourceKind::Patch => "patch",
+                        autotest_core::kernel::SourceKind::Tarball => "tarball",
+                        autotest_core::kernel::SourceKind::Patch => "patch",
                     };
                     (kind, f.names, f.dirs)
                 })
@@ -378,21 +381,21 @@ fn kernel_source_plans(version: &str) -> PyResult<Vec<Vec<SourceTuple>>> {
 /// entry.
 #[pyfunction]
 fn kernel_merge_config(base: &str, entries: Vec<String>) -> PyResult<String> {
-    let opts = autotest_core::parse_config_list(&entries).map_err(kernel_err)?;
-    Ok(autotest_core::merge_config(base, &opts))
+    let opts = autotest_core::kernel::parse_config_list(&entries).map_err(kernel_err)?;
+    Ok(autotest_core::kernel::merge_config(base, &opts))
 }
 
 /// The `config_list` entries that `config` (after olddefconfig) does not have as asked.
 #[pyfunction]
 fn kernel_config_mismatches(config: &str, entries: Vec<String>) -> PyResult<Vec<String>> {
-    let opts = autotest_core::parse_config_list(&entries).map_err(kernel_err)?;
-    Ok(autotest_core::config_mismatches(config, &opts))
+    let opts = autotest_core::kernel::parse_config_list(&entries).map_err(kernel_err)?;
+    Ok(autotest_core::kernel::config_mismatches(config, &opts))
 }
 
 /// The command line for a new kernel: `proc_cmdline` without loader words, then `extra`.
 #[pyfunction]
 fn kernel_boot_cmdline(proc_cmdline: &str, extra: &str) -> String {
-    autotest_core::boot_cmdline(proc_cmdline, extra)
+    autotest_core::kernel::boot_cmdline(proc_cmdline, extra)
 }
 
 /// `existing` custom.cfg text with the GRUB 2 entry of one kernel added or replaced.
@@ -409,7 +412,7 @@ fn kernel_grub_custom_cfg(
     initrd: Option<String>,
     cmdline: String,
 ) -> String {
-    let entry = autotest_core::BootEntry {
+    let entry = autotest_core::kernel::BootEntry {
         id,
         title,
         modules,
@@ -418,13 +421,13 @@ fn kernel_grub_custom_cfg(
         initrd,
         cmdline,
     };
-    autotest_core::grub_custom_cfg(existing, &entry)
+    autotest_core::kernel::grub_custom_cfg(existing, &entry)
 }
 
 /// The running kernel's release as `/proc/sys/kernel/osrelease` says, or None.
 #[pyfunction]
 fn running_kernel() -> Option<String> {
-    autotest_core::running_kernel()
+    autotest_core::kernel::running_kernel()
 }
 
 /// A value of `<config_dir>/global_config.ini` (shadow_config.ini merged over it); None when
@@ -435,7 +438,7 @@ fn config_get(config_dir: PathBuf, section: &str, key: &str) -> PyResult<Option<
     if !global.exists() {
         return Ok(None);
     }
-    let config = autotest_core::GlobalConfig::load(&global, Some(&config_dir.join("shadow_config.ini")))
+    let config = autotest_core::config::GlobalConfig::load(&global, Some(&config_dir.join("shadow_config.ini")))
         .map_err(|e| PyValueError::new_err(e.to_string()))?;
     config
         .get_str(section, key)

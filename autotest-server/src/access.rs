@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
-use autotest_core::{
-    AutoservError, AutoservExit, AutoservRequest, Console, GlobalConfig, MachineAccess,
-    TransportFactory, run_autoserv_process,
+use autotest_core::autoserv::{
+    AutoservError, AutoservExit, AutoservRequest, Console, MachineAccess, run_autoserv_process,
 };
+use autotest_core::config::GlobalConfig;
+use autotest_core::transport::TransportFactory;
 use autotest_ssh::SshTransportFactory;
 
 use crate::{ConmuxConsole, SshSettings};
@@ -34,7 +35,7 @@ impl MachineAccess for LabAccess {
 }
 
 /// Runs one autoserv job as this process's work, with machines over SSH and consoles through
-/// conmux (see `autotest_core::run_autoserv_process` for the process contract).
+/// conmux (see `autotest_core::autoserv::run_autoserv_process` for the process contract).
 pub fn run_autoserv(req: &AutoservRequest) -> AutoservExit {
     run_autoserv_process(req, &LabAccess)
 }

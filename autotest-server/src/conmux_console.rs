@@ -7,7 +7,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use autotest_conmux::client::{self, CommandStatus, Session};
 use autotest_conmux::{ClientId, ConnectType};
-use autotest_core::{Console, ConsoleStream, machine_host};
+use autotest_core::autoserv::{Console, ConsoleStream, machine_host};
 
 
 /// How long a console's `hardreset` command may take.

@@ -8,7 +8,7 @@
 //! - [`SshSettings`]: the SSH options from `[SERVER]`/`[AUTOSERV]` and `AUTOTEST_SSH_*`;
 //! - [`ConmuxConsole`]: core's `Console` over a conmux registry;
 //! - [`LabAccess`]: core's `MachineAccess` with both, which [`run_autoserv`] hands to
-//!   `autotest_core::run_autoserv_process`.
+//!   `autotest_core::autoserv::run_autoserv_process`.
 #![warn(missing_docs)]
 
 mod access;

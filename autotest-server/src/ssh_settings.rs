@@ -6,7 +6,7 @@
 //! `AUTOTEST_SSH_USER`, `AUTOTEST_SSH_KEY`, `AUTOTEST_SSH_KNOWN_HOSTS`,
 //! `AUTOTEST_SSH_KEEPALIVE_SECS` (keepalive interval; a dead machine is noticed after three).
 
-use autotest_core::{ConfigError, GlobalConfig};
+use autotest_core::config::{ConfigError, GlobalConfig};
 use autotest_ssh::{HostKeyPolicy, SshOptions};
 
 /// SSH settings read from global_config.ini.

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use autotest_core::TransportError;
+use autotest_core::transport::TransportError;
 
 use crate::exec::Finished;
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
-use autotest_core::{StatusLog, summarize};
+use autotest_core::status::{StatusLog, summarize};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Size of the generated log.

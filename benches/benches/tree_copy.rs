@@ -8,7 +8,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use autotest_core::Transport;
+use autotest_core::transport::Transport;
 use autotest_ssh::{SshOptions, SshTransport};
 use autotest_testlab::sshd::Sshd;
 

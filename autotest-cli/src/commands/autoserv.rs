@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use autotest_core::AutoservRequest;
+use autotest_core::autoserv::AutoservRequest;
 use clap::Args;
 
 /// Arguments of `autotest autoserv` (legacy autoserv's flags).

@@ -10,10 +10,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use autotest_core::{
-    GlobalConfig, MirrorError, MirrorOptions, MirrorReport, ReleasePatterns, TerminationSignal,
-    run_mirror_every, run_mirror_once,
+use autotest_core::config::GlobalConfig;
+use autotest_core::mirror::{
+    MirrorError, MirrorOptions, MirrorReport, ReleasePatterns, run_mirror_every, run_mirror_once,
 };
+use autotest_core::queue::TerminationSignal;
 use clap::Args;
 
 /// Arguments of `autotest mirror`.
@@ -71,7 +72,7 @@ fn options(a: &MirrorArgs) -> anyhow::Result<MirrorOptions> {
     opts.configs_file = a.configs.clone();
     if let Some(e) = &a.email {
         opts.mail_to = vec![e.clone()];
-        autotest_core::parse_recipients(e)?;
+        autotest_core::mirror::parse_recipients(e)?;
     }
     if let Some(s) = &a.source {
         opts.source = s.clone();

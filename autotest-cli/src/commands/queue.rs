@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use std::sync::Arc;
 
-use autotest_core::{
-    LocalProcessLauncher, MonitorOptions, QueueMonitorConfig, StartAllQueuesConfig,
-    TerminationSignal, monitor_queue, start_all_queues,
+use autotest_core::autoserv::LocalProcessLauncher;
+use autotest_core::queue::{
+    MonitorOptions, QueueMonitorConfig, StartAllQueuesConfig, TerminationSignal, monitor_queue,
+    start_all_queues,
 };
 use clap::Args;
 

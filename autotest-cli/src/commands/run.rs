@@ -58,7 +58,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         anyhow::bail!(
             "control file {} is a {}, not a regular file: give the path of a control file",
             a.control.display(),
-            autotest_core::file_kind(&meta.file_type())
+            autotest_core::status::file_kind(&meta.file_type())
         );
     }
     let py = python();

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use autotest_core::{summarize_file, visible};
+use autotest_core::status::summarize_file;
+use autotest_core::visible;
 use clap::Args;
 
 /// Arguments of `autotest status`.

@@ -72,7 +72,7 @@ pub enum QueueError {
     Signal(#[source] io::Error),
     /// A pidfile could not be read.
     #[error(transparent)]
-    Pidfile(#[from] crate::PidfileError),
+    Pidfile(#[from] crate::pidfile::PidfileError),
 }
 
 impl QueueError {

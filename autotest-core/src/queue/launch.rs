@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::QueueError;
-use crate::{Pidfile, PidfileState, StatusEntry, StatusLineKind, StatusLog};
+use crate::pidfile::{Pidfile, PidfileState};
+use crate::status::{StatusEntry, StatusLineKind, StatusLog};
 
 /// Reads autoserv's pidfile and decides whether its process still runs: like
 /// [`Pidfile::read_checked`], and a "running" pid whose process started after the pidfile was
@@ -86,7 +87,7 @@ mod tests {
         assert!(log.problems.is_empty(), "{:?}", log.problems);
         let tree = log.tree();
         assert!(tree.open.is_empty());
-        assert_eq!(tree.status(), crate::StatusCode::Abort);
+        assert_eq!(tree.status(), crate::status::StatusCode::Abort);
         let last = &log.entries.last().unwrap().entry;
         assert_eq!(last.kind, StatusLineKind::Info);
         assert!(last.message.starts_with("Job aborted by the queue monitor"));

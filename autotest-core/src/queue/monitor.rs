@@ -19,7 +19,8 @@ use super::watch::{HubEvent, Subscription, WatchHub};
 use super::{QUEUE_JOB_FILE, QUEUE_LOCK_FILE, QueueError, is_server_control};
 use crate::autoserv::{AutoservLauncher, LaunchRequest, LocalProcessLauncher};
 use crate::results::JobResults;
-use crate::{MACHINES_FILE, Pidfile, PidfileState, ProcessExit, machines_for_queue};
+use crate::machines::{MACHINES_FILE, machines_for_queue};
+use crate::pidfile::{Pidfile, PidfileState, ProcessExit};
 
 /// Settings of queue monitors that do not depend on the queue.
 #[derive(Debug, Clone)]
@@ -101,18 +102,18 @@ impl QueueMonitorConfig {
 /// are left alone.
 ///
 /// # Claiming a job
-/// For each job, `.machines` is read afresh ([`machines_for_queue`](crate::machines_for_queue);
+/// For each job, `.machines` is read afresh ([`machines_for_queue`](crate::machines::machines_for_queue);
 /// none: the queue directory's name is the single machine). **A bad `.machines` (or a queue name
 /// that is no machine) leaves the job in the spool**, with the file, line and reason in
 /// `<queue>/.log`; the job is not lost and not retried until `.machines` or the control file
 /// changes, and the queue goes on with its other files (and runs the held ones once `.machines`
 /// is fixed).
 ///
-/// The claim ([`claim_control_file`](crate::claim_control_file)) creates the results directory
+/// The claim ([`claim_control_file`](crate::queue::claim_control_file)) creates the results directory
 /// `<results>/<queue>-<control>` (if taken: `.<epoch>`, then `.<epoch>.1`, `.<epoch>.2`, ...; see
-/// [`create_results_dir`](crate::create_results_dir)), records the claim in
+/// [`create_results_dir`](crate::queue::create_results_dir)), records the claim in
 /// `<resultsdir>/.queue_job` ([`QUEUE_JOB_FILE`]), and moves the control file into it under its
-/// own name ([`move_control_file`](crate::move_control_file)): a `rename` where spool and results
+/// own name ([`move_control_file`](crate::queue::move_control_file)): a `rename` where spool and results
 /// share a filesystem, else copy + fsync + rename, and only then is it removed from the spool. A
 /// control file is therefore always in the spool or in its results directory, never lost, even
 /// when autoserv cannot be started afterwards.
@@ -130,7 +131,7 @@ impl QueueMonitorConfig {
 ///
 /// # The log
 /// Everything the monitor does is appended to `<queue>/.log`
-/// ([`QUEUE_LOG_FILE`](crate::QUEUE_LOG_FILE)), one timestamped line per event (`YYYY-MM-DD
+/// ([`QUEUE_LOG_FILE`](crate::queue::QUEUE_LOG_FILE)), one timestamped line per event (`YYYY-MM-DD
 /// HH:MM:SS message`): monitor start and stop, `picked up X`, `results in Y`, `autoserv pid N`,
 /// `finished with status S (failed tests F)`, re-attached and lost jobs, and every error with its
 /// file and reason. Each line is also a `tracing` event.
@@ -150,7 +151,7 @@ impl QueueMonitorConfig {
 /// - claimed but autoserv never started (no `debug/autoserv.cmd`): the job runs now, first;
 /// - started but no pidfile at all: logged, not run again.
 ///
-/// On SIGTERM or SIGINT ([`TerminationSignal`](crate::TerminationSignal)) both commands stop
+/// On SIGTERM or SIGINT ([`TerminationSignal`](crate::queue::TerminationSignal)) both commands stop
 /// cleanly: they stop watching and return. **A running autoserv is left running** (it is in its own
 /// process group, so a terminal's Ctrl-C does not reach it either); the next monitor start on that
 /// queue re-attaches to it through its pidfile. Only one monitor at a time may watch a queue: it

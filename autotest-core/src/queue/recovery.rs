@@ -13,7 +13,8 @@ use super::launch::read_autoserv_pidfile;
 use super::monitor::{Flow, Monitor, Stop, Wake};
 use super::QueueError;
 use crate::results::JobResults;
-use crate::{PidfileState, machines_for_queue};
+use crate::machines::machines_for_queue;
+use crate::pidfile::PidfileState;
 
 /// What the monitor finds in a results directory of its queue when it starts.
 #[derive(Debug)]

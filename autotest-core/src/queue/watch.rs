@@ -61,7 +61,7 @@ impl WatchHub {
                     let noise = event.paths.iter().all(|p| {
                         p.file_name()
                             .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.') && n != crate::MACHINES_FILE)
+                            .is_some_and(|n| n.starts_with('.') && n != crate::machines::MACHINES_FILE)
                     });
                     if noise {
                         return;

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 /// The result part of a status line (`GOOD`, `FAIL`, ...); `START` and `INFO` are not results
-/// and live in [`crate::StatusLineKind`].
+/// and live in [`StatusLineKind`](crate::status::StatusLineKind).
 ///
 /// Variants are declared worst first, so the derived `Ord` is the legacy severity order:
 /// a smaller value is worse. Use [`StatusCode::worst`] to roll statuses up.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use autotest_core::CommandSpec;
+use autotest_core::transport::CommandSpec;
 use russh::ChannelMsg;
 
 use crate::connection::Connection;

@@ -16,7 +16,7 @@ mod marker;
 
 use std::time::Duration;
 
-use autotest_core::{ExitOutcome, OutputSender, OutputStream, TransportError};
+use autotest_core::transport::{ExitOutcome, OutputSender, OutputStream, TransportError};
 use russh::client::Msg;
 use russh::{ChannelMsg, ChannelWriteHalf, Sig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};

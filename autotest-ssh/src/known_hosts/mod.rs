@@ -26,7 +26,7 @@ pub(crate) fn host_pattern(host: &str, port: u16) -> String {
 }
 
 /// Checks `key` offered by `host:port` against `path` under `policy`. `Err` holds the reason
-/// and the fix, for [`autotest_core::TransportError::HostKey`].
+/// and the fix, for [`autotest_core::transport::TransportError::HostKey`].
 pub(crate) fn verify(
     host: &str,
     port: u16,

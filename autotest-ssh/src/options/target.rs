@@ -19,7 +19,7 @@ impl SshTarget {
     /// Parses a machine name `[user@]host[:port]` (`[v6addr]` or `[v6addr]:port` for IPv6);
     /// what the name leaves out comes from `options`. The error says what is wrong.
     pub fn parse(machine: &str, options: &SshOptions) -> Result<SshTarget, String> {
-        autotest_core::validate_machine(machine)?;
+        autotest_core::machines::validate_machine(machine)?;
         let (user, rest) = match machine.rsplit_once('@') {
             Some((u, r)) => (u.to_owned(), r),
             None => (options.user.clone(), machine),

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use autotest_core::{
+use autotest_core::transport::{
     LocalTransport, Transport, TransportError, TransportFactory, is_local_machine,
 };
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use autotest_core::{CommandSpec, TransportError};
+use autotest_core::transport::{CommandSpec, TransportError};
 use tokio::io::AsyncReadExt;
 
 use crate::errors;

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Stdio;
 
-use autotest_core::{CommandSpec, TransportError};
+use autotest_core::transport::{CommandSpec, TransportError};
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 

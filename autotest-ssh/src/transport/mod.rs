@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use autotest_core::{
+use autotest_core::transport::{
     CommandSpec, ExecResult, OutputSender, StdinStream, Transport, TransportError,
 };
 use tokio::sync::Mutex;
@@ -193,7 +193,7 @@ impl SshTransport {
         if cmd.argv.is_empty() {
             return Err(errors::io_error(&self.machine, "exec", "empty command"));
         }
-        let what = errors::short(&autotest_core::quote_argv(&cmd.argv));
+        let what = errors::short(&autotest_core::transport::quote_argv(&cmd.argv));
         let output = output.map_or(Output::Capture, Output::Stream);
         let done = self
             .run_command(Run {
