@@ -446,7 +446,6 @@ fn config_get(config_dir: PathBuf, section: &str, key: &str) -> PyResult<Option<
         .map_err(|e| PyValueError::new_err(e.to_string()))
 }
 
-/// The native module.
 /// `text` with its terminal control characters escaped (see `autotest_core::visible`): what
 /// `--verbose` shows of a test's output.
 #[pyfunction]
@@ -454,6 +453,7 @@ fn visible(text: &str) -> String {
     autotest_core::visible(text).into_owned()
 }
 
+/// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyJob>()?;

@@ -1,7 +1,7 @@
 """job.kernel() on this machine, through `autotest run`: where sources come from (the autodir's
 kernels directory, then the [CLIENT] kernel_mirror URL, served here by a real HTTP server on
 loopback), release candidates as base tarball + patch, config_list merging, and the errors that
-list what was tried. The source is the stand-in tree of autotest-cli/tests/data/stand-in-kernel
+list what was tried. The source is the stand-in tree of autotest-testlab/data/stand-in-kernel
 (a Makefile with the kernel's make targets, not a kernel). Nothing here boots: boot is tested
 on lab machines (autotest-cli/tests/kernel_machines.rs)."""
 
@@ -18,7 +18,7 @@ import pytest
 
 from conftest import REPO
 
-STAND_IN = os.path.join(REPO, "autotest-cli", "tests", "data", "stand-in-kernel")
+STAND_IN = os.path.join(REPO, "autotest-testlab", "data", "stand-in-kernel")
 
 
 def _tree_files(patchlevel, sublevel, extraversion=""):
