@@ -18,6 +18,7 @@ mod pyliteral;
 mod queue;
 pub mod results;
 mod status;
+pub mod store;
 mod transport;
 
 pub use config::{

@@ -1,0 +1,3 @@
+//! Fixtures shared by autotest-core's integration tests.
+
+pub mod postgres;
