@@ -379,6 +379,8 @@ async fn parse_reports_bad_lines_and_stores_the_rest(db: TestDb) {
     std::fs::create_dir(dir.path().join("empty")).unwrap();
     let e = s.parse_results(&dir.path().join("empty")).await.unwrap_err().to_string();
     assert!(e.contains("no status.log or status file"), "{e}");
+    let e = s.parse_results(&dir.path().join("missing")).await.unwrap_err().to_string();
+    assert!(e.contains("missing: cannot read the results directory"), "{e}");
 }
 
 async fn two_parsers_of_one_job_do_not_duplicate_rows(db: TestDb) {

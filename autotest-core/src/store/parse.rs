@@ -279,6 +279,9 @@ impl Store {
     pub async fn parse_results(&self, dir: &Path) -> Result<ParseReport, StoreError> {
         let owned = dir.to_owned();
         let (lock, jobs, problems) = tokio::task::spawn_blocking(move || {
+            // Say the directory is missing rather than that its lock cannot be made.
+            std::fs::read_dir(&owned)
+                .map_err(|source| StoreError::Io { path: owned.clone(), what: "cannot read the results directory", source })?;
             let lock = ParseLock::acquire(&owned)?;
             let (jobs, problems) = read_results_dir(&owned)?;
             Ok::<_, StoreError>((lock, jobs, problems))
