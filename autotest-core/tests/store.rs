@@ -80,6 +80,12 @@ async fn migrate_is_needed_then_idempotent(db: TestDb) {
     store.close().await;
     let store = Store::open(&db.url).await.unwrap();
     assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    if let Some(file) = db.url.sqlite_file() {
+        // WAL mode: readers and the writer do not block each other.
+        store.create_host("wal").await.unwrap();
+        let wal = file.with_file_name(format!("{}-wal", file.file_name().unwrap().to_str().unwrap()));
+        assert!(wal.exists(), "{} missing: the database is not in WAL mode", wal.display());
+    }
 }
 
 async fn a_newer_database_is_refused_and_left_alone(db: TestDb) {
