@@ -14,7 +14,7 @@ PYTHON=${AUTOTEST_PYTHON:-python3}
 # for the kernel tests (a stand-in source tree built, patched and installed on lab machines);
 # the legacy Perl conmux that the conmux compatibility tests run against.
 APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip openssh-server openssh-client iproute2
-              make patch xz-utils diffutils conmux)
+              make patch xz-utils diffutils conmux postgresql)
 
 say() { printf '\n== %s\n' "$*"; }
 

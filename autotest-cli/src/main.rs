@@ -36,6 +36,10 @@ enum Command {
     /// Mirror new kernel releases with rsync and queue a build, boot and test job for each on
     /// the mapped queues.
     Mirror(commands::mirror::MirrorArgs),
+    /// The lab database: `autotest db migrate` creates it or brings it to this build's schema.
+    Db(commands::db::DbArgs),
+    /// Parse jobs' results directories into the lab database (the legacy tko-parse -r -o).
+    Parse(commands::db::ParseArgs),
 }
 
 fn main() {
@@ -50,6 +54,8 @@ fn main() {
         Command::Console(args) => commands::console::run(args),
         Command::ConmuxAttach(args) => commands::conmux::attach(args),
         Command::Mirror(args) => commands::mirror::run(args),
+        Command::Db(args) => commands::db::db(args),
+        Command::Parse(args) => commands::db::parse(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

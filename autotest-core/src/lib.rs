@@ -22,6 +22,7 @@
 //! | [`autoserv`]  | one job on its machines: client and server control files, reboots      |
 //! | [`queue`]     | the queue server: `monitor-queue` and `start-all-queues`                |
 //! | [`mirror`]    | new kernel releases become queued jobs                                  |
+//! | [`store`]     | the lab database (SQLite or PostgreSQL): hosts, jobs, parsed results   |
 //!
 //! # The facade
 //!
@@ -55,6 +56,7 @@ mod pyliteral;
 pub mod queue;
 pub mod results;
 pub mod status;
+pub mod store;
 pub mod transport;
 mod visible;
 

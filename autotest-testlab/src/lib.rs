@@ -19,6 +19,7 @@
 
 pub mod bootloader;
 pub mod netns;
+pub mod postgres;
 pub mod process;
 pub mod sshd;
 pub mod tcp_console;

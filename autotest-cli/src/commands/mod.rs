@@ -1,6 +1,7 @@
 pub mod autoserv;
 pub mod conmux;
 pub mod console;
+pub mod db;
 pub mod mirror;
 pub mod queue;
 pub mod run;

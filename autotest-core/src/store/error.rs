@@ -1,0 +1,120 @@
+//! The one error type of the lab database.
+
+use std::path::PathBuf;
+
+/// Errors of the lab database: finding it, connecting, migrating, reading and writing it, and
+/// parsing results into it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A `--db` / `AUTOTEST_DB` URL that names no supported backend.
+    #[error(
+        "database URL {url:?} ({from}) is not supported: use sqlite:<file> (e.g. sqlite:/var/lib/autotest/lab.db) or postgres://<user>@<host>[:<port>]/<database>"
+    )]
+    BadUrl {
+        /// The URL as given (passwords are not in it: see [`crate::store::DbUrl`]).
+        url: String,
+        /// Where it came from (`--db`, `AUTOTEST_DB`, a config file).
+        from: String,
+    },
+    /// `[AUTOTEST_WEB]` of a config file does not describe a usable database.
+    #[error("{}: [AUTOTEST_WEB] {problem}", path.display())]
+    BadConfig {
+        /// The config file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        problem: String,
+    },
+    /// The database could not be reached or opened.
+    #[error("cannot open the lab database {url}: {source}: check that it exists and is reachable (for SQLite, that its directory is writable)")]
+    Connect {
+        /// The database (without password).
+        url: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// The database was written by a newer build; it is left untouched.
+    #[error(
+        "the lab database {url} has schema version {database}, newer than this build's {build}: use a newer autotest (the database was not changed)"
+    )]
+    NewerSchema {
+        /// The database (without password).
+        url: String,
+        /// The version found in the database.
+        database: i64,
+        /// The newest version this build knows.
+        build: i64,
+    },
+    /// The database has not been migrated to this build's schema.
+    #[error(
+        "the lab database {url} has schema version {database}, this build needs {build}: run `autotest db migrate`"
+    )]
+    OlderSchema {
+        /// The database (without password).
+        url: String,
+        /// The version found (0: an empty database).
+        database: i64,
+        /// The version this build needs.
+        build: i64,
+    },
+    /// Applying a migration failed.
+    #[error("migrating the lab database {url} failed: {source}")]
+    Migrate {
+        /// The database (without password).
+        url: String,
+        /// The cause.
+        source: sqlx::migrate::MigrateError,
+    },
+    /// A query failed.
+    #[error("lab database: {what} failed: {source}")]
+    Query {
+        /// What was being done.
+        what: String,
+        /// The cause.
+        source: sqlx::Error,
+    },
+    /// A row that should exist does not.
+    #[error("lab database: no {kind} {name:?}: create it first")]
+    NotFound {
+        /// The kind of row (host, label, job, ...).
+        kind: &'static str,
+        /// Its name or id.
+        name: String,
+    },
+    /// A value that is not one of a column's known values.
+    #[error("lab database: {column} holds {value:?}, which is not one of {expected}")]
+    BadValue {
+        /// The column.
+        column: &'static str,
+        /// The value found or given.
+        value: String,
+        /// The values allowed.
+        expected: &'static str,
+    },
+    /// A request the store refuses (a job with no hosts, a lock of a locked host, ...).
+    #[error("lab database: {0}")]
+    Invalid(String),
+    /// A results directory could not be read or locked.
+    #[error("{}: {what}: {source}", path.display())]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was being done.
+        what: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A results directory without a status log.
+    #[error("{}: no status.log or status file: is this a job's results directory?", path.display())]
+    NoStatusLog {
+        /// The directory.
+        path: PathBuf,
+    },
+}
+
+impl StoreError {
+    /// A query error, saying what was being done.
+    pub(crate) fn query(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
+        let what = what.into();
+        move |source| StoreError::Query { what, source }
+    }
+}
