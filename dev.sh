@@ -66,6 +66,8 @@ demo() {
 
 run_tests() {
   setup
+  say "format (cargo fmt --check: run cargo fmt --all to fix)"
+  cargo fmt --all --check
   say "lints (clippy: library crates may not print or exit)"
   cargo clippy --workspace --all-targets -q -- -D warnings
   say "Rust tests (cargo nextest)"

@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use autotest_testlab::{Lab, REBOOT_THEN_SLEEPTEST, power_switch, status_entries};
 
-
 /// `autotest autoserv` in the lab's server namespace with the lab's SSH key and known_hosts.
 fn autoserv(lab: &Lab, dir: &Path, machines: &str, client: bool, extra: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    cmd.current_dir(dir).args(["autoserv", "-m", machines, "-r", "r"]);
+    cmd.current_dir(dir)
+        .args(["autoserv", "-m", machines, "-r", "r"]);
     if client {
         cmd.arg("-c");
     }
@@ -32,11 +32,21 @@ fn text(b: &[u8]) -> String {
 fn client_job_on_three_machines_at_once() {
     let lab = Lab::new(3);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=1)\n").unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "job.run_test('sleeptest', seconds=1)\n",
+    )
+    .unwrap();
     let machines = lab.machine_list();
     let t0 = std::time::Instant::now();
     let out = autoserv(&lab, dir.path(), &machines, true, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     for m in lab.machines() {
         let addr = m.address().to_string();
         let r = dir.path().join("r").join(&addr);
@@ -53,8 +63,14 @@ fn client_job_on_three_machines_at_once() {
         );
         // The machine's own results came back, and its hostname is in its job keyval.
         let keyval = std::fs::read_to_string(r.join("keyval")).unwrap();
-        assert!(keyval.contains(&format!("hostname={}", m.hostname())), "{keyval}");
-        assert!(m.autodir().join("autotest/client/runner.py").exists(), "client installed in the machine's autodir");
+        assert!(
+            keyval.contains(&format!("hostname={}", m.hostname())),
+            "{keyval}"
+        );
+        assert!(
+            m.autodir().join("autotest/client/runner.py").exists(),
+            "client installed in the machine's autodir"
+        );
     }
     // At the same time: three one-second tests take well under three seconds of test time each
     // in sequence would; the wall time is only a sanity bound, not a performance assertion.
@@ -74,12 +90,20 @@ fn reboot_mid_job_is_followed_and_resumed() {
     .unwrap();
     let before = m.boot_id();
     let out = autoserv(&lab, dir.path(), &m.address().to_string(), true, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}\n{}", text(&out.stdout), text(&out.stderr), m.log());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        m.log()
+    );
     assert!(text(&out.stdout).contains("completed (1 reboot(s))"));
     assert_eq!(m.boot_count(), 2, "{}", m.log());
     assert_ne!(m.boot_id(), before);
     let lines = status_entries(&dir.path().join("r/status.log"));
-    let kernel = String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
+    let kernel =
+        String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
     let kernel = kernel.trim();
     assert_eq!(
         lines,
@@ -114,15 +138,27 @@ fn server_control_file_gets_the_machines() {
     .unwrap();
     let list = lab.machine_list();
     let out = autoserv(&lab, dir.path(), &list, false, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let mut sorted: Vec<String> = list.split(',').map(str::to_owned).collect();
     sorted.sort();
     let lines = status_entries(&dir.path().join("r/status.log"));
-    assert_eq!(lines[1], format!("\tINFO\t----\tmachines\t{}", sorted.join(" ")));
+    assert_eq!(
+        lines[1],
+        format!("\tINFO\t----\tmachines\t{}", sorted.join(" "))
+    );
     for m in lab.machines() {
         let r = dir.path().join("r").join(m.address().to_string());
         let log = status_entries(&r.join("status.log"));
-        assert!(log.contains(&"\tEND GOOD\tsleeptest\tsleeptest\t".to_owned()), "{log:?}");
+        assert!(
+            log.contains(&"\tEND GOOD\tsleeptest\tsleeptest\t".to_owned()),
+            "{log:?}"
+        );
     }
 }
 
@@ -131,21 +167,39 @@ fn unknown_host_key_is_refused() {
     let lab = Lab::new(1);
     let m = lab.machine(0);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=0.1)\n").unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "job.run_test('sleeptest', seconds=0.1)\n",
+    )
+    .unwrap();
     let empty = dir.path().join("empty_known_hosts");
     std::fs::write(&empty, "").unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
     cmd.current_dir(dir.path())
-        .args(["autoserv", "-m", &m.address().to_string(), "-r", "r", "-c", "control"])
+        .args([
+            "autoserv",
+            "-m",
+            &m.address().to_string(),
+            "-r",
+            "r",
+            "-c",
+            "control",
+        ])
         .env("AUTOTEST_SSH_KEY", lab.client_key())
         .env("AUTOTEST_SSH_KNOWN_HOSTS", &empty);
     lab.run_in_server(&mut cmd);
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let lines = status_entries(&dir.path().join("r/status.log"));
-    assert!(lines[1].starts_with("\tABORT\t----\t----\tmachine unreachable:"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("\tABORT\t----\t----\tmachine unreachable:"),
+        "{lines:?}"
+    );
     assert!(lines[1].contains("host key"), "{lines:?}");
-    assert!(!m.autodir().join("autotest").exists(), "nothing was installed");
+    assert!(
+        !m.autodir().join("autotest").exists(),
+        "nothing was installed"
+    );
 }
 
 #[test]
@@ -153,10 +207,15 @@ fn a_machine_that_dies_mid_job_is_recorded_and_the_others_finish() {
     let lab = Lab::new(2);
     let (dying, living) = (lab.machine(0), lab.machine(1));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=8)\n").unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "job.run_test('sleeptest', seconds=8)\n",
+    )
+    .unwrap();
     let list = lab.machine_list();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    cmd.current_dir(dir.path()).args(["autoserv", "-m", &list, "-r", "r", "-c", "control"]);
+    cmd.current_dir(dir.path())
+        .args(["autoserv", "-m", &list, "-r", "r", "-c", "control"]);
     // Notice the dead machine after three missed 1 s keepalives.
     cmd.env("AUTOTEST_SSH_KEEPALIVE_SECS", "1");
     for (k, v) in lab.ssh_env() {
@@ -164,19 +223,40 @@ fn a_machine_that_dies_mid_job_is_recorded_and_the_others_finish() {
     }
     lab.run_in_server(&mut cmd);
     let child = cmd.stdout(std::process::Stdio::piped()).spawn().unwrap();
-    let dying_log = dir.path().join("r").join(dying.address().to_string()).join("status.log");
+    let dying_log = dir
+        .path()
+        .join("r")
+        .join(dying.address().to_string())
+        .join("status.log");
     let start = std::time::Instant::now();
-    while !std::fs::read_to_string(&dying_log).unwrap_or_default().contains("START\tsleeptest") {
-        assert!(start.elapsed() < Duration::from_secs(60), "the test never started");
+    while !std::fs::read_to_string(&dying_log)
+        .unwrap_or_default()
+        .contains("START\tsleeptest")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the test never started"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     dying.cut();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     let lines = status_entries(&dying_log);
-    assert!(lines[lines.len() - 2].starts_with("\tEND ABORT\tsleeptest\tsleeptest\t"), "{lines:?}");
-    assert!(lines.last().unwrap().starts_with("END ABORT\t----\t----\t"), "{lines:?}");
-    let living_log = status_entries(&dir.path().join("r").join(living.address().to_string()).join("status.log"));
+    assert!(
+        lines[lines.len() - 2].starts_with("\tEND ABORT\tsleeptest\tsleeptest\t"),
+        "{lines:?}"
+    );
+    assert!(
+        lines.last().unwrap().starts_with("END ABORT\t----\t----\t"),
+        "{lines:?}"
+    );
+    let living_log = status_entries(
+        &dir.path()
+            .join("r")
+            .join(living.address().to_string())
+            .join("status.log"),
+    );
     assert_eq!(living_log.last().unwrap(), "END GOOD\t----\t----\t");
     assert!(text(&out.stdout).contains("lost"), "{}", text(&out.stdout));
 }
@@ -186,7 +266,11 @@ fn ssh_user_key_and_known_hosts_come_from_global_config() {
     let lab = Lab::new(1);
     let m = lab.machine(0);
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("control"), "job.run_test('sleeptest', seconds=0.1)\n").unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        "job.run_test('sleeptest', seconds=0.1)\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("global_config.ini"),
         format!(
@@ -199,14 +283,35 @@ fn ssh_user_key_and_known_hosts_come_from_global_config() {
     // No AUTOTEST_SSH_* variables: everything comes from the config ([AUTOSERV] over [SERVER]).
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
     cmd.current_dir(dir.path())
-        .args(["autoserv", "-m", &m.address().to_string(), "-r", "r", "-c", "--config-dir", ".", "control"])
+        .args([
+            "autoserv",
+            "-m",
+            &m.address().to_string(),
+            "-r",
+            "r",
+            "-c",
+            "--config-dir",
+            ".",
+            "control",
+        ])
         .env_remove("AUTOTEST_SSH_KEY")
         .env_remove("AUTOTEST_SSH_KNOWN_HOSTS")
         .env_remove("AUTOTEST_SSH_USER");
     lab.run_in_server(&mut cmd);
     let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    assert_eq!(status_entries(&dir.path().join("r/status.log")).last().unwrap(), "END GOOD\t----\t----\t");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert_eq!(
+        status_entries(&dir.path().join("r/status.log"))
+            .last()
+            .unwrap(),
+        "END GOOD\t----\t----\t"
+    );
 }
 
 #[test]
@@ -218,11 +323,7 @@ fn a_machine_that_does_not_come_back_is_hard_reset() {
     let dir = tempfile::tempdir().unwrap();
     let pdu = dir.path().join("pdu");
     std::fs::create_dir_all(&pdu).unwrap();
-    std::fs::write(
-        dir.path().join("control"),
-        REBOOT_THEN_SLEEPTEST,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("control"), REBOOT_THEN_SLEEPTEST).unwrap();
     std::fs::write(
         dir.path().join("global_config.ini"),
         format!(
@@ -235,11 +336,32 @@ fn a_machine_that_does_not_come_back_is_hard_reset() {
     // The power switch: a request file from the hardreset command power-cycles the machine.
     let request = pdu.join(format!("reset-{}", m.address()));
     let switch = power_switch(m.clone(), request, Duration::from_secs(120));
-    let out = autoserv(&lab, dir.path(), &m.address().to_string(), true, &["--config-dir", "."]);
+    let out = autoserv(
+        &lab,
+        dir.path(),
+        &m.address().to_string(),
+        true,
+        &["--config-dir", "."],
+    );
     assert!(switch.join().unwrap(), "the hardreset command never ran");
-    assert_eq!(out.status.code(), Some(0), "{}\n{}\n{}", text(&out.stdout), text(&out.stderr), m.log());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        m.log()
+    );
     let lines = status_entries(&dir.path().join("r/status.log"));
-    assert_eq!(lines[1..4], ["\tSTART\t----\treboot\t", "\t\tGOOD\t----\treboot.start\t", "\t\tGOOD\t----\treboot.start\thard reset"], "{lines:#?}");
+    assert_eq!(
+        lines[1..4],
+        [
+            "\tSTART\t----\treboot\t",
+            "\t\tGOOD\t----\treboot.start\t",
+            "\t\tGOOD\t----\treboot.start\thard reset"
+        ],
+        "{lines:#?}"
+    );
     assert_eq!(lines.last().unwrap(), "END GOOD\t----\t----\t");
 }
 
@@ -249,23 +371,30 @@ fn a_machine_that_does_not_come_back_without_a_console_is_unreachable() {
     let m = lab.machine(0).clone();
     lab.set_reboot_delay(Duration::from_secs(3600));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("control"),
-        REBOOT_THEN_SLEEPTEST,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("control"), REBOOT_THEN_SLEEPTEST).unwrap();
     std::fs::write(
         dir.path().join("global_config.ini"),
         "[HOSTS]\ndefault_reboot_timeout: 3\nwait_down_reboot_timeout: 30\n",
     )
     .unwrap();
-    let out = autoserv(&lab, dir.path(), &m.address().to_string(), true, &["--config-dir", "."]);
+    let out = autoserv(
+        &lab,
+        dir.path(),
+        &m.address().to_string(),
+        true,
+        &["--config-dir", "."],
+    );
     assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let lines = status_entries(&dir.path().join("r/status.log"));
-    let end = lines.iter().rev().find(|l| l.starts_with("\tEND ABORT\t----\treboot")).unwrap_or_else(|| panic!("{lines:#?}"));
+    let end = lines
+        .iter()
+        .rev()
+        .find(|l| l.starts_with("\tEND ABORT\t----\treboot"))
+        .unwrap_or_else(|| panic!("{lines:#?}"));
     assert!(
-        end.contains("machine unreachable after a reboot: the machine did not come back within 3 s")
-            && end.contains("no console is configured"),
+        end.contains(
+            "machine unreachable after a reboot: the machine did not come back within 3 s"
+        ) && end.contains("no console is configured"),
         "{end}"
     );
     assert!(!lines.iter().any(|l| l.contains("sleeptest")), "{lines:#?}");
@@ -287,14 +416,29 @@ fn server_control_file_hard_resets_a_host() {
     .unwrap();
     std::fs::write(
         dir.path().join("global_config.ini"),
-        format!("[HOSTS]\nhardreset_command: touch {}/reset-{{machine}}\n", pdu.display()),
+        format!(
+            "[HOSTS]\nhardreset_command: touch {}/reset-{{machine}}\n",
+            pdu.display()
+        ),
     )
     .unwrap();
     let request = pdu.join(format!("reset-{}", m.address()));
     let switch = power_switch(m.clone(), request, Duration::from_secs(60));
-    let out = autoserv(&lab, dir.path(), &m.address().to_string(), false, &["--config-dir", "."]);
+    let out = autoserv(
+        &lab,
+        dir.path(),
+        &m.address().to_string(),
+        false,
+        &["--config-dir", "."],
+    );
     assert!(switch.join().unwrap(), "the hardreset command never ran");
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(lines[1], "\tINFO\t----\thardreset\tnew boot");
     assert_eq!(m.boot_count(), 2);
@@ -320,9 +464,18 @@ fn server_side_test_gets_its_host() {
     )
     .unwrap();
     let out = autoserv(&lab, dir.path(), &m.address().to_string(), false, &[]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let lines = status_entries(&dir.path().join("r/status.log"));
-    assert_eq!(lines[2], "\t\tGOOD\thostcheck\thostcheck\tcompleted successfully", "{lines:#?}");
+    assert_eq!(
+        lines[2], "\t\tGOOD\thostcheck\thostcheck\tcompleted successfully",
+        "{lines:#?}"
+    );
     let kv = std::fs::read_to_string(dir.path().join("r/hostcheck/results/keyval")).unwrap();
     assert_eq!(kv, format!("remote_hostname{{attr}}={}\n\n", m.hostname()));
 }

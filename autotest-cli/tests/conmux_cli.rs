@@ -407,13 +407,24 @@ fn two_cf_files_with_one_listener_name_the_first_runs_the_second_fails() {
     let console = TcpConsole::start();
     let port = free_port();
     let reg = format!("127.0.0.1:{port}");
-    let cf = |title: &str| format!("listener {reg}/dup\nsocket console '{title}' {}\n", console.addr);
+    let cf = |title: &str| {
+        format!(
+            "listener {reg}/dup\nsocket console '{title}' {}\n",
+            console.addr
+        )
+    };
     std::fs::write(d.join("one.cf"), cf("Dup one")).unwrap();
     std::fs::write(d.join("two.cf"), cf("Dup two")).unwrap();
     let log = dir.path().join("supervisor.log");
     let _sup = Daemon(
         autotest()
-            .args(["conmux", "start", "--port", &port.to_string(), d.to_str().unwrap()])
+            .args([
+                "conmux",
+                "start",
+                "--port",
+                &port.to_string(),
+                d.to_str().unwrap(),
+            ])
             .stdin(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -428,10 +439,13 @@ fn two_cf_files_with_one_listener_name_the_first_runs_the_second_fails() {
     let one = line_of(&status, "one").unwrap();
     let one_addr = one.split_whitespace().nth(2).unwrap().to_owned();
     let two = line_of(&status, "two").unwrap();
-    let why = format!("listener {reg}/dup is already served by one.cf (running at {one_addr}); fix:");
+    let why =
+        format!("listener {reg}/dup is already served by one.cf (running at {one_addr}); fix:");
     assert!(two.contains(&why), "{status}");
     assert_eq!(
-        run(&["conmux", "status", d.to_str().unwrap()]).status.code(),
+        run(&["conmux", "status", d.to_str().unwrap()])
+            .status
+            .code(),
         Some(1)
     );
     let reg_line = wait_for("dup registered", || {
@@ -439,7 +453,11 @@ fn two_cf_files_with_one_listener_name_the_first_runs_the_second_fails() {
         (!o.is_empty()).then_some(o)
     });
     assert_eq!(reg_line, format!("dup {one_addr}\n"));
-    assert!(legacy_connect(&one_addr).unwrap().contains("title=Dup%20one%20"));
+    assert!(
+        legacy_connect(&one_addr)
+            .unwrap()
+            .contains("title=Dup%20one%20")
+    );
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains(&format!("two: {why}")), "{logged}");
     // Stays so on the supervisor's next passes (the header's time changes with each).
@@ -447,8 +465,14 @@ fn two_cf_files_with_one_listener_name_the_first_runs_the_second_fails() {
         let s = status_of(&d);
         (s.lines().next() != status.lines().next()).then_some(s)
     });
-    let (one, two) = (line_of(&later, "one").unwrap(), line_of(&later, "two").unwrap());
-    assert!(one.contains(" running ") && one.contains(&one_addr), "{later}");
+    let (one, two) = (
+        line_of(&later, "one").unwrap(),
+        line_of(&later, "two").unwrap(),
+    );
+    assert!(
+        one.contains(" running ") && one.contains(&one_addr),
+        "{later}"
+    );
     assert!(two.contains(" failed ") && two.contains(&why), "{later}");
     assert_eq!(listed(&reg), format!("dup {one_addr}\n"));
 
@@ -463,7 +487,11 @@ fn two_cf_files_with_one_listener_name_the_first_runs_the_second_fails() {
     wait_for("dup registered at two", || {
         (listed(&reg) == format!("dup {two_addr}\n")).then_some(())
     });
-    assert!(legacy_connect(&two_addr).unwrap().contains("title=Dup%20two%20"));
+    assert!(
+        legacy_connect(&two_addr)
+            .unwrap()
+            .contains("title=Dup%20two%20")
+    );
 }
 
 #[test]
@@ -474,13 +502,27 @@ fn a_name_held_by_a_live_server_elsewhere_is_refused_to_servers_and_the_supervis
     let console = TcpConsole::start();
     let port = free_port();
     let reg = format!("127.0.0.1:{port}");
-    let _sup = daemon(&["conmux", "start", "--port", &port.to_string(), d.to_str().unwrap()]);
-    wait_for("the registry up", || run(&["console", "--list", &reg]).status.success().then_some(()));
+    let _sup = daemon(&[
+        "conmux",
+        "start",
+        "--port",
+        &port.to_string(),
+        d.to_str().unwrap(),
+    ]);
+    wait_for("the registry up", || {
+        run(&["console", "--list", &reg])
+            .status
+            .success()
+            .then_some(())
+    });
     let cf = |file: &str, title: &str| {
         let p = dir.path().join(file);
         std::fs::write(
             &p,
-            format!("listener {reg}/ext\nsocket console '{title}' {}\n", console.addr),
+            format!(
+                "listener {reg}/ext\nsocket console '{title}' {}\n",
+                console.addr
+            ),
         )
         .unwrap();
         p
@@ -503,9 +545,17 @@ fn a_name_held_by_a_live_server_elsewhere_is_refused_to_servers_and_the_supervis
             .spawn()
             .unwrap(),
     );
-    let code = wait_some("the second server to exit", WAIT, || child.0.try_wait().unwrap());
+    let code = wait_some("the second server to exit", WAIT, || {
+        child.0.try_wait().unwrap()
+    });
     let mut err = String::new();
-    child.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert_eq!(code.code(), Some(1), "{err}");
     assert!(
         err.contains(&format!("second.cf: registering ext: {reg}: ADD refused: EEXIST ext is registered at {held}, which is live")),
@@ -515,7 +565,10 @@ fn a_name_held_by_a_live_server_elsewhere_is_refused_to_servers_and_the_supervis
     // A .cf of the supervisor under that name: started, refused, stopped, shown failed.
     std::fs::write(
         d.join("third.cf"),
-        format!("listener {reg}/ext\nsocket console 'Ext third' {}\n", console.addr),
+        format!(
+            "listener {reg}/ext\nsocket console 'Ext third' {}\n",
+            console.addr
+        ),
     )
     .unwrap();
     let status = wait_for("third failed", || {
@@ -523,9 +576,15 @@ fn a_name_held_by_a_live_server_elsewhere_is_refused_to_servers_and_the_supervis
         line_of(&s, "third")?.contains(" failed ").then_some(s)
     });
     assert!(
-        line_of(&status, "third").unwrap().contains(&format!("EEXIST ext is registered at {held}, which is live")),
+        line_of(&status, "third").unwrap().contains(&format!(
+            "EEXIST ext is registered at {held}, which is live"
+        )),
         "{status}"
     );
     assert_eq!(listed(&reg), format!("ext {held}\n"));
-    assert!(legacy_connect(&held).unwrap().contains("title=Ext%20first%20"));
+    assert!(
+        legacy_connect(&held)
+            .unwrap()
+            .contains("title=Ext%20first%20")
+    );
 }

@@ -128,12 +128,18 @@ fn the_legacy_console_client_on_our_server_and_registry() {
     console.send(b"login: ");
     wait_shown(&shown, "login: ");
     stdin.write_all(b"~$hardreset\r").unwrap();
-    wait_shown(&shown, "(user:legacyuser) initiated a hard reset\ncycling\n");
+    wait_shown(
+        &shown,
+        "(user:legacyuser) initiated a hard reset\ncycling\n",
+    );
     wait_shown(&shown, "(user:legacyuser) hardreset exited with status 0\n");
     stdin.write_all(b"~$quit\r").unwrap();
     let start = Instant::now();
     while session.try_wait().unwrap().is_none() {
-        assert!(start.elapsed() < WAIT, "legacy console did not end on ~$quit");
+        assert!(
+            start.elapsed() < WAIT,
+            "legacy console did not end on ~$quit"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -147,16 +153,18 @@ fn our_server_and_clients_with_the_legacy_registry_and_daemon() {
     let reg = format!("127.0.0.1:{reg_port}");
     let store = dir.path().join("legacy.store");
     std::fs::write(&store, "").unwrap();
-    let _registry = daemon(Command::new("conmux-registry").args([
-        &reg_port.to_string(),
-        store.to_str().unwrap(),
-    ]));
+    let _registry = daemon(
+        Command::new("conmux-registry").args([&reg_port.to_string(), store.to_str().unwrap()]),
+    );
 
     // Our server registers with the legacy registry; our client lists it there.
     let cf = dir.path().join("ours.cf");
     std::fs::write(
         &cf,
-        format!("listener {reg}/ours\nsocket console 'ours' {}\n", console.addr),
+        format!(
+            "listener {reg}/ours\nsocket console 'ours' {}\n",
+            console.addr
+        ),
     )
     .unwrap();
     let _ours = daemon(autotest().args(["conmux", "server", cf.to_str().unwrap()]));
@@ -245,10 +253,18 @@ fn legacy_daemons_on_our_registry_one_live_daemon_per_name() {
         second.0.try_wait().unwrap()
     });
     let mut err = String::new();
-    second.0.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    second
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
     assert!(!code.success(), "{err}");
     assert!(
-        err.contains(&format!("lb: error - EEXIST lb is registered at {held}, which is live")),
+        err.contains(&format!(
+            "lb: error - EEXIST lb is registered at {held}, which is live"
+        )),
         "{err}"
     );
     assert_eq!(listed(), format!("lb {held}\n"));
@@ -261,5 +277,8 @@ fn legacy_daemons_on_our_registry_one_live_daemon_per_name() {
         let at = o.strip_prefix("lb ")?.trim().to_owned();
         (at != held).then_some(at)
     });
-    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("lb {now}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap(),
+        format!("lb {now}\n")
+    );
 }

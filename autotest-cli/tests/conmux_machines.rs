@@ -21,25 +21,39 @@ fn text(b: &[u8]) -> String {
 }
 
 fn append(path: &Path, line: &str) {
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
     writeln!(f, "{line}").unwrap();
 }
 
 /// The machine's side of the story: when it goes down it prints a panic on its console and stays
 /// down; when the console's `hardreset` command asks (a request file), it is power-cycled and
 /// prints a boot banner. Returns whether the reset happened.
-fn hanging_machine(machine: Machine, console: PathBuf, request: PathBuf) -> std::thread::JoinHandle<bool> {
+fn hanging_machine(
+    machine: Machine,
+    console: PathBuf,
+    request: PathBuf,
+) -> std::thread::JoinHandle<bool> {
     std::thread::spawn(move || {
         let start = Instant::now();
         let mut panicked = false;
         while start.elapsed() < Duration::from_secs(180) {
             if !panicked && !machine.is_up() {
-                append(&console, "[   42.424242] Kernel panic - not syncing: stand-in panic while rebooting");
+                append(
+                    &console,
+                    "[   42.424242] Kernel panic - not syncing: stand-in panic while rebooting",
+                );
                 panicked = true;
             }
             if request.exists() {
                 machine.restart();
-                append(&console, "[    0.000000] Linux version stand-in (after hard reset)");
+                append(
+                    &console,
+                    "[    0.000000] Linux version stand-in (after hard reset)",
+                );
                 return true;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -56,7 +70,10 @@ fn a_machine_that_hangs_on_reboot_is_hard_reset_through_its_conmux_console() {
     lab.set_reboot_delay(Duration::from_secs(3600));
     let dir = tempfile::tempdir().unwrap();
     let console = dir.path().join("serial");
-    append(&console, "[    0.000000] Linux version stand-in (first boot)");
+    append(
+        &console,
+        "[    0.000000] Linux version stand-in (first boot)",
+    );
     let request = dir.path().join(format!("reset-{host}"));
 
     let cf_dir = dir.path().join("conmux");
@@ -101,11 +118,7 @@ fn a_machine_that_hangs_on_reboot_is_hard_reset_through_its_conmux_console() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
-    std::fs::write(
-        dir.path().join("control"),
-        REBOOT_THEN_SLEEPTEST,
-    )
-    .unwrap();
+    std::fs::write(dir.path().join("control"), REBOOT_THEN_SLEEPTEST).unwrap();
     std::fs::write(
         dir.path().join("global_config.ini"),
         "[HOSTS]\ndefault_reboot_timeout: 4\nwait_down_reboot_timeout: 30\n",
@@ -113,15 +126,36 @@ fn a_machine_that_hangs_on_reboot_is_hard_reset_through_its_conmux_console() {
     .unwrap();
     let machine = hanging_machine(m.clone(), console.clone(), request);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    cmd.current_dir(dir.path())
-        .args(["autoserv", "-m", &host, "-r", "r", "-c", "--conmux", "127.0.0.1", "--config-dir", ".", "control"]);
+    cmd.current_dir(dir.path()).args([
+        "autoserv",
+        "-m",
+        &host,
+        "-r",
+        "r",
+        "-c",
+        "--conmux",
+        "127.0.0.1",
+        "--config-dir",
+        ".",
+        "control",
+    ]);
     for (k, v) in lab.ssh_env() {
         cmd.env(k, v);
     }
     lab.run_in_server(&mut cmd);
     let out = cmd.output().expect("run autotest autoserv");
-    assert!(machine.join().unwrap(), "the console's hardreset command never ran");
-    assert_eq!(out.status.code(), Some(0), "{}\n{}\n{}", text(&out.stdout), text(&out.stderr), m.log());
+    assert!(
+        machine.join().unwrap(),
+        "the console's hardreset command never ran"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr),
+        m.log()
+    );
 
     let lines = status_entries(&dir.path().join("r/status.log"));
     assert!(
@@ -133,10 +167,17 @@ fn a_machine_that_hangs_on_reboot_is_hard_reset_through_its_conmux_console() {
         .find(|l| l.contains("WARN\t----\tconsole"))
         .unwrap_or_else(|| panic!("no console WARN line: {lines:#?}"));
     assert!(
-        warn.starts_with("\t\tWARN") && warn.contains("kernel panic on") && warn.contains("stand-in panic while rebooting"),
+        warn.starts_with("\t\tWARN")
+            && warn.contains("kernel panic on")
+            && warn.contains("stand-in panic while rebooting"),
         "{warn}"
     );
-    assert!(lines.iter().any(|l| l.starts_with("\t\tGOOD\tsleeptest\tsleeptest")), "{lines:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("\t\tGOOD\tsleeptest\tsleeptest")),
+        "{lines:#?}"
+    );
     assert_eq!(lines.last().unwrap(), "END GOOD\t----\t----\t");
 
     // The console went into the results from the job's start on: the panic, the reset's
@@ -148,12 +189,26 @@ fn a_machine_that_hangs_on_reboot_is_hard_reset_through_its_conmux_console() {
         "hardreset exited with status 0".to_owned(),
         "(after hard reset)".to_owned(),
     ] {
-        assert!(console_log.contains(&want), "{want} missing from console.log:\n{console_log}");
+        assert!(
+            console_log.contains(&want),
+            "{want} missing from console.log:\n{console_log}"
+        );
     }
-    assert!(!console_log.contains("(first boot)"), "printed before the job attached:\n{console_log}");
+    assert!(
+        !console_log.contains("(first boot)"),
+        "printed before the job attached:\n{console_log}"
+    );
     // The conmux server logged everything, attached or not, including the command.
     let server_log = std::fs::read_to_string(cf_dir.join(format!("{host}.log"))).unwrap();
-    for want in ["(first boot)", "Kernel panic", "hardreset exited with status 0", "(after hard reset)"] {
-        assert!(server_log.contains(want), "{want} missing from the console server's log:\n{server_log}");
+    for want in [
+        "(first boot)",
+        "Kernel panic",
+        "hardreset exited with status 0",
+        "(after hard reset)",
+    ] {
+        assert!(
+            server_log.contains(want),
+            "{want} missing from the console server's log:\n{server_log}"
+        );
     }
 }

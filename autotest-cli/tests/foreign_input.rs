@@ -27,12 +27,17 @@ fn status_refuses_devices_and_fifos_by_name() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("status.log");
     mkfifo(&fifo);
-    for (path, kind) in [("/dev/zero", "character device"), (fifo.to_str().unwrap(), "FIFO")] {
+    for (path, kind) in [
+        ("/dev/zero", "character device"),
+        (fifo.to_str().unwrap(), "FIFO"),
+    ] {
         let out = autotest(&["status", path], dir.path());
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert!(
-            err.contains(&format!("status log {path} is a {kind}, not a regular file")),
+            err.contains(&format!(
+                "status log {path} is a {kind}, not a regular file"
+            )),
             "{err}"
         );
     }
@@ -50,10 +55,16 @@ fn status_reports_an_over_long_line_with_its_number() {
     let out = autotest(&["status", log.to_str().unwrap()], dir.path());
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert!(
-        stderr.contains(&format!("{}:3: skipped a malformed line: line longer than 1048576 bytes", log.display())),
+        stderr.contains(&format!(
+            "{}:3: skipped a malformed line: line longer than 1048576 bytes",
+            log.display()
+        )),
         "{stderr}"
     );
-    assert!(stdout.contains("job GOOD: 2 test(s), 0 not passed"), "{stdout}");
+    assert!(
+        stdout.contains("job GOOD: 2 test(s), 0 not passed"),
+        "{stdout}"
+    );
     assert!(stderr.len() < 4096, "the long line is not quoted whole");
 }
 
@@ -69,9 +80,16 @@ fn status_shows_escape_sequences_escaped() {
     let out = autotest(&["status", log.to_str().unwrap()], dir.path());
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     for s in [&stdout, &stderr] {
-        assert!(!s.chars().any(|c| matches!(c, '\x1b' | '\x07' | '\x7f' | '\u{9b}')), "{s:?}");
+        assert!(
+            !s.chars()
+                .any(|c| matches!(c, '\x1b' | '\x07' | '\x7f' | '\u{9b}')),
+            "{s:?}"
+        );
     }
-    assert!(stdout.contains("t\\x1b]0;pwned\\x07  FAIL     \\x1b[2J\\x1b[31mboom\\x9b1m\\x7f"), "{stdout}");
+    assert!(
+        stdout.contains("t\\x1b]0;pwned\\x07  FAIL     \\x1b[2J\\x1b[31mboom\\x9b1m\\x7f"),
+        "{stdout}"
+    );
     // The reason quotes the code with Rust's escapes, already safe.
     assert!(stderr.contains("PASS\\u{1b}[5m"), "{stderr}");
 }
@@ -85,8 +103,23 @@ fn missing_files_say_their_cause_once() {
     let cases: Vec<Vec<String>> = vec![
         vec!["status".into(), missing.clone()],
         vec!["run".into(), missing.clone()],
-        vec!["autoserv".into(), "-m".into(), "localhost".into(), "-r".into(), format!("{d}/res"), "-c".into(), missing.clone()],
-        vec!["mirror".into(), "--once".into(), "--config-dir".into(), d.into(), missing.clone(), format!("{d}/queues")],
+        vec![
+            "autoserv".into(),
+            "-m".into(),
+            "localhost".into(),
+            "-r".into(),
+            format!("{d}/res"),
+            "-c".into(),
+            missing.clone(),
+        ],
+        vec![
+            "mirror".into(),
+            "--once".into(),
+            "--config-dir".into(),
+            d.into(),
+            missing.clone(),
+            format!("{d}/queues"),
+        ],
     ];
     for args in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -94,8 +127,15 @@ fn missing_files_say_their_cause_once() {
         // autoserv reports a machine's outcome on stdout.
         let err = text(&out.stderr) + &text(&out.stdout);
         assert_ne!(out.status.code(), Some(0), "{args:?}: {err}");
-        assert!(err.contains("os error 2") || err.contains("No such file"), "{args:?}: {err}");
-        assert_eq!(err.matches("No such file or directory").count(), 1, "{args:?}: {err}");
+        assert!(
+            err.contains("os error 2") || err.contains("No such file"),
+            "{args:?}: {err}"
+        );
+        assert_eq!(
+            err.matches("No such file or directory").count(),
+            1,
+            "{args:?}: {err}"
+        );
     }
 }
 

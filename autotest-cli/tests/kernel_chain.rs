@@ -15,9 +15,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use autotest_testlab::netns::Machine;
 use autotest_testlab::process::Daemon;
 use autotest_testlab::upstream::{publish_6_1_5, rsync_daemon};
-use autotest_testlab::netns::Machine;
 use autotest_testlab::{Lab, status_entries};
 
 fn text(b: &[u8]) -> String {
@@ -60,11 +60,16 @@ const STABLE_ONLY: [&str; 2] = ["--release-pattern", r"patch-(\d+\.\d+\.\d+)\.xz
 fn start_queues(lab: &Lab, dir: &Path) -> Daemon {
     std::fs::write(
         dir.join("config/global_config.ini"),
-        format!("[AUTOSERV]\nkernel_mirror_dir: {}\n", dir.join("mirror").display()),
+        format!(
+            "[AUTOSERV]\nkernel_mirror_dir: {}\n",
+            dir.join("mirror").display()
+        ),
     )
     .unwrap();
     let mut sup = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    sup.arg("start-all-queues").arg(dir.join("top")).env("AUTOTEST_CONFIG_DIR", dir.join("config"));
+    sup.arg("start-all-queues")
+        .arg(dir.join("top"))
+        .env("AUTOTEST_CONFIG_DIR", dir.join("config"));
     for (k, v) in lab.ssh_env() {
         sup.env(k, v);
     }
@@ -80,7 +85,9 @@ fn wait_job(results: &Path, prefix: &str, timeout: Duration, m: &Machine) -> Pat
     loop {
         if let Some(d) = entries(results, prefix).into_iter().next() {
             job = d;
-            if std::fs::read_to_string(job.join(".autoserv_execute")).is_ok_and(|t| t.lines().count() == 3) {
+            if std::fs::read_to_string(job.join(".autoserv_execute"))
+                .is_ok_and(|t| t.lines().count() == 3)
+            {
                 return job;
             }
         }
@@ -110,29 +117,63 @@ fn a_new_upstream_release_is_mirrored_queued_built_booted_and_tested() {
 
     // The lab's setup: the seed's basic-tests mapped to the machine's queue, its kernel config
     // (on the machine) for 6.x releases, and autoserv told where the mirror is.
-    let seed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/control/basic-tests")).unwrap();
+    let seed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/control/basic-tests"
+    ))
+    .unwrap();
     std::fs::write(dir.join("ctl/basic-tests"), &seed).unwrap();
-    std::fs::write(dir.join("clients"), format!("{queue} {}\n", dir.join("ctl/basic-tests").display())).unwrap();
-    std::fs::write(dir.join("configs"), format!("{queue} 6.0 /boot/config-lab\n")).unwrap();
-    std::fs::write(m.boot_dir().join("config-lab"), "CONFIG_SMP=y\nCONFIG_MODULES=y\nCONFIG_DEMO_DRIVER=m\n").unwrap();
+    std::fs::write(
+        dir.join("clients"),
+        format!("{queue} {}\n", dir.join("ctl/basic-tests").display()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("configs"),
+        format!("{queue} 6.0 /boot/config-lab\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        m.boot_dir().join("config-lab"),
+        "CONFIG_SMP=y\nCONFIG_MODULES=y\nCONFIG_DEMO_DRIVER=m\n",
+    )
+    .unwrap();
 
     // The queue server runs from the start, as in a lab; nothing is queued yet.
     let _sup = start_queues(&lab, dir);
 
     // Upstream has nothing yet: nothing is queued.
     let out = mirror_once(dir, &source, &STABLE_ONLY);
-    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     assert!(entries(&top.join("queue").join(&queue), "6.").is_empty());
 
     // A new release appears upstream.
     publish_6_1_5(&dir.join("work"), &dir.join("upstream"));
     let out = mirror_once(dir, &source, &STABLE_ONLY);
-    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    assert!(dir.join("mirror/v6.x/linux-6.1.tar.gz").is_file() && dir.join("mirror/v6.x/patch-6.1.5.xz").is_file());
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        dir.join("mirror/v6.x/linux-6.1.tar.gz").is_file()
+            && dir.join("mirror/v6.x/patch-6.1.5.xz").is_file()
+    );
 
     // The queue monitor picks the job up and runs it to its end.
     let results = top.join("results");
-    let job = wait_job(&results, &format!("{queue}-6.1.5-"), Duration::from_secs(1200), m);
+    let job = wait_job(
+        &results,
+        &format!("{queue}-6.1.5-"),
+        Duration::from_secs(1200),
+        m,
+    );
     let lines = status_entries(&job.join("status.log"));
     let release = "6.1.5-autotest";
     for want in [
@@ -149,7 +190,10 @@ fn a_new_upstream_release_is_mirrored_queued_built_booted_and_tested() {
         assert!(lines.contains(&want), "{want:?} missing: {lines:#?}");
     }
     // The tests ran after the reboot, on the new kernel.
-    let verify = lines.iter().position(|l| l.contains("reboot.verify")).unwrap();
+    let verify = lines
+        .iter()
+        .position(|l| l.contains("reboot.verify"))
+        .unwrap();
     let dbench = lines.iter().position(|l| l.contains("\tdbench\t")).unwrap();
     assert!(verify < dbench, "{lines:#?}");
     assert_eq!(m.release(), release, "{}", m.release_note());
@@ -161,7 +205,10 @@ fn a_new_upstream_release_is_mirrored_queued_built_booted_and_tested() {
         .find(|p| p.is_file())
         .map(|p| std::fs::read_to_string(p).unwrap())
         .unwrap_or_default();
-    assert!(control.contains("kernel = '6.1.5'") && control.contains("job.run_test('dbench')"), "{control}");
+    assert!(
+        control.contains("kernel = '6.1.5'") && control.contains("job.run_test('dbench')"),
+        "{control}"
+    );
 
     // Nothing new upstream: the next run queues nothing, and nothing runs twice.
     let out = mirror_once(dir, &source, &STABLE_ONLY);
@@ -182,37 +229,87 @@ fn a_new_upstream_release_is_mirrored_queued_built_booted_and_tested() {
 #[ignore = "builds a real kernel for minutes; run by hand with linux-source-6.1 installed"]
 fn a_real_kernel_release_goes_through_the_chain() {
     let source_tarball = Path::new("/usr/src/linux-source-6.1.tar.xz");
-    assert!(source_tarball.is_file(), "apt-get install -y linux-source-6.1 first");
+    assert!(
+        source_tarball.is_file(),
+        "apt-get install -y linux-source-6.1 first"
+    );
     let lab = Lab::new(1);
     let m = lab.machine(0);
     let queue = m.address().to_string();
     let dir_guard = tempfile::tempdir_in("/var/tmp").unwrap();
     let dir = dir_guard.path();
     let top = dir.join("top");
-    for d in ["upstream/v6.x", "mirror", "ctl", "config", "top/results", "work"] {
+    for d in [
+        "upstream/v6.x",
+        "mirror",
+        "ctl",
+        "config",
+        "top/results",
+        "work",
+    ] {
         std::fs::create_dir_all(dir.join(d)).unwrap();
     }
     std::fs::create_dir_all(top.join("queue").join(&queue)).unwrap();
     // Which release the Debian tarball holds, and its tinyconfig (made once, kept on the machine
     // as a lab keeps its configs).
-    let tar = Command::new("tar").arg("-xf").arg(source_tarball).arg("-C").arg(dir.join("work")).status().unwrap();
+    let tar = Command::new("tar")
+        .arg("-xf")
+        .arg(source_tarball)
+        .arg("-C")
+        .arg(dir.join("work"))
+        .status()
+        .unwrap();
     assert!(tar.success());
     let tree = dir.join("work/linux-source-6.1");
-    let make = |args: &[&str]| Command::new("make").arg("-s").arg("-C").arg(&tree).args(args).output().unwrap();
+    let make = |args: &[&str]| {
+        Command::new("make")
+            .arg("-s")
+            .arg("-C")
+            .arg(&tree)
+            .args(args)
+            .output()
+            .unwrap()
+    };
     assert!(make(&["tinyconfig"]).status.success());
     let version = text(&make(&["kernelversion"]).stdout).trim().to_owned();
     std::fs::copy(tree.join(".config"), m.boot_dir().join("config-tiny")).unwrap();
-    std::fs::copy(source_tarball, dir.join(format!("upstream/v6.x/linux-{version}.tar.xz"))).unwrap();
+    std::fs::copy(
+        source_tarball,
+        dir.join(format!("upstream/v6.x/linux-{version}.tar.xz")),
+    )
+    .unwrap();
     let (_rsyncd, source) = rsync_daemon(dir, &dir.join("upstream"));
 
-    std::fs::write(dir.join("ctl/smoke"), "job.run_test('sleeptest', seconds=1)\n").unwrap();
-    std::fs::write(dir.join("clients"), format!("{queue} {}\n", dir.join("ctl/smoke").display())).unwrap();
-    std::fs::write(dir.join("configs"), format!("{queue} 6.0 /boot/config-tiny\n")).unwrap();
+    std::fs::write(
+        dir.join("ctl/smoke"),
+        "job.run_test('sleeptest', seconds=1)\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("clients"),
+        format!("{queue} {}\n", dir.join("ctl/smoke").display()),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("configs"),
+        format!("{queue} 6.0 /boot/config-tiny\n"),
+    )
+    .unwrap();
     let _sup = start_queues(&lab, dir);
     let started = std::time::Instant::now();
     let out = mirror_once(dir, &source, &[]);
-    assert!(out.status.success(), "{}\n{}", text(&out.stdout), text(&out.stderr));
-    let job = wait_job(&top.join("results"), &format!("{queue}-{version}-"), Duration::from_secs(3600), m);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let job = wait_job(
+        &top.join("results"),
+        &format!("{queue}-{version}-"),
+        Duration::from_secs(3600),
+        m,
+    );
     let took = started.elapsed();
     let lines = status_entries(&job.join("status.log"));
     let release = format!("{version}-autotest");
@@ -230,10 +327,12 @@ fn a_real_kernel_release_goes_through_the_chain() {
     let build_log = std::fs::read_to_string(job.join("build/debug/build_log")).unwrap_or_default();
     // The figures for BENCHMARKS.md (shown with --no-capture).
     #[allow(clippy::print_stdout)]
-    let report = || println!(
-        "real kernel {release}: mirror run to job end {:.0} s; image {size} bytes; build log {} lines",
-        took.as_secs_f64(),
-        build_log.lines().count()
-    );
+    let report = || {
+        println!(
+            "real kernel {release}: mirror run to job end {:.0} s; image {size} bytes; build log {} lines",
+            took.as_secs_f64(),
+            build_log.lines().count()
+        )
+    };
     report();
 }

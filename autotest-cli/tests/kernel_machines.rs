@@ -41,7 +41,11 @@ fn mirror(dir: &Path) -> PathBuf {
     )
     .unwrap();
     run(Command::new("gzip").arg(work.join("lab-fix.patch")));
-    std::fs::rename(work.join("lab-fix.patch.gz"), mirror.join("extra/lab-fix.patch.gz")).unwrap();
+    std::fs::rename(
+        work.join("lab-fix.patch.gz"),
+        mirror.join("extra/lab-fix.patch.gz"),
+    )
+    .unwrap();
     mirror
 }
 
@@ -74,7 +78,15 @@ fn wrapped_control(kernel: &str, config: &str, patches: &str) -> String {
 fn autoserv(lab: &Lab, dir: &Path, machine: &str, mirror: &Path) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
     cmd.current_dir(dir)
-        .args(["autoserv", "-m", machine, "-r", "r", "-c", "--kernel-mirror"])
+        .args([
+            "autoserv",
+            "-m",
+            machine,
+            "-r",
+            "r",
+            "-c",
+            "--kernel-mirror",
+        ])
         .arg(mirror)
         .arg("control");
     for (k, v) in lab.ssh_env() {
@@ -91,7 +103,11 @@ fn mirror_release_is_built_installed_booted_and_tested() {
     let dir = tempfile::tempdir().unwrap();
     let mirror = mirror(dir.path());
     // The mapping's config on the machine (the mirror's default path, /boot/config).
-    std::fs::write(m.boot_dir().join("config"), "CONFIG_SMP=y\nCONFIG_MODULES=y\nCONFIG_DEMO_DRIVER=m\n").unwrap();
+    std::fs::write(
+        m.boot_dir().join("config"),
+        "CONFIG_SMP=y\nCONFIG_MODULES=y\nCONFIG_DEMO_DRIVER=m\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("control"),
         wrapped_control("6.1.5", "'/boot/config'", "['lab-fix.patch.gz']"),
@@ -108,7 +124,11 @@ fn mirror_release_is_built_installed_booted_and_tested() {
         text(&out.stderr),
         std::fs::read_to_string(r.join("status.log")).unwrap_or_default()
     );
-    assert!(text(&out.stdout).contains("completed (1 reboot(s))"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("completed (1 reboot(s))"),
+        "{}",
+        text(&out.stdout)
+    );
     let release = "6.1.5-autotest";
     assert_eq!(
         status_entries(&r.join("status.log")),
@@ -133,22 +153,44 @@ fn mirror_release_is_built_installed_booted_and_tested() {
     // autoserv copied the sources from its mirror into the machine's autodir.
     let staged = std::fs::read_to_string(r.join("debug/kernel-files.log")).unwrap();
     for f in ["linux-6.1.tar.gz", "patch-6.1.5.xz", "lab-fix.patch.gz"] {
-        assert!(m.autodir().join("kernels").join(f).is_file(), "{f} not staged: {staged}");
+        assert!(
+            m.autodir().join("kernels").join(f).is_file(),
+            "{f} not staged: {staged}"
+        );
     }
     // The build log came back with the results.
     let build_log = std::fs::read_to_string(r.join("build/debug/build_log")).unwrap();
-    assert!(build_log.contains("Kernel: arch/x86/boot/bzImage is ready"), "{build_log}");
+    assert!(
+        build_log.contains("Kernel: arch/x86/boot/bzImage is ready"),
+        "{build_log}"
+    );
     // Installed on the machine: image (with the stable patch, the lab patch and the config in
     // it), System.map, config, modules.
     let boot = m.boot_dir();
     let image = std::fs::read_to_string(boot.join(format!("vmlinuz-{release}"))).unwrap();
-    assert!(image.contains("applied: lab-fix") && image.contains(&format!("release {release}")), "{image}");
+    assert!(
+        image.contains("applied: lab-fix") && image.contains(&format!("release {release}")),
+        "{image}"
+    );
     assert!(image.contains("CONFIG_DEMO_DRIVER=m"), "{image}");
     assert!(boot.join(format!("System.map-{release}")).is_file());
-    assert!(std::fs::read_to_string(boot.join(format!("config-{release}"))).unwrap().contains("CONFIG_LOCALVERSION=\"-autotest\""));
-    assert!(m.modules_dir().join(release).join("kernel/drivers/demo.ko").is_file());
+    assert!(
+        std::fs::read_to_string(boot.join(format!("config-{release}")))
+            .unwrap()
+            .contains("CONFIG_LOCALVERSION=\"-autotest\"")
+    );
+    assert!(
+        m.modules_dir()
+            .join(release)
+            .join("kernel/drivers/demo.ko")
+            .is_file()
+    );
     let custom = std::fs::read_to_string(boot.join("grub/custom.cfg")).unwrap();
-    assert!(custom.contains(&format!("--id 'autotest-{release}'")) && custom.contains(&format!("linux /vmlinuz-{release} ")), "{custom}");
+    assert!(
+        custom.contains(&format!("--id 'autotest-{release}'"))
+            && custom.contains(&format!("linux /vmlinuz-{release} ")),
+        "{custom}"
+    );
     // It rebooted once, into the new kernel.
     assert_eq!(m.boot_count(), 2, "{:?}", m.events());
     assert_ne!(m.boot_id(), boot_id);
@@ -166,9 +208,19 @@ fn machine_that_comes_up_with_another_kernel_fails_naming_it() {
     let default_kernel = m.release();
     let dir = tempfile::tempdir().unwrap();
     let mirror = mirror(dir.path());
-    std::fs::write(dir.path().join("control"), wrapped_control("6.1", "None", "None")).unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        wrapped_control("6.1", "None", "None"),
+    )
+    .unwrap();
     let out = autoserv(&lab, dir.path(), &m.address().to_string(), &mirror);
-    assert_eq!(out.status.code(), Some(1), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let release = "6.1.0-autotest";
     let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(
@@ -190,7 +242,10 @@ fn machine_that_comes_up_with_another_kernel_fails_naming_it() {
         "{lines:#?}"
     );
     // The job stops there: the tests of step_test never ran on the wrong kernel.
-    assert!(lines[10].starts_with("\tABORT\t----\t----\treboot verification failed"), "{lines:#?}");
+    assert!(
+        lines[10].starts_with("\tABORT\t----\t----\treboot verification failed"),
+        "{lines:#?}"
+    );
     assert_eq!(lines.last().unwrap(), "END ABORT\t----\t----\t");
     assert!(!lines.iter().any(|l| l.contains("sleeptest")), "{lines:#?}");
     assert_eq!(m.boot_count(), 2);
@@ -203,15 +258,43 @@ fn kexec_is_the_configured_alternative_to_grub() {
     let dir = tempfile::tempdir().unwrap();
     let mirror = mirror(dir.path());
     // The client's own global_config.ini in its autodir chooses kexec.
-    std::fs::write(m.autodir().join("global_config.ini"), "[CLIENT]\nboot_method: kexec\n").unwrap();
-    std::fs::write(dir.path().join("control"), wrapped_control("6.1", "None", "None")).unwrap();
+    std::fs::write(
+        m.autodir().join("global_config.ini"),
+        "[CLIENT]\nboot_method: kexec\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("control"),
+        wrapped_control("6.1", "None", "None"),
+    )
+    .unwrap();
     let out = autoserv(&lab, dir.path(), &m.address().to_string(), &mirror);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", text(&out.stdout), text(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     let release = "6.1.0-autotest";
     let lines = status_entries(&dir.path().join("r/status.log"));
-    assert_eq!(lines[5], format!("\tGOOD\tbuild\tkernel.boot\tkexec -l /boot/vmlinuz-{release}"), "{lines:#?}");
-    assert_eq!(lines[8], format!("\t\tGOOD\t----\treboot.verify\t{release}"), "{lines:#?}");
+    assert_eq!(
+        lines[5],
+        format!("\tGOOD\tbuild\tkernel.boot\tkexec -l /boot/vmlinuz-{release}"),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        lines[8],
+        format!("\t\tGOOD\t----\treboot.verify\t{release}"),
+        "{lines:#?}"
+    );
     assert_eq!(lines.last().unwrap(), "END GOOD\t----\t----\t");
-    assert!(!m.boot_dir().join("grub/custom.cfg").exists(), "no GRUB entry with kexec");
-    assert_eq!((m.release(), m.release_note()), (release.to_owned(), format!("kexec /boot/vmlinuz-{release}")));
+    assert!(
+        !m.boot_dir().join("grub/custom.cfg").exists(),
+        "no GRUB entry with kexec"
+    );
+    assert_eq!(
+        (m.release(), m.release_note()),
+        (release.to_owned(), format!("kexec /boot/vmlinuz-{release}"))
+    );
 }

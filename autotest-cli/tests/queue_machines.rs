@@ -10,7 +10,9 @@ use autotest_testlab::Lab;
 use autotest_testlab::process::Daemon;
 
 fn finished(pidfile: &Path) -> bool {
-    std::fs::read_to_string(pidfile).map(|t| t.lines().count() == 3).unwrap_or(false)
+    std::fs::read_to_string(pidfile)
+        .map(|t| t.lines().count() == 3)
+        .unwrap_or(false)
 }
 
 fn drop_in(top: &Path, queue: &str, name: &str, body: &str) {
@@ -30,7 +32,11 @@ fn seed_layout_runs_queues_of_real_machines() {
         std::fs::create_dir_all(top.join(d)).unwrap();
     }
     std::fs::create_dir_all(top.join("queue").join(&solo_q)).unwrap();
-    std::fs::write(top.join("queue/group/.machines"), format!("{}\n\n{}\n", a.address(), b.address())).unwrap();
+    std::fs::write(
+        top.join("queue/group/.machines"),
+        format!("{}\n\n{}\n", a.address(), b.address()),
+    )
+    .unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
     cmd.arg("start-all-queues").arg(top);
     for (k, v) in lab.ssh_env() {
@@ -39,9 +45,18 @@ fn seed_layout_runs_queues_of_real_machines() {
     lab.run_in_server(&mut cmd);
     let mut sup = Daemon(cmd.spawn().unwrap());
     // The seed's own control file, unchanged, on the machine whose queue is named after it.
-    let seed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/control/basic-tests")).unwrap();
+    let seed = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/control/basic-tests"
+    ))
+    .unwrap();
     drop_in(top, &solo_q, "basic-tests", &seed);
-    drop_in(top, "group", "basic", "job.run_test('sleeptest', seconds=0.1)\n");
+    drop_in(
+        top,
+        "group",
+        "basic",
+        "job.run_test('sleeptest', seconds=0.1)\n",
+    );
     drop_in(
         top,
         "group",
@@ -54,8 +69,14 @@ fn seed_layout_runs_queues_of_real_machines() {
     let group_res = top.join("results/group-basic");
     let srv_res = top.join("results/group-both.srv");
     let start = Instant::now();
-    while ![&solo_res, &group_res, &srv_res].iter().all(|d| finished(&d.join(".autoserv_execute"))) {
-        assert!(start.elapsed() < Duration::from_secs(600), "jobs did not finish");
+    while ![&solo_res, &group_res, &srv_res]
+        .iter()
+        .all(|d| finished(&d.join(".autoserv_execute")))
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "jobs did not finish"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     for d in [&solo_res, &group_res, &srv_res] {
@@ -67,23 +88,43 @@ fn seed_layout_runs_queues_of_real_machines() {
             .lines()
             .filter(|l| l.starts_with("\tEND ") && !l.starts_with("\tEND GOOD"))
             .count();
-        assert_eq!(pid, ["0".to_owned(), not_good.to_string()], "{}", d.display());
+        assert_eq!(
+            pid,
+            ["0".to_owned(), not_good.to_string()],
+            "{}",
+            d.display()
+        );
     }
     // One machine: results at the top, the seed's tests with real workloads. A group: one
     // subdirectory per machine, run at once.
     let solo_log = std::fs::read_to_string(solo_res.join("status.log")).unwrap();
     for test in ["dbench", "tbench", "fsx", "bonnie"] {
-        assert!(solo_log.contains(&format!("\tEND GOOD\t{test}\t{test}\t")), "{test}: {solo_log}");
-        assert!(solo_res.join(test).join("results/keyval").exists(), "{test}");
+        assert!(
+            solo_log.contains(&format!("\tEND GOOD\t{test}\t{test}\t")),
+            "{test}: {solo_log}"
+        );
+        assert!(
+            solo_res.join(test).join("results/keyval").exists(),
+            "{test}"
+        );
     }
     for test in ["kernbench", "reaim"] {
-        assert!(solo_log.contains(&format!("\t{test}\t{test}\t")), "{test}: {solo_log}");
+        assert!(
+            solo_log.contains(&format!("\t{test}\t{test}\t")),
+            "{test}: {solo_log}"
+        );
     }
     for m in [a, b] {
-        let log = std::fs::read_to_string(group_res.join(m.address().to_string()).join("status.log")).unwrap();
+        let log =
+            std::fs::read_to_string(group_res.join(m.address().to_string()).join("status.log"))
+                .unwrap();
         assert!(log.contains("\tEND GOOD\tsleeptest\tsleeptest\t"), "{log}");
-        let log = std::fs::read_to_string(srv_res.join(m.address().to_string()).join("status.log")).unwrap();
-        assert!(log.contains("\tEND GOOD\tsleeptest.srv\tsleeptest.srv\t"), "{log}");
+        let log = std::fs::read_to_string(srv_res.join(m.address().to_string()).join("status.log"))
+            .unwrap();
+        assert!(
+            log.contains("\tEND GOOD\tsleeptest.srv\tsleeptest.srv\t"),
+            "{log}"
+        );
     }
     let srv_log = std::fs::read_to_string(srv_res.join("status.log")).unwrap();
     let mut sorted = [a.address().to_string(), b.address().to_string()];

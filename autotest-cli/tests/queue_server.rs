@@ -23,7 +23,9 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 }
 
 fn finished(pidfile: &Path) -> bool {
-    std::fs::read_to_string(pidfile).map(|t| t.lines().count() == 3).unwrap_or(false)
+    std::fs::read_to_string(pidfile)
+        .map(|t| t.lines().count() == 3)
+        .unwrap_or(false)
 }
 
 #[test]
@@ -49,7 +51,10 @@ fn start_all_queues_runs_dropped_control_files_with_autoserv() {
     // Drop two control files the way a person or mirror would: written elsewhere, renamed in.
     for (name, body) in [
         ("first", "job.run_test('sleeptest', seconds=0.1)\n"),
-        ("second", "job.run_test('sleeptest', seconds=0.1, tag='b')\n"),
+        (
+            "second",
+            "job.run_test('sleeptest', seconds=0.1, tag='b')\n",
+        ),
     ] {
         let tmp = top.join("control_files").join(name);
         std::fs::write(&tmp, body).unwrap();
@@ -63,13 +68,33 @@ fn start_all_queues_runs_dropped_control_files_with_autoserv() {
     });
     for (dir, test) in [(&first, "sleeptest"), (&second, "sleeptest.b")] {
         let pid = std::fs::read_to_string(dir.join(".autoserv_execute")).unwrap();
-        assert_eq!(pid.lines().skip(1).collect::<Vec<_>>(), ["0", "0"], "{}", dir.display());
+        assert_eq!(
+            pid.lines().skip(1).collect::<Vec<_>>(),
+            ["0", "0"],
+            "{}",
+            dir.display()
+        );
         let log = std::fs::read_to_string(dir.join("status.log")).unwrap();
-        assert!(log.contains(&format!("\tEND GOOD\t{test}\t{test}\t")), "{log}");
+        assert!(
+            log.contains(&format!("\tEND GOOD\t{test}\t{test}\t")),
+            "{log}"
+        );
         // The control file left the spool only into its results directory.
-        assert!(dir.join(dir.file_name().unwrap().to_str().unwrap().trim_start_matches("localhost-")).exists());
+        assert!(
+            dir.join(
+                dir.file_name()
+                    .unwrap()
+                    .to_str()
+                    .unwrap()
+                    .trim_start_matches("localhost-")
+            )
+            .exists()
+        );
         let cmd = std::fs::read_to_string(dir.join("debug/autoserv.cmd")).unwrap();
-        assert!(cmd.contains("autoserv") && cmd.contains("-m localhost") && cmd.contains(" -c "), "{cmd}");
+        assert!(
+            cmd.contains("autoserv") && cmd.contains("-m localhost") && cmd.contains(" -c "),
+            "{cmd}"
+        );
     }
     assert!(!top.join("queue/localhost/first").exists());
     let qlog = std::fs::read_to_string(top.join("queue/localhost/.log")).unwrap();

@@ -36,10 +36,19 @@ class stepper(test.test):
 #[test]
 fn builtin_sleeptest_runs_and_is_summarised() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "control", "job.run_test('sleeptest', seconds=0.2)\n");
+    write(
+        dir.path(),
+        "control",
+        "job.run_test('sleeptest', seconds=0.2)\n",
+    );
     let out = autotest(&["run", "control"], dir.path());
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let results = dir.path().join("results/default");
     assert_eq!(
         status_entries(&results.join("status")),
@@ -51,7 +60,10 @@ fn builtin_sleeptest_runs_and_is_summarised() {
             "END GOOD\t----\t----\t",
         ]
     );
-    assert!(stdout.contains("job GOOD: 1 test(s), 0 not passed"), "{stdout}");
+    assert!(
+        stdout.contains("job GOOD: 1 test(s), 0 not passed"),
+        "{stdout}"
+    );
     let keyval = std::fs::read_to_string(results.join("sleeptest/results/keyval")).unwrap();
     assert!(keyval.contains("{perf}="), "{keyval}");
 }
@@ -75,15 +87,34 @@ def step_two():
     );
     let args = ["run", "--results", "r", "--tests-dir", "tests", "control"];
     let first = autotest(&args, dir.path());
-    assert_eq!(first.status.code(), Some(5), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(
+        first.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let state = std::fs::read_to_string(dir.path().join("r/control.state")).unwrap();
     assert!(state.contains("\"step_two\""), "{state}");
     let second = autotest(
-        &["run", "--continue", "--results", "r", "--tests-dir", "tests", "control"],
+        &[
+            "run",
+            "--continue",
+            "--results",
+            "r",
+            "--tests-dir",
+            "tests",
+            "control",
+        ],
         dir.path(),
     );
-    assert_eq!(second.status.code(), Some(0), "{}", String::from_utf8_lossy(&second.stderr));
-    let kernel = String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let kernel =
+        String::from_utf8(Command::new("uname").arg("-r").output().unwrap().stdout).unwrap();
     let kernel = kernel.trim();
     assert_eq!(
         status_entries(&dir.path().join("r").join("status")),
@@ -111,17 +142,27 @@ def step_two():
     let st = autotest(&["status", "r"], dir.path());
     assert_eq!(st.status.code(), Some(1));
     let text = String::from_utf8_lossy(&st.stdout);
-    assert!(text.contains("stepper.one") && text.contains("asked to fail"), "{text}");
+    assert!(
+        text.contains("stepper.one") && text.contains("asked to fail"),
+        "{text}"
+    );
 }
 
 #[test]
 fn python2_control_file_is_refused_with_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "control", "import os\nexcept_me = 1\nprint 'hello'\n");
+    write(
+        dir.path(),
+        "control",
+        "import os\nexcept_me = 1\nprint 'hello'\n",
+    );
     let out = autotest(&["run", "control"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("control, line 3") && err.contains("print 'hello'"), "{err}");
+    assert!(
+        err.contains("control, line 3") && err.contains("print 'hello'"),
+        "{err}"
+    );
     assert!(err.contains("Python 2 syntax"), "{err}");
     assert!(!dir.path().join("results").exists());
 }
@@ -133,5 +174,8 @@ fn continue_without_a_job_is_a_clear_error() {
     let out = autotest(&["run", "--continue", "control"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--continue") && err.contains("no unfinished job"), "{err}");
+    assert!(
+        err.contains("--continue") && err.contains("no unfinished job"),
+        "{err}"
+    );
 }

@@ -16,16 +16,27 @@ impl Drop for Supervisor {
     }
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool, context: impl Fn() -> String) {
+fn wait_for(
+    what: &str,
+    timeout: Duration,
+    mut f: impl FnMut() -> bool,
+    context: impl Fn() -> String,
+) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}\n{}", context());
+        assert!(
+            start.elapsed() < timeout,
+            "timed out waiting for {what}\n{}",
+            context()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
 
 fn finished(pidfile: &Path) -> bool {
-    std::fs::read_to_string(pidfile).map(|t| t.lines().count() == 3).unwrap_or(false)
+    std::fs::read_to_string(pidfile)
+        .map(|t| t.lines().count() == 3)
+        .unwrap_or(false)
 }
 
 /// `<top>` with `queue/<q>/.machines` = localhost for each queue, and a config whose autodir
@@ -41,7 +52,10 @@ fn lab(queues: &[String]) -> (tempfile::TempDir, PathBuf) {
     std::fs::create_dir_all(top.join("control_files")).unwrap();
     std::fs::write(
         top.join("global_config.ini"),
-        format!("[AUTOSERV]\nclient_autodir_paths: {}\n", top.join("autodir").display()),
+        format!(
+            "[AUTOSERV]\nclient_autodir_paths: {}\n",
+            top.join("autodir").display()
+        ),
     )
     .unwrap();
     (tmp, top)
@@ -86,9 +100,25 @@ fn two_queues_on_one_machine_run_their_own_jobs_one_after_the_other() {
     );
     let qa = top.join("results/qa-job");
     let qb = top.join("results/qb-job");
-    let logs = || format!("qa:\n{}\nqb:\n{}", read(&top.join("queue/qa/.log")), read(&top.join("queue/qb/.log")));
-    wait_for("qa's job to start", Duration::from_secs(60), || top.join("autodir/.machine-lock/owner").exists(), logs);
-    drop_job(&top, "qb", "job", "job.run_test('sleeptest', seconds=0.1, tag='qb')\n");
+    let logs = || {
+        format!(
+            "qa:\n{}\nqb:\n{}",
+            read(&top.join("queue/qa/.log")),
+            read(&top.join("queue/qb/.log"))
+        )
+    };
+    wait_for(
+        "qa's job to start",
+        Duration::from_secs(60),
+        || top.join("autodir/.machine-lock/owner").exists(),
+        logs,
+    );
+    drop_job(
+        &top,
+        "qb",
+        "job",
+        "job.run_test('sleeptest', seconds=0.1, tag='qb')\n",
+    );
     wait_for(
         "qb to say it waits for the machine",
         Duration::from_secs(60),
@@ -96,7 +126,10 @@ fn two_queues_on_one_machine_run_their_own_jobs_one_after_the_other() {
         logs,
     );
     let qb_log = read(&top.join("queue/qb/.log"));
-    assert!(qb_log.contains(&qa.display().to_string()), "names the job holding it: {qb_log}");
+    assert!(
+        qb_log.contains(&qa.display().to_string()),
+        "names the job holding it: {qb_log}"
+    );
     assert!(!finished(&qb.join(".autoserv_execute")));
     std::fs::write(&gate, "").unwrap();
     wait_for(
@@ -107,14 +140,30 @@ fn two_queues_on_one_machine_run_their_own_jobs_one_after_the_other() {
     );
     for (dir, tag, other) in [(&qa, "qa", "qb"), (&qb, "qb", "qa")] {
         let pid = read(&dir.join(".autoserv_execute"));
-        assert_eq!(pid.lines().skip(1).collect::<Vec<_>>(), ["0", "0"], "{}", dir.display());
+        assert_eq!(
+            pid.lines().skip(1).collect::<Vec<_>>(),
+            ["0", "0"],
+            "{}",
+            dir.display()
+        );
         let log = read(&dir.join("status.log"));
-        assert!(log.contains(&format!("\tEND GOOD\tsleeptest.{tag}\tsleeptest.{tag}\t")), "{log}");
+        assert!(
+            log.contains(&format!("\tEND GOOD\tsleeptest.{tag}\tsleeptest.{tag}\t")),
+            "{log}"
+        );
         assert!(!log.contains(&format!("sleeptest.{other}")), "{log}");
         assert!(log.lines().last().unwrap().starts_with("END GOOD"), "{log}");
         assert!(read(&dir.join("job")).contains(&format!("tag='{tag}'")));
-        assert!(dir.join(format!("sleeptest.{tag}")).is_dir(), "{}", dir.display());
-        assert!(!dir.join(format!("sleeptest.{other}")).exists(), "{}", dir.display());
+        assert!(
+            dir.join(format!("sleeptest.{tag}")).is_dir(),
+            "{}",
+            dir.display()
+        );
+        assert!(
+            !dir.join(format!("sleeptest.{other}")).exists(),
+            "{}",
+            dir.display()
+        );
     }
     // The machine is free again.
     assert!(!top.join("autodir/.machine-lock").exists());
@@ -129,7 +178,12 @@ fn many_queues_on_one_machine_every_job_accounted_for_with_its_own_results() {
     let _sup = start_all(&top);
     for j in 0..JOBS {
         for q in &queues {
-            drop_job(&top, q, &format!("job{j}"), &format!("job.run_test('sleeptest', seconds=0, tag='{q}_{j}')\n"));
+            drop_job(
+                &top,
+                q,
+                &format!("job{j}"),
+                &format!("job.run_test('sleeptest', seconds=0, tag='{q}_{j}')\n"),
+            );
         }
     }
     let dirs: Vec<(String, PathBuf)> = queues
@@ -140,18 +194,37 @@ fn many_queues_on_one_machine_every_job_accounted_for_with_its_own_results() {
     wait_for(
         "every job",
         Duration::from_secs(600),
-        || dirs.iter().all(|(_, d)| finished(&d.join(".autoserv_execute"))),
         || {
-            let done = dirs.iter().filter(|(_, d)| finished(&d.join(".autoserv_execute"))).count();
+            dirs.iter()
+                .all(|(_, d)| finished(&d.join(".autoserv_execute")))
+        },
+        || {
+            let done = dirs
+                .iter()
+                .filter(|(_, d)| finished(&d.join(".autoserv_execute")))
+                .count();
             format!("{done} of {} finished", dirs.len())
         },
     );
     for (tag, dir) in &dirs {
         let pid = read(&dir.join(".autoserv_execute"));
-        assert_eq!(pid.lines().skip(1).collect::<Vec<_>>(), ["0", "0"], "{}", dir.display());
+        assert_eq!(
+            pid.lines().skip(1).collect::<Vec<_>>(),
+            ["0", "0"],
+            "{}",
+            dir.display()
+        );
         let log = read(&dir.join("status.log"));
-        assert!(log.contains(&format!("\tEND GOOD\tsleeptest.{tag}\tsleeptest.{tag}\t")), "{}: {log}", dir.display());
-        assert_eq!(log.matches("\tEND GOOD\tsleeptest.").count(), 1, "only its own test: {log}");
+        assert!(
+            log.contains(&format!("\tEND GOOD\tsleeptest.{tag}\tsleeptest.{tag}\t")),
+            "{}: {log}",
+            dir.display()
+        );
+        assert_eq!(
+            log.matches("\tEND GOOD\tsleeptest.").count(),
+            1,
+            "only its own test: {log}"
+        );
         assert!(log.lines().last().unwrap().starts_with("END GOOD"), "{log}");
         let control = std::fs::read_dir(dir)
             .unwrap()
@@ -159,7 +232,11 @@ fn many_queues_on_one_machine_every_job_accounted_for_with_its_own_results() {
             .find(|e| e.file_name().to_string_lossy().starts_with("job"))
             .map(|e| read(&e.path()))
             .unwrap();
-        assert!(control.contains(&format!("tag='{tag}'")), "{}: {control}", dir.display());
+        assert!(
+            control.contains(&format!("tag='{tag}'")),
+            "{}: {control}",
+            dir.display()
+        );
     }
     // Nothing left in any spool, nothing run twice.
     for q in &queues {

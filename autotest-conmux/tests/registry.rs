@@ -151,14 +151,20 @@ async fn a_dead_entry_is_replaced_and_a_same_address_add_is_a_refresh() {
     )
     .await;
     assert_eq!(reply, "status=OK title=registry");
-    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("box {old}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap(),
+        format!("box {old}\n")
+    );
 
     // The console at `old` dies; a new one takes the name over.
     drop(live);
     let (_live, new) = live_address().await;
     let (reply, _) = legacy(&addr, &format!("ADD service=box location={new}")).await;
     assert_eq!(reply, "status=OK title=registry");
-    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("box {new}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap(),
+        format!("box {new}\n")
+    );
     assert_eq!(client::lookup(Some(&addr), "box").await.unwrap(), new);
 
     // An entry whose address cannot even be parsed counts as dead too.
@@ -169,5 +175,8 @@ async fn a_dead_entry_is_replaced_and_a_same_address_add_is_a_refresh() {
         .unwrap();
     let addr = reg.local_addr().to_string();
     client::add(Some(&addr), "box", &new).await.unwrap();
-    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("box {new}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap(),
+        format!("box {new}\n")
+    );
 }

@@ -128,7 +128,11 @@ async fn a_slow_client_is_dropped_without_stalling_the_others() {
     slow.write_all(b"CONNECT id=user%3Aslow to=console type=watch\n")
         .await
         .unwrap();
-    assert!(autotest_testlab::tcp_console::read_line(&mut slow).await.contains("status=OK"));
+    assert!(
+        autotest_testlab::tcp_console::read_line(&mut slow)
+            .await
+            .contains("status=OK")
+    );
     let mut fast = attach(&server, "fast", ConnectType::Watch).await;
     eventually("2 clients", || (server.status().clients == 2).then_some(())).await;
     // Far more than the slow client's queue plus its socket buffers.
@@ -519,13 +523,22 @@ async fn a_second_server_under_a_live_name_is_refused_and_the_first_keeps_it() {
         panic!("second registration: {:?}", second.registration());
     };
     assert!(
-        why.contains(&format!("ADD refused: EEXIST dup is registered at {at}, which is live")),
+        why.contains(&format!(
+            "ADD refused: EEXIST dup is registered at {at}, which is live"
+        )),
         "{why}"
     );
-    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("dup {at}\n"));
-    let s = Session::open(&format!("{reg}/dup"), &ClientId::Bot("t".into()), ConnectType::Watch)
-        .await
-        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap(),
+        format!("dup {at}\n")
+    );
+    let s = Session::open(
+        &format!("{reg}/dup"),
+        &ClientId::Bot("t".into()),
+        ConnectType::Watch,
+    )
+    .await
+    .unwrap();
     assert_eq!(s.title(), "first [channel transition]");
 
     // Once the first has stopped, its entry is dead and a new server takes the name.
@@ -534,5 +547,8 @@ async fn a_second_server_under_a_live_name_is_refused_and_the_first_keeps_it() {
     let third = start("third.cf", "third").await.unwrap();
     let at = third.local_addr().to_string();
     assert_eq!(third.settled().await, Registration::Registered(at.clone()));
-    assert_eq!(std::fs::read_to_string(&store).unwrap(), format!("dup {at}\n"));
+    assert_eq!(
+        std::fs::read_to_string(&store).unwrap(),
+        format!("dup {at}\n")
+    );
 }

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum KeyvalError {
     /// A key with characters outside `[-.\w]`.
-    #[error("invalid keyval key {key:?} for {path}: keys may hold only letters, digits, '_', '-' and '.'")]
+    #[error(
+        "invalid keyval key {key:?} for {path}: keys may hold only letters, digits, '_', '-' and '.'"
+    )]
     InvalidKey {
         /// The offending key.
         key: String,
@@ -19,7 +21,9 @@ pub enum KeyvalError {
         path: PathBuf,
     },
     /// A `{perf}` value that is not a number.
-    #[error("perf keyval {key} for {path} has value {value:?}, which is not a number: perf keyvals must be numeric (use an attr keyval for text)")]
+    #[error(
+        "perf keyval {key} for {path} has value {value:?}, which is not a number: perf keyvals must be numeric (use an attr keyval for text)"
+    )]
     NotANumber {
         /// The key.
         key: String,
@@ -228,12 +232,15 @@ pub fn parse_iterations(path: &Path, text: &str) -> Result<Vec<Iteration>, Keyva
         };
         open = true;
         if let Some(name) = k.strip_suffix("{perf}") {
-            let n = v.trim().parse::<f64>().map_err(|_| KeyvalError::PerfNotANumber {
-                path: path.to_owned(),
-                line: i + 1,
-                key: name.to_owned(),
-                value: v.to_owned(),
-            })?;
+            let n = v
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| KeyvalError::PerfNotANumber {
+                    path: path.to_owned(),
+                    line: i + 1,
+                    key: name.to_owned(),
+                    value: v.to_owned(),
+                })?;
             cur.perf.push((name.to_owned(), n));
         } else if let Some(name) = k.strip_suffix("{attr}") {
             cur.attr.push((name.to_owned(), v.to_owned()));

@@ -304,7 +304,11 @@ mod tests {
         ];
         for (src, value, kind, rest) in cases {
             let got = lit(src).unwrap_or_else(|e| panic!("{src:?}: {e:?}"));
-            assert_eq!((got.0.as_str(), got.1, got.2.as_str()), (*value, *kind, *rest), "{src:?}");
+            assert_eq!(
+                (got.0.as_str(), got.1, got.2.as_str()),
+                (*value, *kind, *rest),
+                "{src:?}"
+            );
         }
     }
 
@@ -338,7 +342,10 @@ mod tests {
             ("'oops\nx = 1", "is not closed on this line"),
             ("\"oops", "is not closed on this line"),
             ("'a\\", "is not closed on this line"),
-            ("'''never\nclosed\n", "(''') is never closed; add the closing '''"),
+            (
+                "'''never\nclosed\n",
+                "(''') is never closed; add the closing '''",
+            ),
             ("\"\"\"x\"\"", "(\"\"\") is never closed"),
             ("r'x\\", "is not closed on this line"),
         ];
@@ -354,7 +361,10 @@ mod tests {
     #[test]
     fn reading_from_a_str_gives_the_rest() {
         let (l, rest) = read_str("  'it\\'s', 'b')").unwrap().unwrap();
-        assert_eq!((l.value.as_str(), l.kind, rest), ("it's", StrKind::Text, ", 'b')"));
+        assert_eq!(
+            (l.value.as_str(), l.kind, rest),
+            ("it's", StrKind::Text, ", 'b')")
+        );
         let (l, rest) = read_str("'é'ü").unwrap().unwrap();
         assert_eq!((l.value.as_str(), rest), ("é", "ü"));
         let (l, _) = read_str("f'x'").unwrap().unwrap();

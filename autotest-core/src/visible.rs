@@ -34,7 +34,10 @@ mod tests {
     fn controls_are_shown_not_sent() {
         assert_eq!(visible("\x1b[31mred\x1b[0m"), "\\x1b[31mred\\x1b[0m");
         assert_eq!(visible("a\tb\nc"), "a\tb\nc");
-        assert_eq!(visible("\r\x07\x7f\u{9b}2J\0"), "\\x0d\\x07\\x7f\\x9b2J\\x00");
+        assert_eq!(
+            visible("\r\x07\x7f\u{9b}2J\0"),
+            "\\x0d\\x07\\x7f\\x9b2J\\x00"
+        );
         assert_eq!(visible("grüße \\x1b"), "grüße \\x1b");
         assert!(matches!(visible("plain"), std::borrow::Cow::Borrowed(_)));
     }

@@ -65,7 +65,10 @@ fn legacy_iteration_file_reads() {
     assert_eq!(it[0].attr, vec![("kernel".to_owned(), "6.6.1".to_owned())]);
     assert_eq!(
         it[0].perf,
-        vec![("throughput".to_owned(), 412.5), ("max_latency".to_owned(), 3.25)]
+        vec![
+            ("throughput".to_owned(), 412.5),
+            ("max_latency".to_owned(), 3.25)
+        ]
     );
     assert_eq!(it[1].perf, vec![("throughput".to_owned(), 409.0)]);
 }
@@ -73,13 +76,24 @@ fn legacy_iteration_file_reads() {
 #[test]
 fn errors_name_the_file_and_line() {
     let p = std::path::Path::new("/r/keyval");
-    let e = parse_keyvals(p, "a=1\nno equals here\n").unwrap_err().to_string();
-    assert_eq!(e, "/r/keyval:2: not a key=value line: \"no equals here\"");
-    let e = parse_iterations(p, "x{perf}=1\n\nx{perf}=fast\n").unwrap_err().to_string();
-    assert!(e.starts_with("/r/keyval:3: perf keyval x has value \"fast\", which is not a number"), "{e}");
-    let dir = tempfile::tempdir().unwrap();
-    let e = append_keyvals(&dir.path().join("k"), &[("bad key", "1")], Some(KeyvalType::Attr))
+    let e = parse_keyvals(p, "a=1\nno equals here\n")
         .unwrap_err()
         .to_string();
+    assert_eq!(e, "/r/keyval:2: not a key=value line: \"no equals here\"");
+    let e = parse_iterations(p, "x{perf}=1\n\nx{perf}=fast\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("/r/keyval:3: perf keyval x has value \"fast\", which is not a number"),
+        "{e}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let e = append_keyvals(
+        &dir.path().join("k"),
+        &[("bad key", "1")],
+        Some(KeyvalType::Attr),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("invalid keyval key \"bad key\""), "{e}");
 }

@@ -654,7 +654,10 @@ async fn a_job_whose_autoserv_died_before_its_pidfile_runs_again() {
     f.wait_log("finished with status 0", 1).await;
     m.stop().await.unwrap();
     let log = f.log();
-    assert!(log.contains("never began the job; running it again"), "{log}");
+    assert!(
+        log.contains("never began the job; running it again"),
+        "{log}"
+    );
     assert!(!log.contains("not run again"), "{log}");
     assert!(matches!(
         Pidfile::autoserv(&dir).read_checked().unwrap(),
@@ -695,7 +698,10 @@ async fn a_started_autoserv_without_its_pidfile_yet_is_waited_for_not_run_twice(
     let log = f.log();
     assert!(!log.contains("running it again"), "{log}");
     // Ran once: the stand-in monitor script never started (it would rewrite autoserv.cmd).
-    assert_eq!(fs::read_to_string(dir.join("debug/autoserv.cmd")).unwrap(), "autotest autoserv ...\n");
+    assert_eq!(
+        fs::read_to_string(dir.join("debug/autoserv.cmd")).unwrap(),
+        "autotest autoserv ...\n"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -712,17 +718,32 @@ async fn an_empty_job_record_left_by_a_crash_is_logged_and_closed() {
     let m = start(f.config(&ok_script()));
     f.wait_log("monitor started", 2).await;
     m.stop().await.unwrap();
-    assert_eq!(f.log().matches("empty .queue_job").count(), 1, "{}", f.log());
+    assert_eq!(
+        f.log().matches("empty .queue_job").count(),
+        1,
+        "{}",
+        f.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn spool_entries_that_are_not_jobs_are_each_said_once_and_links_out_are_refused() {
     use std::os::unix::ffi::OsStrExt;
     let f = Fixture::new();
-    assert!(std::process::Command::new("mkfifo").arg(f.queue.join("fifo")).status().unwrap().success());
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(f.queue.join("fifo"))
+            .status()
+            .unwrap()
+            .success()
+    );
     fs::create_dir(f.queue.join("adir")).unwrap();
     std::os::unix::fs::symlink(f.top.join("nowhere"), f.queue.join("dangling")).unwrap();
-    fs::write(f.queue.join(std::ffi::OsStr::from_bytes(b"bad\xffname")), "x").unwrap();
+    fs::write(
+        f.queue.join(std::ffi::OsStr::from_bytes(b"bad\xffname")),
+        "x",
+    )
+    .unwrap();
     std::os::unix::fs::symlink("/etc/passwd", f.queue.join("passwd")).unwrap();
     // A link to a file under the spool's top directory is a job like any other.
     fs::create_dir_all(f.top.join("control_files")).unwrap();
@@ -749,13 +770,18 @@ async fn spool_entries_that_are_not_jobs_are_each_said_once_and_links_out_are_re
         assert!(line.contains(why), "{line}");
     }
     assert!(!f.results.join("host1-passwd").exists());
-    assert!(fs::symlink_metadata(f.queue.join("passwd")).is_ok(), "a refused entry stays");
+    assert!(
+        fs::symlink_metadata(f.queue.join("passwd")).is_ok(),
+        "a refused entry stays"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_machines_go_to_autoserv_in_a_file_and_repeats_run_once() {
     let f = Fixture::new();
-    let mut list: String = (0..10_000).map(|i| format!("machine{i:05}.lab.example\n")).collect();
+    let mut list: String = (0..10_000)
+        .map(|i| format!("machine{i:05}.lab.example\n"))
+        .collect();
     list.push_str("machine00007.lab.example\n");
     fs::write(f.queue.join(".machines"), list).unwrap();
     write_aged(&f.queue.join("job"), "x", 5);
@@ -770,9 +796,15 @@ printf '0\n0\n' >> "$r/.autoserv_execute"
     f.wait_log("finished with status 0", 1).await;
     m.stop().await.unwrap();
     let dir = f.results.join("host1-job");
-    assert_eq!(fs::read_to_string(dir.join("count")).unwrap().trim(), "10000");
+    assert_eq!(
+        fs::read_to_string(dir.join("count")).unwrap().trim(),
+        "10000"
+    );
     let cmd = fs::read_to_string(dir.join("debug/autoserv.cmd")).unwrap();
     assert!(cmd.contains(" -M ") && cmd.len() < 1000, "{cmd}");
     let log = f.log();
-    assert!(log.contains("machine00007.lab.example listed more than once"), "{log}");
+    assert!(
+        log.contains("machine00007.lab.example listed more than once"),
+        "{log}"
+    );
 }

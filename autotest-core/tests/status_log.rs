@@ -20,8 +20,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use autotest_core::status::{
-    ParsedEntry, ProblemReason, StatusCode, StatusEntry, StatusLineKind, StatusLog,
-    StatusLogError, StatusNode, summarize, summarize_file, summarize_reader,
+    ParsedEntry, ProblemReason, StatusCode, StatusEntry, StatusLineKind, StatusLog, StatusLogError,
+    StatusNode, summarize, summarize_file, summarize_reader,
 };
 use proptest::prelude::*;
 
@@ -251,12 +251,25 @@ fn over_long_lines_are_problems_not_allocations() {
     let problems: Vec<_> = s.problems.iter().map(|p| (p.line, &p.reason)).collect();
     let too_long = ProblemReason::LineTooLong { limit: 100 };
     assert_eq!(problems, vec![(2, &too_long), (4, &too_long)]);
-    assert!(s.problems.iter().all(|p| p.text.len() < 210), "{:?}", s.problems);
-    assert!(s.problems[0].reason.to_string().contains("longer than 100 bytes"));
+    assert!(
+        s.problems.iter().all(|p| p.text.len() < 210),
+        "{:?}",
+        s.problems
+    );
+    assert!(
+        s.problems[0]
+            .reason
+            .to_string()
+            .contains("longer than 100 bytes")
+    );
     // Exactly at the limit is fine.
     let exact = format!("GOOD\ta\ta\t{}\n", "y".repeat(91));
     let s = summarize_reader(exact.as_bytes(), 100).unwrap();
-    assert!(s.problems.is_empty() && s.tests.len() == 1, "{:?}", s.problems);
+    assert!(
+        s.problems.is_empty() && s.tests.len() == 1,
+        "{:?}",
+        s.problems
+    );
 }
 
 /// A directory, a FIFO and a device are refused by name, before anything is read (opening a
@@ -265,7 +278,10 @@ fn over_long_lines_are_problems_not_allocations() {
 fn non_regular_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("status.fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success());
     for (path, kind) in [
         (dir.path().to_path_buf(), "directory"),

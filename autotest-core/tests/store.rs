@@ -1,14 +1,14 @@
 //! The lab database, on both backends from one suite: an SQLite file in a temporary directory,
 //! and a real PostgreSQL started by the test (see autotest_testlab::postgres).
 
-
 use std::path::Path;
 
-use autotest_core::store::{
-    ControlType, DbUrl, EntryStatus, HostStatus, NewJob, NewLabel, NewSpecialTask, ParsedIteration, ParsedJob,
-    ParsedTest, Protection, SCHEMA_VERSION, SpecialTaskKind, Store, StoreError, resolve_db_with,
-};
 use autotest_core::GlobalConfig;
+use autotest_core::store::{
+    ControlType, DbUrl, EntryStatus, HostStatus, NewJob, NewLabel, NewSpecialTask, ParsedIteration,
+    ParsedJob, ParsedTest, Protection, SCHEMA_VERSION, SpecialTaskKind, Store, StoreError,
+    resolve_db_with,
+};
 use autotest_testlab::postgres::PgServer;
 
 /// A database for one test, with what keeps it alive.
@@ -22,13 +22,21 @@ impl TestDb {
     fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let url = DbUrl::sqlite(dir.path().join("lab.db"), "test");
-        TestDb { url, _dir: dir, _pg: None }
+        TestDb {
+            url,
+            _dir: dir,
+            _pg: None,
+        }
     }
 
     fn postgres(name: &str) -> Option<TestDb> {
         let pg = PgServer::start()?;
         let url = DbUrl::parse(&pg.create_database(name), "test").unwrap();
-        Some(TestDb { url, _dir: tempfile::tempdir().unwrap(), _pg: Some(pg) })
+        Some(TestDb {
+            url,
+            _dir: tempfile::tempdir().unwrap(),
+            _pg: Some(pg),
+        })
     }
 
     async fn migrated(&self) -> Store {
@@ -69,7 +77,10 @@ both_backends!(
 
 async fn migrate_is_needed_then_idempotent(db: TestDb) {
     let e = Store::open(&db.url).await.unwrap_err();
-    assert!(matches!(e, StoreError::OlderSchema { database: 0, .. }), "{e}");
+    assert!(
+        matches!(e, StoreError::OlderSchema { database: 0, .. }),
+        "{e}"
+    );
     assert!(e.to_string().contains("run `autotest db migrate`"), "{e}");
     let (store, m) = Store::migrate(&db.url).await.unwrap();
     assert_eq!((m.from, m.to), (0, SCHEMA_VERSION));
@@ -82,8 +93,15 @@ async fn migrate_is_needed_then_idempotent(db: TestDb) {
     if let Some(file) = db.url.sqlite_file() {
         // WAL mode: readers and the writer do not block each other.
         store.create_host("wal").await.unwrap();
-        let wal = file.with_file_name(format!("{}-wal", file.file_name().unwrap().to_str().unwrap()));
-        assert!(wal.exists(), "{} missing: the database is not in WAL mode", wal.display());
+        let wal = file.with_file_name(format!(
+            "{}-wal",
+            file.file_name().unwrap().to_str().unwrap()
+        ));
+        assert!(
+            wal.exists(),
+            "{} missing: the database is not in WAL mode",
+            wal.display()
+        );
     }
 }
 
@@ -105,54 +123,139 @@ async fn a_newer_database_is_refused_and_left_alone(db: TestDb) {
         .unwrap();
     let count = |pool: sqlx::AnyPool| async move {
         use sqlx::Row;
-        let r = sqlx::query("SELECT (SELECT COUNT(*) FROM _sqlx_migrations), (SELECT COUNT(*) FROM hosts)").fetch_one(&pool).await.unwrap();
+        let r = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM _sqlx_migrations), (SELECT COUNT(*) FROM hosts)",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
         (r.get::<i64, _>(0), r.get::<i64, _>(1))
     };
     let before = count(pool.clone()).await;
-    for e in [Store::open(&db.url).await.unwrap_err(), Store::migrate(&db.url).await.unwrap_err()] {
-        assert!(matches!(e, StoreError::NewerSchema { database: 99, build: SCHEMA_VERSION, .. }), "{e}");
+    for e in [
+        Store::open(&db.url).await.unwrap_err(),
+        Store::migrate(&db.url).await.unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                e,
+                StoreError::NewerSchema {
+                    database: 99,
+                    build: SCHEMA_VERSION,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         let text = e.to_string();
-        assert!(text.contains("schema version 99") && text.contains(&format!("this build's {SCHEMA_VERSION}")), "{text}");
+        assert!(
+            text.contains("schema version 99")
+                && text.contains(&format!("this build's {SCHEMA_VERSION}")),
+            "{text}"
+        );
         assert!(text.contains("not changed"), "{text}");
     }
-    assert_eq!(count(pool.clone()).await, before, "a newer database is never changed");
+    assert_eq!(
+        count(pool.clone()).await,
+        before,
+        "a newer database is never changed"
+    );
     pool.close().await;
 }
 
 async fn hosts_labels_and_drones(db: TestDb) {
     let s = db.migrated().await;
     let h = s.create_host("m1").await.unwrap();
-    assert_eq!((h.status, h.locked, h.dirty, h.protection), (HostStatus::Ready, false, false, Protection::NoProtection));
+    assert_eq!(
+        (h.status, h.locked, h.dirty, h.protection),
+        (HostStatus::Ready, false, false, Protection::NoProtection)
+    );
     assert!(h.created_on > 1_700_000_000);
     s.create_host("m2").await.unwrap();
-    assert!(s.create_host("m1").await.unwrap_err().to_string().contains("already exists"));
+    assert!(
+        s.create_host("m1")
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("already exists")
+    );
     assert!(s.create_host("bad name").await.is_err());
-    assert_eq!(s.hosts().await.unwrap().iter().map(|h| h.hostname.as_str()).collect::<Vec<_>>(), ["m1", "m2"]);
+    assert_eq!(
+        s.hosts()
+            .await
+            .unwrap()
+            .iter()
+            .map(|h| h.hostname.as_str())
+            .collect::<Vec<_>>(),
+        ["m1", "m2"]
+    );
 
-    let h = s.set_host_status("m1", HostStatus::RepairFailed).await.unwrap();
+    let h = s
+        .set_host_status("m1", HostStatus::RepairFailed)
+        .await
+        .unwrap();
     assert_eq!(h.status, HostStatus::RepairFailed);
     assert!(s.set_host_dirty("m1", true).await.unwrap().dirty);
-    assert_eq!(s.set_host_protection("m1", Protection::DoNotRepair).await.unwrap().protection, Protection::DoNotRepair);
+    assert_eq!(
+        s.set_host_protection("m1", Protection::DoNotRepair)
+            .await
+            .unwrap()
+            .protection,
+        Protection::DoNotRepair
+    );
     let h = s.lock_host("m1", "alice", 1_700_000_000).await.unwrap();
-    assert_eq!((h.locked, h.locked_by.as_deref(), h.lock_time), (true, Some("alice"), Some(1_700_000_000)));
-    let e = s.lock_host("m1", "bob", 1_700_000_001).await.unwrap_err().to_string();
+    assert_eq!(
+        (h.locked, h.locked_by.as_deref(), h.lock_time),
+        (true, Some("alice"), Some(1_700_000_000))
+    );
+    let e = s
+        .lock_host("m1", "bob", 1_700_000_001)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("locked already by alice"), "{e}");
     let h = s.unlock_host("m1").await.unwrap();
     assert_eq!((h.locked, h.locked_by), (false, None));
-    assert!(matches!(s.set_host_status("nope", HostStatus::Ready).await, Err(StoreError::NotFound { kind: "host", .. })));
+    assert!(matches!(
+        s.set_host_status("nope", HostStatus::Ready).await,
+        Err(StoreError::NotFound { kind: "host", .. })
+    ));
 
     s.set_host_attribute("m1", "serial", "ttyS0").await.unwrap();
     s.set_host_attribute("m1", "serial", "ttyS1").await.unwrap();
     s.set_host_attribute("m1", "arch", "x86_64").await.unwrap();
     assert_eq!(
         s.host_attributes("m1").await.unwrap(),
-        [("arch".to_owned(), "x86_64".to_owned()), ("serial".to_owned(), "ttyS1".to_owned())]
+        [
+            ("arch".to_owned(), "x86_64".to_owned()),
+            ("serial".to_owned(), "ttyS1".to_owned())
+        ]
     );
 
-    let p = s.create_label(&NewLabel { name: "x86".into(), platform: true, only_if_needed: false }).await.unwrap();
+    let p = s
+        .create_label(&NewLabel {
+            name: "x86".into(),
+            platform: true,
+            only_if_needed: false,
+        })
+        .await
+        .unwrap();
     assert!(p.platform);
-    s.create_label(&NewLabel { name: "arm".into(), platform: true, only_if_needed: false }).await.unwrap();
-    let gpu = s.create_label(&NewLabel { name: "gpu".into(), platform: false, only_if_needed: true }).await.unwrap();
+    s.create_label(&NewLabel {
+        name: "arm".into(),
+        platform: true,
+        only_if_needed: false,
+    })
+    .await
+    .unwrap();
+    let gpu = s
+        .create_label(&NewLabel {
+            name: "gpu".into(),
+            platform: false,
+            only_if_needed: true,
+        })
+        .await
+        .unwrap();
     assert!(gpu.only_if_needed);
     assert!(s.create_label(&NewLabel::new("gpu")).await.is_err());
     s.add_host_label("m1", "x86").await.unwrap();
@@ -160,12 +263,28 @@ async fn hosts_labels_and_drones(db: TestDb) {
     s.add_host_label("m1", "gpu").await.unwrap();
     let e = s.add_host_label("m1", "arm").await.unwrap_err().to_string();
     assert!(e.contains("has platform x86 already"), "{e}");
-    assert_eq!(s.host_labels("m1").await.unwrap().iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["gpu", "x86"]);
+    assert_eq!(
+        s.host_labels("m1")
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect::<Vec<_>>(),
+        ["gpu", "x86"]
+    );
     assert_eq!(s.hosts_with_label("gpu").await.unwrap().len(), 1);
     s.remove_host_label("m1", "gpu").await.unwrap();
     assert!(s.hosts_with_label("gpu").await.unwrap().is_empty());
     s.delete_label("arm").await.unwrap();
-    assert_eq!(s.labels().await.unwrap().iter().map(|l| l.name.as_str()).collect::<Vec<_>>(), ["gpu", "x86"]);
+    assert_eq!(
+        s.labels()
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.name.as_str())
+            .collect::<Vec<_>>(),
+        ["gpu", "x86"]
+    );
     // A deleted label can be made again.
     s.create_label(&NewLabel::new("arm")).await.unwrap();
 
@@ -180,7 +299,13 @@ async fn hosts_labels_and_drones(db: TestDb) {
     s.add_drone("d1").await.unwrap();
     s.set_drone_enabled("d1", false).await.unwrap();
     let drones = s.drones().await.unwrap();
-    assert_eq!(drones.iter().map(|d| (d.hostname.as_str(), d.enabled)).collect::<Vec<_>>(), [("d1", false), ("localhost", true)]);
+    assert_eq!(
+        drones
+            .iter()
+            .map(|d| (d.hostname.as_str(), d.enabled))
+            .collect::<Vec<_>>(),
+        [("d1", false), ("localhost", true)]
+    );
     assert!(s.set_drone_enabled("d9", true).await.is_err());
 }
 
@@ -192,7 +317,12 @@ async fn jobs_entries_aborts_and_tasks(db: TestDb) {
     s.create_label(&NewLabel::new("x86")).await.unwrap();
     s.add_host_label("m3", "x86").await.unwrap();
 
-    let mut new = NewJob::new("alice", "sleep", "job.run_test('sleeptest')\n", ControlType::Client);
+    let mut new = NewJob::new(
+        "alice",
+        "sleep",
+        "job.run_test('sleeptest')\n",
+        ControlType::Client,
+    );
     new.hosts = vec!["m1".into(), "m2".into()];
     new.meta_hosts = vec!["x86".into()];
     new.dependencies = vec!["x86".into()];
@@ -201,7 +331,15 @@ async fn jobs_entries_aborts_and_tasks(db: TestDb) {
     new.email_list = "a@example.invalid".into();
     new.created_on = Some(1_700_000_000);
     let job = s.create_job(&new).await.unwrap();
-    assert_eq!((job.owner.as_str(), job.priority, job.created_on, job.timeout_hrs), ("alice", 5, 1_700_000_000, 72));
+    assert_eq!(
+        (
+            job.owner.as_str(),
+            job.priority,
+            job.created_on,
+            job.timeout_hrs
+        ),
+        ("alice", 5, 1_700_000_000, 72)
+    );
     assert_eq!(job.dependencies, ["x86"]);
     assert_eq!(job.keyvals, [("suite".to_owned(), "smoke".to_owned())]);
     assert_eq!(s.job(job.id).await.unwrap(), job);
@@ -209,7 +347,11 @@ async fn jobs_entries_aborts_and_tasks(db: TestDb) {
 
     let entries = s.queue_entries(job.id).await.unwrap();
     assert_eq!(entries.len(), 3);
-    assert!(entries.iter().all(|e| e.status == EntryStatus::Queued && !e.active && !e.complete));
+    assert!(
+        entries
+            .iter()
+            .all(|e| e.status == EntryStatus::Queued && !e.active && !e.complete)
+    );
     assert_eq!(entries[2].host_id, None);
     assert!(entries[2].meta_host.is_some());
     assert_eq!(s.queued_entries().await.unwrap().len(), 3);
@@ -217,29 +359,69 @@ async fn jobs_entries_aborts_and_tasks(db: TestDb) {
     // Unknown hosts and labels are refused and nothing is written.
     let mut bad = new.clone();
     bad.hosts.push("nope".into());
-    assert!(matches!(s.create_job(&bad).await, Err(StoreError::NotFound { kind: "host", .. })));
+    assert!(matches!(
+        s.create_job(&bad).await,
+        Err(StoreError::NotFound { kind: "host", .. })
+    ));
     bad.hosts.clear();
     bad.meta_hosts.clear();
-    assert!(s.create_job(&bad).await.unwrap_err().to_string().contains("has no hosts"));
+    assert!(
+        s.create_job(&bad)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("has no hosts")
+    );
     assert_eq!(s.job_ids().await.unwrap(), [job.id]);
 
     let m3 = s.host_named("m3").await.unwrap();
     let e = s.assign_entry(entries[2].id, m3.id, "m3").await.unwrap();
-    assert_eq!((e.host_id, e.execution_subdir.as_str()), (Some(m3.id), "m3"));
-    let e = s.set_entry_status(entries[0].id, EntryStatus::Running, 1_700_000_100).await.unwrap();
-    assert_eq!((e.active, e.complete, e.started_on), (true, false, Some(1_700_000_100)));
-    let e = s.set_entry_status(entries[0].id, EntryStatus::Parsing, 1_700_000_200).await.unwrap();
-    assert_eq!(e.started_on, Some(1_700_000_100), "started_on is the first active moment");
-    let e = s.set_entry_status(entries[0].id, EntryStatus::Completed, 1_700_000_300).await.unwrap();
-    assert_eq!((e.active, e.complete, e.finished_on), (false, true, Some(1_700_000_300)));
+    assert_eq!(
+        (e.host_id, e.execution_subdir.as_str()),
+        (Some(m3.id), "m3")
+    );
+    let e = s
+        .set_entry_status(entries[0].id, EntryStatus::Running, 1_700_000_100)
+        .await
+        .unwrap();
+    assert_eq!(
+        (e.active, e.complete, e.started_on),
+        (true, false, Some(1_700_000_100))
+    );
+    let e = s
+        .set_entry_status(entries[0].id, EntryStatus::Parsing, 1_700_000_200)
+        .await
+        .unwrap();
+    assert_eq!(
+        e.started_on,
+        Some(1_700_000_100),
+        "started_on is the first active moment"
+    );
+    let e = s
+        .set_entry_status(entries[0].id, EntryStatus::Completed, 1_700_000_300)
+        .await
+        .unwrap();
+    assert_eq!(
+        (e.active, e.complete, e.finished_on),
+        (false, true, Some(1_700_000_300))
+    );
     assert_eq!(s.queued_entries().await.unwrap().len(), 2);
 
     // Abort: entries not complete, once each, with who and when.
     assert_eq!(s.abort_job(job.id, "bob", 1_700_000_400).await.unwrap(), 2);
-    assert_eq!(s.abort_job(job.id, "carol", 1_700_000_500).await.unwrap(), 0);
+    assert_eq!(
+        s.abort_job(job.id, "carol", 1_700_000_500).await.unwrap(),
+        0
+    );
     let entries = s.queue_entries(job.id).await.unwrap();
-    assert_eq!(entries.iter().map(|e| e.aborted).collect::<Vec<_>>(), [false, true, true]);
-    assert_eq!(s.entry_abort(entries[1].id).await.unwrap(), Some(("bob".to_owned(), 1_700_000_400)));
+    assert_eq!(
+        entries.iter().map(|e| e.aborted).collect::<Vec<_>>(),
+        [false, true, true]
+    );
+    assert_eq!(
+        s.entry_abort(entries[1].id).await.unwrap(),
+        Some(("bob".to_owned(), 1_700_000_400))
+    );
     assert_eq!(s.entry_abort(entries[0].id).await.unwrap(), None);
 
     s.block_host(job.id, m3.id).await.unwrap();
@@ -247,22 +429,44 @@ async fn jobs_entries_aborts_and_tasks(db: TestDb) {
     assert_eq!(s.ineligible_hosts(job.id).await.unwrap(), [m3.id]);
 
     let t = s
-        .create_special_task(&NewSpecialTask { hostname: "m1".into(), task: SpecialTaskKind::Verify, requested_by: "scheduler".into(), queue_entry_id: Some(entries[0].id) })
+        .create_special_task(&NewSpecialTask {
+            hostname: "m1".into(),
+            task: SpecialTaskKind::Verify,
+            requested_by: "scheduler".into(),
+            queue_entry_id: Some(entries[0].id),
+        })
         .await
         .unwrap();
-    assert_eq!((t.task, t.is_active, t.is_complete), (SpecialTaskKind::Verify, false, false));
+    assert_eq!(
+        (t.task, t.is_active, t.is_complete),
+        (SpecialTaskKind::Verify, false, false)
+    );
     let t = s.start_special_task(t.id, 10).await.unwrap();
     assert_eq!((t.is_active, t.time_started), (true, Some(10)));
     let t = s.finish_special_task(t.id, true, 20).await.unwrap();
-    assert_eq!((t.is_active, t.is_complete, t.success, t.time_finished), (false, true, true, Some(20)));
+    assert_eq!(
+        (t.is_active, t.is_complete, t.success, t.time_finished),
+        (false, true, true, Some(20))
+    );
     assert_eq!(s.special_tasks("m1").await.unwrap(), [t]);
 
     assert_eq!(s.results_location(job.id).await.unwrap(), None);
-    s.set_results_location(job.id, "localhost", "/results/1-alice").await.unwrap();
-    s.set_results_location(job.id, "archive", "/archive/1-alice").await.unwrap();
+    s.set_results_location(job.id, "localhost", "/results/1-alice")
+        .await
+        .unwrap();
+    s.set_results_location(job.id, "archive", "/archive/1-alice")
+        .await
+        .unwrap();
     let loc = s.results_location(job.id).await.unwrap().unwrap();
-    assert_eq!((loc.host.as_str(), loc.path.as_str()), ("archive", "/archive/1-alice"));
-    assert!(s.set_results_location(job.id + 100, "h", "/p").await.is_err());
+    assert_eq!(
+        (loc.host.as_str(), loc.path.as_str()),
+        ("archive", "/archive/1-alice")
+    );
+    assert!(
+        s.set_results_location(job.id + 100, "h", "/p")
+            .await
+            .is_err()
+    );
 }
 
 fn parsed_job(tag: &str, tests: &[(&str, &str, &str)]) -> ParsedJob {
@@ -276,7 +480,10 @@ fn parsed_job(tag: &str, tests: &[(&str, &str, &str)]) -> ParsedJob {
         started: Some(2),
         finished: Some(3),
         afe_job_id: None,
-        keyvals: vec![("user".into(), "alice".into()), ("label".into(), "lbl".into())],
+        keyvals: vec![
+            ("user".into(), "alice".into()),
+            ("label".into(), "lbl".into()),
+        ],
         tests: tests
             .iter()
             .enumerate()
@@ -285,12 +492,22 @@ fn parsed_job(tag: &str, tests: &[(&str, &str, &str)]) -> ParsedJob {
                 subdir: (*subdir).into(),
                 status: (*status).into(),
                 reason: String::new(),
-                kernel: Some(("6.6.1".into(), vec![("fix.patch".into(), "http://p.invalid/fix.patch".into(), "abc".into())])),
+                kernel: Some((
+                    "6.6.1".into(),
+                    vec![(
+                        "fix.patch".into(),
+                        "http://p.invalid/fix.patch".into(),
+                        "abc".into(),
+                    )],
+                )),
                 started: Some(10),
                 finished: Some(11),
                 line: i as i64 + 1,
                 attributes: vec![("version".into(), "1".into())],
-                iterations: vec![ParsedIteration { perf: vec![("ops".into(), 1.5)], attr: vec![("mode".into(), "fast".into())] }],
+                iterations: vec![ParsedIteration {
+                    perf: vec![("ops".into(), 1.5)],
+                    attr: vec![("mode".into(), "fast".into())],
+                }],
             })
             .collect(),
     }
@@ -298,36 +515,94 @@ fn parsed_job(tag: &str, tests: &[(&str, &str, &str)]) -> ParsedJob {
 
 async fn a_reparse_replaces_rows_and_keeps_test_ids(db: TestDb) {
     let s = db.migrated().await;
-    let first = parsed_job("/r/job1", &[("sleeptest", "sleeptest", "GOOD"), ("dbench", "dbench", "FAIL"), ("gone", "gone", "GOOD")]);
+    let first = parsed_job(
+        "/r/job1",
+        &[
+            ("sleeptest", "sleeptest", "GOOD"),
+            ("dbench", "dbench", "FAIL"),
+            ("gone", "gone", "GOOD"),
+        ],
+    );
     let idx = s.store_parsed_job(&first).await.unwrap();
     let counts = s.tko_row_counts().await.unwrap();
-    assert_eq!((counts.jobs, counts.tests, counts.test_attributes, counts.iteration_results, counts.kernels), (1, 3, 3, 3, 1));
+    assert_eq!(
+        (
+            counts.jobs,
+            counts.tests,
+            counts.test_attributes,
+            counts.iteration_results,
+            counts.kernels
+        ),
+        (1, 3, 3, 3, 1)
+    );
     let before = s.tko_tests(idx).await.unwrap();
     let kernel = s.tko_kernel("6.6.1").await.unwrap().unwrap();
-    assert_eq!(kernel.patches, [("fix.patch".to_owned(), "http://p.invalid/fix.patch".to_owned(), "abc".to_owned())]);
+    assert_eq!(
+        kernel.patches,
+        [(
+            "fix.patch".to_owned(),
+            "http://p.invalid/fix.patch".to_owned(),
+            "abc".to_owned()
+        )]
+    );
 
     // Same job again, one test gone, one status changed, one test new.
-    let second = parsed_job("/r/job1", &[("sleeptest", "sleeptest", "GOOD"), ("dbench", "dbench", "GOOD"), ("new", "new", "WARN")]);
+    let second = parsed_job(
+        "/r/job1",
+        &[
+            ("sleeptest", "sleeptest", "GOOD"),
+            ("dbench", "dbench", "GOOD"),
+            ("new", "new", "WARN"),
+        ],
+    );
     assert_eq!(s.store_parsed_job(&second).await.unwrap(), idx);
     let after = s.tko_tests(idx).await.unwrap();
     assert_eq!(after.len(), 3);
     assert_eq!(after[0].test_idx, before[0].test_idx);
-    assert_eq!((after[1].test_idx, after[1].status.as_str()), (before[1].test_idx, "GOOD"));
+    assert_eq!(
+        (after[1].test_idx, after[1].status.as_str()),
+        (before[1].test_idx, "GOOD")
+    );
     assert_eq!(after[2].test, "new");
     assert_ne!(after[2].test_idx, before[2].test_idx);
     assert_eq!(after[0].kernel.as_deref(), Some("6.6.1"));
     assert_eq!(after[0].machine, "m1");
     let counts = s.tko_row_counts().await.unwrap();
     assert_eq!(
-        (counts.jobs, counts.job_keyvals, counts.tests, counts.test_attributes, counts.iteration_results, counts.iteration_attributes),
+        (
+            counts.jobs,
+            counts.job_keyvals,
+            counts.tests,
+            counts.test_attributes,
+            counts.iteration_results,
+            counts.iteration_attributes
+        ),
         (1, 2, 3, 3, 3, 3)
     );
-    assert_eq!(s.tko_test_attributes(after[0].test_idx).await.unwrap(), [("version".to_owned(), "1".to_owned())]);
+    assert_eq!(
+        s.tko_test_attributes(after[0].test_idx).await.unwrap(),
+        [("version".to_owned(), "1".to_owned())]
+    );
     let its = s.tko_iterations(after[0].test_idx).await.unwrap();
     assert_eq!(its.len(), 1);
-    assert_eq!((its[0].iteration, its[0].perf.clone(), its[0].attr.clone()), (1, vec![("ops".to_owned(), 1.5)], vec![("mode".to_owned(), "fast".to_owned())]));
+    assert_eq!(
+        (its[0].iteration, its[0].perf.clone(), its[0].attr.clone()),
+        (
+            1,
+            vec![("ops".to_owned(), 1.5)],
+            vec![("mode".to_owned(), "fast".to_owned())]
+        )
+    );
     let job = s.tko_job("/r/job1").await.unwrap().unwrap();
-    assert_eq!((job.username.as_str(), job.label.as_str(), job.machine.as_str(), job.started), ("alice", "lbl", "m1", Some(2)));
+    assert_eq!(
+        (
+            job.username.as_str(),
+            job.label.as_str(),
+            job.machine.as_str(),
+            job.started
+        ),
+        ("alice", "lbl", "m1", Some(2))
+    );
 }
 
 /// A results directory as a client job leaves it, with a truncated last line.
@@ -346,9 +621,17 @@ fn write_results(dir: &Path, truncated: bool) {
         log.push_str("\tEND FAIL\tdbench\tdbench\ttimestamp=1700000003\tlocaltime=Nov 14 22:13:23\tno disk\nEND FAIL\t----\t----\t\n");
     }
     std::fs::write(dir.join("status.log"), log).unwrap();
-    std::fs::write(dir.join("keyval"), "user=alice\nlabel=smoke\nhostname=m9\njob_started=1700000000\nthis line is bad\n").unwrap();
+    std::fs::write(
+        dir.join("keyval"),
+        "user=alice\nlabel=smoke\nhostname=m9\njob_started=1700000000\nthis line is bad\n",
+    )
+    .unwrap();
     std::fs::write(dir.join("sleeptest/keyval"), "version=1\n").unwrap();
-    std::fs::write(dir.join("sleeptest/results/keyval"), "ops{perf}=10.5\nmode{attr}=fast\n\nops{perf}=11\n\n").unwrap();
+    std::fs::write(
+        dir.join("sleeptest/results/keyval"),
+        "ops{perf}=10.5\nmode{attr}=fast\n\nops{perf}=11\n\n",
+    )
+    .unwrap();
 }
 
 async fn parse_reports_bad_lines_and_stores_the_rest(db: TestDb) {
@@ -359,33 +642,90 @@ async fn parse_reports_bad_lines_and_stores_the_rest(db: TestDb) {
     let report = s.parse_results(&r).await.unwrap();
     let problems: Vec<String> = report.problems.iter().map(ToString::to_string).collect();
     let keyval = r.canonicalize().unwrap().join("keyval");
-    assert!(problems.iter().any(|p| p.starts_with(&format!("{}:5: not a key=value line", keyval.display()))), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with(&format!("{}:5: not a key=value line", keyval.display()))),
+        "{problems:#?}"
+    );
     let log = r.canonicalize().unwrap().join("status.log");
-    assert!(problems.iter().any(|p| p.starts_with(&format!("{}:6: ", log.display()))), "{problems:#?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with(&format!("{}:6: ", log.display()))),
+        "{problems:#?}"
+    );
     assert_eq!(report.jobs.len(), 1);
     let job = s.tko_job(&report.jobs[0].tag).await.unwrap().unwrap();
-    assert_eq!((job.machine.as_str(), job.username.as_str(), job.afe_job_id, job.started), ("m9", "alice", Some(7), Some(1_700_000_000)));
+    assert_eq!(
+        (
+            job.machine.as_str(),
+            job.username.as_str(),
+            job.afe_job_id,
+            job.started
+        ),
+        ("m9", "alice", Some(7), Some(1_700_000_000))
+    );
     let tests = s.tko_tests(job.job_idx).await.unwrap();
-    assert_eq!(tests.iter().map(|t| (t.test.as_str(), t.status.as_str())).collect::<Vec<_>>(), [("sleeptest", "GOOD"), ("dbench", "ABORT")]);
+    assert_eq!(
+        tests
+            .iter()
+            .map(|t| (t.test.as_str(), t.status.as_str()))
+            .collect::<Vec<_>>(),
+        [("sleeptest", "GOOD"), ("dbench", "ABORT")]
+    );
     assert_eq!(tests[0].kernel.as_deref(), Some("6.6.1"));
-    assert_eq!(s.tko_kernel("6.6.1").await.unwrap().unwrap().patches, [("fix.patch".to_owned(), "http://p.invalid/fix".to_owned(), "12ab".to_owned())]);
-    assert_eq!(s.tko_test_attributes(tests[0].test_idx).await.unwrap(), [("version".to_owned(), "1".to_owned())]);
+    assert_eq!(
+        s.tko_kernel("6.6.1").await.unwrap().unwrap().patches,
+        [(
+            "fix.patch".to_owned(),
+            "http://p.invalid/fix".to_owned(),
+            "12ab".to_owned()
+        )]
+    );
+    assert_eq!(
+        s.tko_test_attributes(tests[0].test_idx).await.unwrap(),
+        [("version".to_owned(), "1".to_owned())]
+    );
     let its = s.tko_iterations(tests[0].test_idx).await.unwrap();
-    assert_eq!(its.iter().map(|i| i.perf.clone()).collect::<Vec<_>>(), [vec![("ops".to_owned(), 10.5)], vec![("ops".to_owned(), 11.0)]]);
+    assert_eq!(
+        its.iter().map(|i| i.perf.clone()).collect::<Vec<_>>(),
+        [
+            vec![("ops".to_owned(), 10.5)],
+            vec![("ops".to_owned(), 11.0)]
+        ]
+    );
 
     // The job finishes; the reparse replaces the rows and keeps the ids.
     write_results(&r, false);
     let report = s.parse_results(&r).await.unwrap();
     let again = s.tko_tests(report.jobs[0].job_idx).await.unwrap();
-    assert_eq!(again.iter().map(|t| (t.test_idx, t.status.as_str())).collect::<Vec<_>>(), [(tests[0].test_idx, "GOOD"), (tests[1].test_idx, "FAIL")]);
+    assert_eq!(
+        again
+            .iter()
+            .map(|t| (t.test_idx, t.status.as_str()))
+            .collect::<Vec<_>>(),
+        [(tests[0].test_idx, "GOOD"), (tests[1].test_idx, "FAIL")]
+    );
     assert_eq!(again[1].reason, "no disk");
     assert_eq!(s.tko_row_counts().await.unwrap().tests, 2);
 
     std::fs::create_dir(dir.path().join("empty")).unwrap();
-    let e = s.parse_results(&dir.path().join("empty")).await.unwrap_err().to_string();
+    let e = s
+        .parse_results(&dir.path().join("empty"))
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no status.log or status file"), "{e}");
-    let e = s.parse_results(&dir.path().join("missing")).await.unwrap_err().to_string();
-    assert!(e.contains("missing: cannot read the results directory"), "{e}");
+    let e = s
+        .parse_results(&dir.path().join("missing"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("missing: cannot read the results directory"),
+        "{e}"
+    );
 }
 
 async fn two_parsers_of_one_job_do_not_duplicate_rows(db: TestDb) {
@@ -396,7 +736,10 @@ async fn two_parsers_of_one_job_do_not_duplicate_rows(db: TestDb) {
     a.unwrap();
     b.unwrap();
     let counts = s.tko_row_counts().await.unwrap();
-    assert_eq!((counts.jobs, counts.tests, counts.iteration_results), (1, 2, 2));
+    assert_eq!(
+        (counts.jobs, counts.tests, counts.iteration_results),
+        (1, 2, 2)
+    );
 }
 
 fn config(text: &str) -> (tempfile::TempDir, GlobalConfig) {
@@ -412,31 +755,69 @@ fn the_database_is_found_in_one_order() {
     let default = Path::new("/data/autotest/lab.db");
     let (dir, c) = config("[AUTOTEST_WEB]\ndb_type: sqlite\ndatabase: lab.db\n");
     let from_cfg = resolve_db_with(None, None, Some(&c), default).unwrap();
-    assert_eq!(from_cfg.sqlite_file().unwrap(), dir.path().join("lab.db"), "relative to the config file");
+    assert_eq!(
+        from_cfg.sqlite_file().unwrap(),
+        dir.path().join("lab.db"),
+        "relative to the config file"
+    );
     assert!(from_cfg.origin().contains("global_config.ini"));
     let env = resolve_db_with(None, Some("sqlite:/e.db"), Some(&c), default).unwrap();
-    assert_eq!((env.sqlite_file().unwrap(), env.origin()), (Path::new("/e.db"), "AUTOTEST_DB"));
-    let cli = resolve_db_with(Some("postgres://u@h/d"), Some("sqlite:/e.db"), Some(&c), default).unwrap();
-    assert_eq!((cli.to_string().as_str(), cli.origin()), ("postgres://u@h/d", "--db"));
+    assert_eq!(
+        (env.sqlite_file().unwrap(), env.origin()),
+        (Path::new("/e.db"), "AUTOTEST_DB")
+    );
+    let cli = resolve_db_with(
+        Some("postgres://u@h/d"),
+        Some("sqlite:/e.db"),
+        Some(&c),
+        default,
+    )
+    .unwrap();
+    assert_eq!(
+        (cli.to_string().as_str(), cli.origin()),
+        ("postgres://u@h/d", "--db")
+    );
     let none = resolve_db_with(None, None, None, default).unwrap();
     assert_eq!(none.sqlite_file().unwrap(), default);
     let (_d, empty) = config("[AUTOSERV]\nclient_autodir_paths: /x\n");
-    assert_eq!(resolve_db_with(None, None, Some(&empty), default).unwrap().sqlite_file().unwrap(), default);
+    assert_eq!(
+        resolve_db_with(None, None, Some(&empty), default)
+            .unwrap()
+            .sqlite_file()
+            .unwrap(),
+        default
+    );
 
-    let (_d, pg) = config("[AUTOTEST_WEB]\ndb_type: postgresql\nhost: db.lab:5433\ndatabase: tko\nuser: lab\npassword: p@ss\n");
+    let (_d, pg) = config(
+        "[AUTOTEST_WEB]\ndb_type: postgresql\nhost: db.lab:5433\ndatabase: tko\nuser: lab\npassword: p@ss\n",
+    );
     let url = resolve_db_with(None, None, Some(&pg), default).unwrap();
     assert_eq!(url.to_string(), "postgres://lab:***@db.lab:5433/tko");
 
     for (text, wants) in [
-        ("[AUTOTEST_WEB]\ndb_type: mysql\nhost: h\ndatabase: d\n", "db_type \"mysql\" is not supported"),
+        (
+            "[AUTOTEST_WEB]\ndb_type: mysql\nhost: h\ndatabase: d\n",
+            "db_type \"mysql\" is not supported",
+        ),
         ("[AUTOTEST_WEB]\ndatabase: d\n", "no db_type"),
-        ("[AUTOTEST_WEB]\ndb_type: postgresql\ndatabase: d\n", "host or database is not set"),
+        (
+            "[AUTOTEST_WEB]\ndb_type: postgresql\ndatabase: d\n",
+            "host or database is not set",
+        ),
         ("[AUTOTEST_WEB]\ndb_type: sqlite\n", "database is not set"),
     ] {
         let (d, c) = config(text);
-        let e = resolve_db_with(None, None, Some(&c), default).unwrap_err().to_string();
-        assert!(e.contains(wants) && e.contains(&d.path().join("global_config.ini").display().to_string()), "{e}");
+        let e = resolve_db_with(None, None, Some(&c), default)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(wants)
+                && e.contains(&d.path().join("global_config.ini").display().to_string()),
+            "{e}"
+        );
     }
-    let e = resolve_db_with(Some("mysql://h/d"), None, None, default).unwrap_err().to_string();
+    let e = resolve_db_with(Some("mysql://h/d"), None, None, default)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("--db") && e.contains("use sqlite:"), "{e}");
 }

@@ -657,7 +657,10 @@ impl PyStatusLog {
     /// How many tests did not pass.
     #[getter]
     fn failed(&self, py: Python<'_>) -> usize {
-        self.tests.iter().filter(|t| t.bind(py).get().failed).count()
+        self.tests
+            .iter()
+            .filter(|t| t.bind(py).get().failed)
+            .count()
     }
 
     /// Returns the log itself when it has no problems; raises StatusLogError naming the file
@@ -766,7 +769,9 @@ impl PyResults {
     /// The kernel of the last successful reboot in this directory's log, if any.
     #[getter]
     fn kernel(&self, py: Python<'_>) -> Option<String> {
-        self.log.as_ref().and_then(|l| l.bind(py).get().kernel.clone())
+        self.log
+            .as_ref()
+            .and_then(|l| l.bind(py).get().kernel.clone())
     }
 
     /// The status log's problems (a machine's are in its own Results).
@@ -781,7 +786,11 @@ impl PyResults {
     /// Tests that did not pass, here and on every machine.
     #[getter]
     fn failed(&self, py: Python<'_>) -> usize {
-        let own = self.tests.iter().filter(|t| t.bind(py).get().failed).count();
+        let own = self
+            .tests
+            .iter()
+            .filter(|t| t.bind(py).get().failed)
+            .count();
         own + self
             .machines
             .iter()
@@ -839,7 +848,10 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(read_results, m)?)?;
     m.add_function(wrap_pyfunction!(status_codes, m)?)?;
     m.add("ResultsError", m.py().get_type::<ResultsError>())?;
-    m.add("ResultsNotFoundError", m.py().get_type::<ResultsNotFoundError>())?;
+    m.add(
+        "ResultsNotFoundError",
+        m.py().get_type::<ResultsNotFoundError>(),
+    )?;
     m.add("StatusLogError", m.py().get_type::<StatusLogError>())?;
     Ok(())
 }

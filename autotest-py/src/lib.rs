@@ -316,7 +316,11 @@ impl PyJob {
 /// Appends `key=value` lines to a keyval file; `type_tag` is None, "perf" or "attr".
 #[pyfunction]
 #[pyo3(signature = (path, pairs, type_tag=None))]
-fn write_keyval(path: PathBuf, pairs: Vec<(String, String)>, type_tag: Option<&str>) -> PyResult<()> {
+fn write_keyval(
+    path: PathBuf,
+    pairs: Vec<(String, String)>,
+    type_tag: Option<&str>,
+) -> PyResult<()> {
     let kind = match type_tag {
         None => None,
         Some("perf") => Some(autotest_core::keyval::KeyvalType::Perf),
@@ -438,8 +442,11 @@ fn config_get(config_dir: PathBuf, section: &str, key: &str) -> PyResult<Option<
     if !global.exists() {
         return Ok(None);
     }
-    let config = autotest_core::config::GlobalConfig::load(&global, Some(&config_dir.join("shadow_config.ini")))
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
+    let config = autotest_core::config::GlobalConfig::load(
+        &global,
+        Some(&config_dir.join("shadow_config.ini")),
+    )
+    .map_err(|e| PyValueError::new_err(e.to_string()))?;
     config
         .get_str(section, key)
         .map(|v| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()))
@@ -469,7 +476,10 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config_get, m)?)?;
     m.add_function(wrap_pyfunction!(visible, m)?)?;
     m.add("JobEngineError", m.py().get_type::<JobEngineError>())?;
-    m.add("DuplicateSubdirError", m.py().get_type::<DuplicateSubdirError>())?;
+    m.add(
+        "DuplicateSubdirError",
+        m.py().get_type::<DuplicateSubdirError>(),
+    )?;
     harness::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

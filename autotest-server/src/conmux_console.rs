@@ -9,7 +9,6 @@ use autotest_conmux::client::{self, CommandStatus, Session};
 use autotest_conmux::{ClientId, ConnectType};
 use autotest_core::autoserv::{Console, ConsoleStream, machine_host};
 
-
 /// How long a console's `hardreset` command may take.
 const HARDRESET_LIMIT: Duration = Duration::from_secs(300);
 
@@ -44,13 +43,25 @@ impl Console for ConmuxConsole {
         let run = client::run_command(&target, &me, "hardreset", "");
         let outcome = tokio::time::timeout(HARDRESET_LIMIT, run)
             .await
-            .map_err(|_| format!("console {target}: hardreset did not finish within {} s", HARDRESET_LIMIT.as_secs()))?
+            .map_err(|_| {
+                format!(
+                    "console {target}: hardreset did not finish within {} s",
+                    HARDRESET_LIMIT.as_secs()
+                )
+            })?
             .map_err(|e| format!("console {target}: {e}"))?;
         match outcome.status {
             CommandStatus::Exited(0) => Ok(()),
-            CommandStatus::Exited(c) => Err(format!("console {target}: hardreset exited with {c}: {}", outcome.output.trim())),
-            CommandStatus::Signal(s) => Err(format!("console {target}: hardreset killed by signal {s}")),
-            CommandStatus::NotStarted(why) => Err(format!("console {target}: hardreset could not start: {why}")),
+            CommandStatus::Exited(c) => Err(format!(
+                "console {target}: hardreset exited with {c}: {}",
+                outcome.output.trim()
+            )),
+            CommandStatus::Signal(s) => {
+                Err(format!("console {target}: hardreset killed by signal {s}"))
+            }
+            CommandStatus::NotStarted(why) => Err(format!(
+                "console {target}: hardreset could not start: {why}"
+            )),
         }
     }
 

@@ -31,13 +31,22 @@ impl SshSettings {
             if let Some(u) = c.get_str(section, "ssh_user")?.filter(|s| !s.is_empty()) {
                 out.user = Some(u);
             }
-            if let Some(p) = c.get_int_in(section, "ssh_port", 1, 65535, "a TCP port number from 1 to 65535")? {
+            if let Some(p) = c.get_int_in(
+                section,
+                "ssh_port",
+                1,
+                65535,
+                "a TCP port number from 1 to 65535",
+            )? {
                 out.port = u16::try_from(p).ok();
             }
             if let Some(k) = c.get_str(section, "ssh_key")?.filter(|s| !s.is_empty()) {
                 out.key = Some(k);
             }
-            if let Some(k) = c.get_str(section, "ssh_known_hosts")?.filter(|s| !s.is_empty()) {
+            if let Some(k) = c
+                .get_str(section, "ssh_known_hosts")?
+                .filter(|s| !s.is_empty())
+            {
                 out.known_hosts = Some(k);
             }
         }
@@ -95,9 +104,16 @@ mod tests {
     #[test]
     fn ports_outside_the_tcp_range_are_refused_with_file_and_line() {
         for bad in ["99999", "-1", "0", "22x"] {
-            let (_d, r) = config(&format!("[SERVER]\nssh_user = lab\n[AUTOSERV]\nssh_port = {bad}\n"));
+            let (_d, r) = config(&format!(
+                "[SERVER]\nssh_user = lab\n[AUTOSERV]\nssh_port = {bad}\n"
+            ));
             let e = r.unwrap_err().to_string();
-            assert!(e.contains("global_config.ini:4:") && e.contains("ssh_port") && e.contains("1 to 65535"), "{bad}: {e}");
+            assert!(
+                e.contains("global_config.ini:4:")
+                    && e.contains("ssh_port")
+                    && e.contains("1 to 65535"),
+                "{bad}: {e}"
+            );
         }
         let (_d, r) = config("[SERVER]\nssh_port = 2222\n[AUTOSERV]\nssh_port = 65535\n");
         assert_eq!(r.unwrap().port, Some(65535));
@@ -107,7 +123,9 @@ mod tests {
     fn the_environment_overrides_the_config() {
         let (_d, r) = config("[SERVER]\nssh_user = lab\nssh_port = 2200\nssh_key = /k\n");
         let s = r.unwrap();
-        let o = s.options(true, |k| (k == "AUTOTEST_SSH_USER").then(|| "env".to_owned()));
+        let o = s.options(true, |k| {
+            (k == "AUTOTEST_SSH_USER").then(|| "env".to_owned())
+        });
         assert_eq!((o.user.as_str(), o.port), ("env", 2200));
         assert_eq!(o.identity_files, vec![std::path::PathBuf::from("/k")]);
         assert_eq!(o.host_key_policy, HostKeyPolicy::AcceptNew);

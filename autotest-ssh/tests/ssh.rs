@@ -695,7 +695,8 @@ async fn spawned_command_has_a_live_stdin_and_is_killed_when_dropped() {
         .expect("the remote background job is killed");
 
     // Both transports name a signal the same way.
-    let local: Arc<dyn Transport> = Arc::new(autotest_core::transport::LocalTransport::new("localhost"));
+    let local: Arc<dyn Transport> =
+        Arc::new(autotest_core::transport::LocalTransport::new("localhost"));
     for tr in [&t, &local] {
         let r = tr.exec(&sh("kill -TERM $$"), None).await.unwrap();
         assert_eq!(

@@ -91,7 +91,11 @@ fn env_value(grubenv: &str, key: &str) -> Option<String> {
 
 /// The image of menu entry `id` in GRUB script text: the path after `linux`.
 fn entry_image(cfg: &str, id: &str) -> Option<String> {
-    let ids = [format!("--id '{id}'"), format!("--id {id} "), format!("--id \"{id}\"")];
+    let ids = [
+        format!("--id '{id}'"),
+        format!("--id {id} "),
+        format!("--id \"{id}\""),
+    ];
     let mut inside = false;
     for line in cfg.lines() {
         let t = line.trim();
@@ -123,7 +127,10 @@ pub fn choose_release(boot_dir: &Path, default: &str, ignore_entry: bool) -> (St
         }
     }
     let grubenv = boot_dir.join("grub/grubenv");
-    let Some(id) = fs::read_to_string(&grubenv).ok().and_then(|t| env_value(&t, "next_entry")) else {
+    let Some(id) = fs::read_to_string(&grubenv)
+        .ok()
+        .and_then(|t| env_value(&t, "next_entry"))
+    else {
         return (default.to_owned(), "default kernel".into());
     };
     // GRUB clears the one-time entry when it takes it.
@@ -131,7 +138,10 @@ pub fn choose_release(boot_dir: &Path, default: &str, ignore_entry: bool) -> (St
     block.push_str(&"#".repeat(1024 - block.len()));
     let _ = fs::write(&grubenv, block);
     if ignore_entry {
-        return (default.to_owned(), format!("one-time entry {id} ignored: default kernel"));
+        return (
+            default.to_owned(),
+            format!("one-time entry {id} ignored: default kernel"),
+        );
     }
     let cfg = ["custom.cfg", "grub.cfg"]
         .iter()
@@ -139,12 +149,18 @@ pub fn choose_release(boot_dir: &Path, default: &str, ignore_entry: bool) -> (St
         .collect::<Vec<_>>()
         .join("\n");
     let Some(image) = entry_image(&cfg, &id) else {
-        return (default.to_owned(), format!("no menu entry {id}: default kernel"));
+        return (
+            default.to_owned(),
+            format!("no menu entry {id}: default kernel"),
+        );
     };
     let file = image.trim_start_matches("/boot/").trim_start_matches('/');
     let release = file.strip_prefix("vmlinuz-").unwrap_or("");
     if release.is_empty() || !boot_dir.join(file).is_file() {
-        return (default.to_owned(), format!("entry {id}: no image {image}: default kernel"));
+        return (
+            default.to_owned(),
+            format!("entry {id}: no image {image}: default kernel"),
+        );
     }
     (release.to_owned(), format!("entry {id}"))
 }

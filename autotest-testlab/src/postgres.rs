@@ -26,13 +26,21 @@ fn pg_bin() -> Option<PathBuf> {
         .filter(|b| b.join("initdb").exists())
         .collect();
     dirs.sort_by_key(|d| {
-        d.parent().and_then(|v| v.file_name()).and_then(|v| v.to_str()).and_then(|v| v.parse::<u32>().ok()).unwrap_or(0)
+        d.parent()
+            .and_then(|v| v.file_name())
+            .and_then(|v| v.to_str())
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
     });
     dirs.pop()
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl PgServer {
@@ -41,20 +49,39 @@ impl PgServer {
     pub fn start() -> Option<PgServer> {
         let Some(bin) = pg_bin() else {
             if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): install Debian's `postgresql` (./dev.sh setup does)");
+                panic!(
+                    "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): install Debian's `postgresql` (./dev.sh setup does)"
+                );
             }
-            eprintln!("SKIPPED: PostgreSQL is not installed (apt-get install postgresql); CI=true makes this a failure");
+            eprintln!(
+                "SKIPPED: PostgreSQL is not installed (apt-get install postgresql); CI=true makes this a failure"
+            );
             return None;
         };
         // SAFETY: geteuid(2) has no preconditions.
         let root = unsafe { libc::geteuid() } == 0;
         let as_user = root.then_some(USER);
         if root {
-            let exists = Command::new("id").arg(USER).output().is_ok_and(|o| o.status.success());
+            let exists = Command::new("id")
+                .arg(USER)
+                .output()
+                .is_ok_and(|o| o.status.success());
             if !exists {
-                let ok = Command::new("useradd").args(["-r", "-M", USER]).status().unwrap().success();
+                let ok = Command::new("useradd")
+                    .args(["-r", "-M", USER])
+                    .status()
+                    .unwrap()
+                    .success();
                 // Another test process may have created it in the meantime.
-                assert!(ok || Command::new("id").arg(USER).output().unwrap().status.success(), "useradd {USER} failed");
+                assert!(
+                    ok || Command::new("id")
+                        .arg(USER)
+                        .output()
+                        .unwrap()
+                        .status
+                        .success(),
+                    "useradd {USER} failed"
+                );
             }
         }
         let dir = tempfile::tempdir().unwrap();
@@ -63,14 +90,53 @@ impl PgServer {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
         if root {
-            assert!(Command::new("chown").arg(USER).arg(&pg).status().unwrap().success());
+            assert!(
+                Command::new("chown")
+                    .arg(USER)
+                    .arg(&pg)
+                    .status()
+                    .unwrap()
+                    .success()
+            );
         }
-        let server = PgServer { bin, dir, port: free_port(), as_user };
+        let server = PgServer {
+            bin,
+            dir,
+            port: free_port(),
+            as_user,
+        };
         let data = server.data();
-        server.run("initdb", &["-D", data.to_str().unwrap(), "-A", "trust", "-U", "lab", "--no-sync"]);
-        let opts = format!("-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off", server.port, pg.display());
+        server.run(
+            "initdb",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-A",
+                "trust",
+                "-U",
+                "lab",
+                "--no-sync",
+            ],
+        );
+        let opts = format!(
+            "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off",
+            server.port,
+            pg.display()
+        );
         let log = pg.join("log");
-        server.run("pg_ctl", &["-D", data.to_str().unwrap(), "-l", log.to_str().unwrap(), "-w", "-o", &opts, "start"]);
+        server.run(
+            "pg_ctl",
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-l",
+                log.to_str().unwrap(),
+                "-w",
+                "-o",
+                &opts,
+                "start",
+            ],
+        );
         Some(server)
     }
 
@@ -91,7 +157,12 @@ impl PgServer {
     }
 
     fn run(&self, tool: &str, args: &[&str]) {
-        let out = self.command(tool).args(args).current_dir(self.dir.path()).output().unwrap();
+        let out = self
+            .command(tool)
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
         let log = std::fs::read_to_string(self.dir.path().join("pg/log")).unwrap_or_default();
         assert!(
             out.status.success(),
@@ -104,7 +175,10 @@ impl PgServer {
     /// Creates a database and returns its URL.
     pub fn create_database(&self, name: &str) -> String {
         let port = self.port.to_string();
-        self.run("createdb", &["-h", "127.0.0.1", "-p", &port, "-U", "lab", name]);
+        self.run(
+            "createdb",
+            &["-h", "127.0.0.1", "-p", &port, "-U", "lab", name],
+        );
         format!("postgres://lab@127.0.0.1:{}/{name}", self.port)
     }
 
@@ -118,6 +192,16 @@ impl PgServer {
 impl Drop for PgServer {
     fn drop(&mut self) {
         let data = self.data();
-        let _ = self.command("pg_ctl").args(["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]).output();
+        let _ = self
+            .command("pg_ctl")
+            .args([
+                "-D",
+                data.to_str().unwrap(),
+                "-m",
+                "immediate",
+                "-w",
+                "stop",
+            ])
+            .output();
     }
 }

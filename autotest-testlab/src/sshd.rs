@@ -40,9 +40,8 @@ pub fn require_sshd() {
 
 /// `ssh-keygen -t ed25519` without a passphrase into `path` (and `path.pub`).
 pub fn keygen(path: &Path, comment: &str) {
-    let ssh_keygen = find_program("ssh-keygen").unwrap_or_else(|| {
-        panic!("`ssh-keygen` is missing: `apt-get install -y openssh-client`")
-    });
+    let ssh_keygen = find_program("ssh-keygen")
+        .unwrap_or_else(|| panic!("`ssh-keygen` is missing: `apt-get install -y openssh-client`"));
     run(Command::new(ssh_keygen)
         .args(["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f"])
         .arg(path));
@@ -204,7 +203,11 @@ impl Sshd {
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return;
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
                 panic!(
                     "sshd exited ({status}) before accepting connections:\n{}",
                     self.log_text()

@@ -34,7 +34,9 @@ pub fn rsync_daemon(dir: &Path, tree: &Path) -> (Daemon, String) {
         .spawn()
         .expect("rsync must be installed (apt-get install rsync)");
     let daemon = Daemon(child);
-    wait_for("rsync daemon", Duration::from_secs(10), || TcpStream::connect(("127.0.0.1", port)).is_ok());
+    wait_for("rsync daemon", Duration::from_secs(10), || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
     (daemon, format!("rsync://127.0.0.1:{port}/kernel/"))
 }
 
@@ -43,7 +45,9 @@ pub fn stand_in_tree(dir: &Path, name: &str, sublevel: u32) -> PathBuf {
     let tree = dir.join(name);
     run(Command::new("cp").arg("-r").arg(STAND_IN_KERNEL).arg(&tree));
     let mk = tree.join("Makefile");
-    let text = std::fs::read_to_string(&mk).unwrap().replace("SUBLEVEL = 5", &format!("SUBLEVEL = {sublevel}"));
+    let text = std::fs::read_to_string(&mk)
+        .unwrap()
+        .replace("SUBLEVEL = 5", &format!("SUBLEVEL = {sublevel}"));
     std::fs::write(&mk, text).unwrap();
     tree
 }
@@ -62,9 +66,22 @@ pub fn publish_6_1_5(work: &Path, upstream: &Path) {
         .arg("-C")
         .arg(work)
         .arg("linux-6.1"));
-    let diff = Command::new("diff").args(["-ruN", "linux-6.1", "linux-6.1.5"]).current_dir(work).output().unwrap();
-    assert_eq!(diff.status.code(), Some(1), "diff: {}", String::from_utf8_lossy(&diff.stderr));
+    let diff = Command::new("diff")
+        .args(["-ruN", "linux-6.1", "linux-6.1.5"])
+        .current_dir(work)
+        .output()
+        .unwrap();
+    assert_eq!(
+        diff.status.code(),
+        Some(1),
+        "diff: {}",
+        String::from_utf8_lossy(&diff.stderr)
+    );
     std::fs::write(work.join("patch-6.1.5"), &diff.stdout).unwrap();
     run(Command::new("xz").arg("-k").arg(work.join("patch-6.1.5")));
-    std::fs::rename(work.join("patch-6.1.5.xz"), upstream.join("v6.x/patch-6.1.5.xz")).unwrap();
+    std::fs::rename(
+        work.join("patch-6.1.5.xz"),
+        upstream.join("v6.x/patch-6.1.5.xz"),
+    )
+    .unwrap();
 }

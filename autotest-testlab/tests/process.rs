@@ -37,7 +37,10 @@ fn cargo_bin_exe_at_run_time_wins() {
     // A name no other test uses: this process's environment is shared by its threads.
     // SAFETY: no other thread of this test binary reads this variable.
     unsafe { std::env::set_var("CARGO_BIN_EXE_testlab-probe", "/bin/true") };
-    assert_eq!(workspace_binary("testlab-probe"), PathBuf::from("/bin/true"));
+    assert_eq!(
+        workspace_binary("testlab-probe"),
+        PathBuf::from("/bin/true")
+    );
 }
 
 #[test]
@@ -61,7 +64,9 @@ fn descendants_find_grandchildren_and_daemons_die_on_drop() {
     drop(daemon);
     assert_eq!(comm(root), "", "sh was not killed and reaped");
     // The grandchild is not the Daemon's: kill it ourselves.
-    let _ = Command::new("kill").args(["-9", &sleeper.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-9", &sleeper.to_string()])
+        .status();
     wait_for("the sleep to go", Duration::from_secs(10), || {
         comm(sleeper).is_empty() || comm(sleeper) != "sleep"
     });

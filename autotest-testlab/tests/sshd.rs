@@ -30,14 +30,23 @@ fn stdout_ok(out: &Output) -> String {
 #[test]
 fn serves_key_logins_and_dies_and_comes_back_with_the_same_keys() {
     let mut sshd = Sshd::start();
-    assert_eq!(sshd.machine(), format!("{}@127.0.0.1:{}", sshd.user, sshd.port));
+    assert_eq!(
+        sshd.machine(),
+        format!("{}@127.0.0.1:{}", sshd.user, sshd.port)
+    );
     // SetEnv SHLVL=1 reaches the session: bash starts at level 1 (so skips ~/.bashrc) and
     // counts itself, 2; without it the shell would start unset and say 1.
     let out = stdout_ok(&ssh(&sshd, "echo hello; echo SHLVL=$SHLVL"));
     assert!(out.contains("hello\n"), "{out}");
     assert!(out.contains("SHLVL=2"), "{out}");
     std::fs::write(sshd.path("probe"), "x").unwrap();
-    assert_eq!(stdout_ok(&ssh(&sshd, &format!("cat {}", sshd.path("probe").display()))), "x");
+    assert_eq!(
+        stdout_ok(&ssh(
+            &sshd,
+            &format!("cat {}", sshd.path("probe").display())
+        )),
+        "x"
+    );
 
     sshd.kill_all();
     let refused = TcpStream::connect(("127.0.0.1", sshd.port)).unwrap_err();
@@ -45,7 +54,11 @@ fn serves_key_logins_and_dies_and_comes_back_with_the_same_keys() {
     // Strict host key checking against the same known_hosts: the same host key came back.
     sshd.restart();
     assert_eq!(stdout_ok(&ssh(&sshd, "echo again")), "again\n");
-    assert!(sshd.log_text().contains("Server listening on"), "{}", sshd.log_text());
+    assert!(
+        sshd.log_text().contains("Server listening on"),
+        "{}",
+        sshd.log_text()
+    );
 }
 
 #[test]
@@ -57,7 +70,10 @@ fn the_config_keeps_openssh_defaults_unless_asked_and_sshd_accepts_it() {
     let listen = SocketAddr::from(([127, 0, 0, 1], 2222));
     let mut c = Config::new(listen, &host, &client.with_extension("pub"));
     let plain = c.render();
-    assert!(plain.starts_with("ListenAddress 127.0.0.1:2222\n"), "{plain}");
+    assert!(
+        plain.starts_with("ListenAddress 127.0.0.1:2222\n"),
+        "{plain}"
+    );
     assert!(plain.contains("MaxStartups 200\n"), "{plain}");
     // The SSH transport's tests rely on OpenSSH's default MaxSessions (10).
     assert!(!plain.contains("MaxSessions"), "{plain}");
@@ -70,7 +86,12 @@ fn the_config_keeps_openssh_defaults_unless_asked_and_sshd_accepts_it() {
     for (name, text) in [("plain", plain), ("tuned", tuned)] {
         let path = dir.path().join(name);
         std::fs::write(&path, text).unwrap();
-        let out = Command::new(SSHD).arg("-t").arg("-f").arg(&path).output().unwrap();
+        let out = Command::new(SSHD)
+            .arg("-t")
+            .arg("-f")
+            .arg(&path)
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "sshd -t rejects the {name} config: {}",

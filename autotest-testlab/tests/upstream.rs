@@ -8,7 +8,9 @@ use autotest_testlab::upstream::{STAND_IN_KERNEL, publish_6_1_5, rsync_daemon, s
 #[test]
 fn the_stand_in_tree_is_copied_with_its_sublevel() {
     assert!(
-        std::path::Path::new(STAND_IN_KERNEL).join("Makefile").is_file(),
+        std::path::Path::new(STAND_IN_KERNEL)
+            .join("Makefile")
+            .is_file(),
         "{STAND_IN_KERNEL}/Makefile is missing"
     );
     let dir = tempfile::tempdir().unwrap();
@@ -30,7 +32,11 @@ fn rsync_serves_the_published_release_and_patch() {
         .arg(&url)
         .output()
         .expect("rsync (apt-get install rsync)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listing = String::from_utf8_lossy(&out.stdout);
     assert!(listing.contains("v6.x/linux-6.1.tar.gz"), "{listing}");
     assert!(listing.contains("v6.x/patch-6.1.5.xz"), "{listing}");

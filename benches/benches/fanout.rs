@@ -26,7 +26,12 @@ struct Figures {
 
 fn timed(lab: &Lab, cmd: Command, out: &Path) -> Figures {
     let mut wrapped = Command::new("/usr/bin/time");
-    wrapped.arg("-v").arg("-o").arg(out).arg(cmd.get_program()).args(cmd.get_args());
+    wrapped
+        .arg("-v")
+        .arg("-o")
+        .arg(out)
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
     if let Some(d) = cmd.get_current_dir() {
         wrapped.current_dir(d);
     }
@@ -36,7 +41,9 @@ fn timed(lab: &Lab, cmd: Command, out: &Path) -> Figures {
         }
     }
     lab.run_in_server(&mut wrapped);
-    let status = wrapped.status().expect("/usr/bin/time (apt-get install time)");
+    let status = wrapped
+        .status()
+        .expect("/usr/bin/time (apt-get install time)");
     assert!(status.success(), "{:?} failed: {status}", cmd);
     let text = std::fs::read_to_string(out).unwrap();
     let field = |name: &str| -> String {
@@ -50,8 +57,12 @@ fn timed(lab: &Lab, cmd: Command, out: &Path) -> Figures {
         .map(|(i, p)| p.parse::<f64>().unwrap_or(0.0) * 60f64.powi(i as i32))
         .sum();
     let cpu = field("User time (seconds):").parse::<f64>().unwrap_or(0.0)
-        + field("System time (seconds):").parse::<f64>().unwrap_or(0.0);
-    let rss_kib = field("Maximum resident set size (kbytes):").parse().unwrap_or(0);
+        + field("System time (seconds):")
+            .parse::<f64>()
+            .unwrap_or(0.0);
+    let rss_kib = field("Maximum resident set size (kbytes):")
+        .parse()
+        .unwrap_or(0);
     Figures { wall, cpu, rss_kib }
 }
 
@@ -62,7 +73,10 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn client_package() -> PathBuf {
     let out = Command::new("python3")
-        .args(["-c", "import autotest, os; print(os.path.dirname(os.path.abspath(autotest.__file__)))"])
+        .args([
+            "-c",
+            "import autotest, os; print(os.path.dirname(os.path.abspath(autotest.__file__)))",
+        ])
         .output()
         .unwrap();
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
@@ -119,29 +133,60 @@ wait
         }
         let mut cmd = Command::new(&bin);
         cmd.current_dir(w)
-            .args(["autoserv", "-m", &list, "-r", &format!("ours{run}"), "-c", "control"])
+            .args([
+                "autoserv",
+                "-m",
+                &list,
+                "-r",
+                &format!("ours{run}"),
+                "-c",
+                "control",
+            ])
             .env("AUTOTEST_SSH_KEY", &key)
             .env("AUTOTEST_SSH_KNOWN_HOSTS", &kh);
         ours.push(timed(&lab, cmd, &w.join("t-ours")));
         let mut cmd = Command::new("sh");
-        cmd.current_dir(w).arg(&script).arg(&list).arg(w.join(format!("theirs{run}")));
+        cmd.current_dir(w)
+            .arg(&script)
+            .arg(&list)
+            .arg(w.join(format!("theirs{run}")));
         theirs.push(timed(&lab, cmd, &w.join("t-theirs")));
         for m in lab.machines() {
             let log = w.join(format!("theirs{run}/{}/status", m.address()));
-            assert!(std::fs::read_to_string(&log).unwrap().contains("END GOOD\t----"), "{}", log.display());
+            assert!(
+                std::fs::read_to_string(&log)
+                    .unwrap()
+                    .contains("END GOOD\t----"),
+                "{}",
+                log.display()
+            );
             let log = w.join(format!("ours{run}/{}/status.log", m.address()));
-            assert!(std::fs::read_to_string(&log).unwrap().contains("END GOOD\t----"), "{}", log.display());
+            assert!(
+                std::fs::read_to_string(&log)
+                    .unwrap()
+                    .contains("END GOOD\t----"),
+                "{}",
+                log.display()
+            );
         }
     }
     let row = |name: &str, f: &[Figures]| {
         let wall = median(f.iter().map(|x| x.wall).collect());
         let cpu = median(f.iter().map(|x| x.cpu).collect());
         let rss = median(f.iter().map(|x| x.rss_kib as f64).collect());
-        println!("  {name:<44} wall {wall:6.2} s   cpu {cpu:6.2} s   peak RSS (largest process) {rss:8.0} KiB");
+        println!(
+            "  {name:<44} wall {wall:6.2} s   cpu {cpu:6.2} s   peak RSS (largest process) {rss:8.0} KiB"
+        );
         (wall, cpu)
     };
-    println!("`job.run_test('sleeptest', seconds=1)` on {MACHINES} machines at once, median of {RUNS}:");
+    println!(
+        "`job.run_test('sleeptest', seconds=1)` on {MACHINES} machines at once, median of {RUNS}:"
+    );
     let (ow, oc) = row("autotest autoserv (one process)", &ours);
     let (tw, tc) = row("OpenSSH ssh/scp processes, per machine", &theirs);
-    println!("  ratio OpenSSH/ours: wall {:.2}x, cpu {:.2}x", tw / ow, tc / oc);
+    println!(
+        "  ratio OpenSSH/ours: wall {:.2}x, cpu {:.2}x",
+        tw / ow,
+        tc / oc
+    );
 }

@@ -32,12 +32,19 @@ fn main() {
     for i in 0..FILES {
         let sub = src.join(format!("test{:03}/debug", i % 100));
         std::fs::create_dir_all(&sub).unwrap();
-        std::fs::write(sub.join(format!("f{i:05}")), format!("iteration {i}\nthroughput{{perf}}={}\n", i * 7)).unwrap();
+        std::fs::write(
+            sub.join(format!("f{i:05}")),
+            format!("iteration {i}\nthroughput{{perf}}={}\n", i * 7),
+        )
+        .unwrap();
     }
     let ssh_cmd = format!(
         "ssh -F none -p {port} -i {id} -o UserKnownHostsFile={known_hosts} -o StrictHostKeyChecking=yes -o BatchMode=yes"
     );
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let opts = SshOptions::default()
         .identity_file(&sshd.client_key)
         .known_hosts(&sshd.known_hosts)
@@ -49,7 +56,8 @@ fn main() {
     for run in 0..RUNS {
         let dest = dir.join(format!("ours{run}"));
         let t0 = Instant::now();
-        rt.block_on(t.get_tree(src.to_str().unwrap(), &dest)).unwrap();
+        rt.block_on(t.get_tree(src.to_str().unwrap(), &dest))
+            .unwrap();
         ours.push(t0.elapsed());
 
         let dest = dir.join(format!("rsync{run}"));
@@ -82,7 +90,18 @@ fn main() {
     }
     let (o, r, s) = (median(ours), median(rsync), median(scp));
     println!("copy back {FILES} small files over ssh on loopback, median of {RUNS}:");
-    println!("  autotest-ssh get_tree (tar stream) {:8.3} s", o.as_secs_f64());
-    println!("  rsync -a -e ssh                    {:8.3} s  ({:.2}x ours)", r.as_secs_f64(), r.as_secs_f64() / o.as_secs_f64());
-    println!("  scp -r                             {:8.3} s  ({:.2}x ours)", s.as_secs_f64(), s.as_secs_f64() / o.as_secs_f64());
+    println!(
+        "  autotest-ssh get_tree (tar stream) {:8.3} s",
+        o.as_secs_f64()
+    );
+    println!(
+        "  rsync -a -e ssh                    {:8.3} s  ({:.2}x ours)",
+        r.as_secs_f64(),
+        r.as_secs_f64() / o.as_secs_f64()
+    );
+    println!(
+        "  scp -r                             {:8.3} s  ({:.2}x ours)",
+        s.as_secs_f64(),
+        s.as_secs_f64() / o.as_secs_f64()
+    );
 }

@@ -19,7 +19,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use autotest_core::autoserv::LocalProcessLauncher;
-use autotest_core::queue::{MonitorOptions, QUEUE_LOG_FILE, QueueMonitorConfig, TerminationSignal, monitor_queue};
+use autotest_core::queue::{
+    MonitorOptions, QUEUE_LOG_FILE, QueueMonitorConfig, TerminationSignal, monitor_queue,
+};
 use autotest_examples::FollowFile;
 
 struct Args {
@@ -40,9 +42,12 @@ fn parse_args() -> anyhow::Result<Args> {
             positional.push(arg);
         }
     }
-    let [spool, results]: [OsString; 2] = positional.try_into().map_err(|_| anyhow::anyhow!(USAGE))?;
+    let [spool, results]: [OsString; 2] =
+        positional.try_into().map_err(|_| anyhow::anyhow!(USAGE))?;
     // Absolute paths: autoserv is started with these and runs its client elsewhere.
-    let absolute = |p: OsString| std::path::absolute(&p).with_context(|| format!("resolve {}", p.to_string_lossy()));
+    let absolute = |p: OsString| {
+        std::path::absolute(&p).with_context(|| format!("resolve {}", p.to_string_lossy()))
+    };
     Ok(Args {
         autotest: autotest.unwrap_or_else(|| "autotest".into()),
         spool: absolute(spool)?,
@@ -53,7 +58,10 @@ fn parse_args() -> anyhow::Result<Args> {
 fn main() -> anyhow::Result<()> {
     let args = parse_args()?;
     if !args.spool.is_dir() {
-        bail!("spool directory {} does not exist: create it (its name is the machine)", args.spool.display());
+        bail!(
+            "spool directory {} does not exist: create it (its name is the machine)",
+            args.spool.display()
+        );
     }
 
     // Everything but the launcher keeps the monitor's defaults (settle 1 s, rescan 30 s).
@@ -64,7 +72,11 @@ fn main() -> anyhow::Result<()> {
         },
         ..QueueMonitorConfig::new(&args.spool, &args.results)
     };
-    println!("watching {} with {}", args.spool.display(), args.autotest.display());
+    println!(
+        "watching {} with {}",
+        args.spool.display(),
+        args.autotest.display()
+    );
 
     let rt = tokio::runtime::Runtime::new().context("start the tokio runtime")?;
     rt.block_on(async {

@@ -27,7 +27,9 @@ fn main() -> anyhow::Result<ExitCode> {
     // Absolute paths: the client runs in its autodir, not in this program's directory.
     let args: Vec<PathBuf> = std::env::args_os()
         .skip(1)
-        .map(|a| std::path::absolute(&a).with_context(|| format!("resolve {}", a.to_string_lossy())))
+        .map(|a| {
+            std::path::absolute(&a).with_context(|| format!("resolve {}", a.to_string_lossy()))
+        })
         .collect::<anyhow::Result<_>>()?;
     let (control, results, autodir) = match args.as_slice() {
         [c, r] => (c.clone(), r.clone(), None),
@@ -35,10 +37,18 @@ fn main() -> anyhow::Result<ExitCode> {
         _ => bail!("usage: run-on-localhost <control file> <results dir> [<autodir>]"),
     };
     if !control.is_file() {
-        bail!("control file {} does not exist: give the path of a client control file", control.display());
+        bail!(
+            "control file {} does not exist: give the path of a client control file",
+            control.display()
+        );
     }
 
-    let mut opts = AutoservOptions::new(vec!["localhost".into()], results.clone(), control, client_package()?);
+    let mut opts = AutoservOptions::new(
+        vec!["localhost".into()],
+        results.clone(),
+        control,
+        client_package()?,
+    );
     if let Some(autodir) = autodir {
         opts.autodir_paths = vec![autodir.to_string_lossy().into_owned()];
     }
@@ -65,14 +75,24 @@ fn main() -> anyhow::Result<ExitCode> {
 
     for (machine, result) in &outcome.machines {
         match result {
-            MachineOutcome::Completed { reboots } => println!("{machine}: completed ({reboots} reboot(s))"),
+            MachineOutcome::Completed { reboots } => {
+                println!("{machine}: completed ({reboots} reboot(s))")
+            }
             MachineOutcome::Failed { reason } => println!("{machine}: failed: {reason}"),
             MachineOutcome::Aborted { reason } => println!("{machine}: aborted: {reason}"),
             MachineOutcome::Lost { reason } => println!("{machine}: lost: {reason}"),
         }
     }
-    println!("{} test(s) not passed; results in {}", outcome.failed_tests, results.display());
-    Ok(if outcome.all_completed() && outcome.failed_tests == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    println!(
+        "{} test(s) not passed; results in {}",
+        outcome.failed_tests,
+        results.display()
+    );
+    Ok(if outcome.all_completed() && outcome.failed_tests == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// Prints the status lines written since the last call, indented by their nesting.
@@ -93,7 +113,12 @@ fn print_status_lines(status: &mut FollowFile) {
         };
         let e = parsed.entry;
         let what = e.operation.as_deref().unwrap_or("----");
-        let text = format!("status: {}{} {what} {}", "  ".repeat(depth), e.kind, e.message);
+        let text = format!(
+            "status: {}{} {what} {}",
+            "  ".repeat(depth),
+            e.kind,
+            e.message
+        );
         println!("{}", text.trim_end());
     }
 }
@@ -101,7 +126,10 @@ fn print_status_lines(status: &mut FollowFile) {
 /// The directory of the `autotest` package that `python3` imports (the client runtime).
 fn client_package() -> anyhow::Result<PathBuf> {
     let out = Command::new("python3")
-        .args(["-c", "import autotest, os; print(os.path.dirname(os.path.abspath(autotest.__file__)))"])
+        .args([
+            "-c",
+            "import autotest, os; print(os.path.dirname(os.path.abspath(autotest.__file__)))",
+        ])
         .output()
         .context("run python3 to find the autotest client package")?;
     if !out.status.success() {

@@ -55,7 +55,10 @@ impl FollowFile {
         };
         let rest = self.partial.split_off(end + 1);
         let done = std::mem::replace(&mut self.partial, rest);
-        Ok(String::from_utf8_lossy(&done).lines().map(str::to_owned).collect())
+        Ok(String::from_utf8_lossy(&done)
+            .lines()
+            .map(str::to_owned)
+            .collect())
     }
 }
 
@@ -69,7 +72,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("log");
         let mut follow = FollowFile::new(&path);
-        assert!(follow.new_lines().unwrap().is_empty(), "a missing file has no lines");
+        assert!(
+            follow.new_lines().unwrap().is_empty(),
+            "a missing file has no lines"
+        );
         let mut f = File::create(&path).unwrap();
         f.write_all(b"one\ntw").unwrap();
         assert_eq!(follow.new_lines().unwrap(), ["one"]);

@@ -32,7 +32,11 @@ fn run_on_localhost_prints_progress_and_leaves_a_results_tree() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
         lines,
@@ -51,7 +55,10 @@ fn run_on_localhost_prints_progress_and_leaves_a_results_tree() {
     assert!(log.contains("\tEND GOOD\tsleeptest\tsleeptest\t"), "{log}");
     assert!(results.join("status").is_file());
     assert!(results.join("sleeptest/results/keyval").is_file());
-    assert!(dir.path().join("autodir/.autotest-build").is_file(), "the client was installed in the given autodir");
+    assert!(
+        dir.path().join("autodir/.autotest-build").is_file(),
+        "the client was installed in the given autodir"
+    );
 }
 
 #[test]
@@ -102,7 +109,11 @@ impl Drop for Running {
 fn wait_for(what: &str, running: &Running, mut f: impl FnMut() -> bool) {
     let start = Instant::now();
     while !f() {
-        assert!(start.elapsed() < Duration::from_secs(120), "timed out waiting for {what}; output:\n{}", running.output());
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}; output:\n{}",
+            running.output()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -135,18 +146,26 @@ fn embed_queue_monitor_runs_a_dropped_control_file_and_stops_on_sigterm() {
         }
     });
     let mut running = Running { child, out };
-    wait_for("the monitor to start", &running, || running.output().contains("monitor started"));
+    wait_for("the monitor to start", &running, || {
+        running.output().contains("monitor started")
+    });
 
     // Dropped the way a person or the mirror would: written elsewhere, renamed in.
     let written = dir.path().join("first");
     std::fs::write(&written, "job.run_test('sleeptest', seconds=0.1)\n").unwrap();
     std::fs::rename(&written, spool.join("first")).unwrap();
     let job = results.join("localhost-first");
-    wait_for("the job to finish", &running, || running.output().contains("first finished with status 0"));
+    wait_for("the job to finish", &running, || {
+        running.output().contains("first finished with status 0")
+    });
 
     // The job really ran: autoserv's pidfile says it exited 0 with no failed test.
     let pidfile = std::fs::read_to_string(job.join(".autoserv_execute")).unwrap();
-    assert_eq!(pidfile.lines().skip(1).collect::<Vec<_>>(), ["0", "0"], "{pidfile}");
+    assert_eq!(
+        pidfile.lines().skip(1).collect::<Vec<_>>(),
+        ["0", "0"],
+        "{pidfile}"
+    );
     let log = std::fs::read_to_string(job.join("status.log")).unwrap();
     assert!(log.contains("\tEND GOOD\tsleeptest\tsleeptest\t"), "{log}");
 
@@ -159,12 +178,33 @@ fn embed_queue_monitor_runs_a_dropped_control_file_and_stops_on_sigterm() {
     let output = running.output();
     assert!(status.success(), "{status:?}\n{output}");
     let shown: Vec<&str> = output.lines().collect();
-    assert!(shown.iter().any(|l| l.starts_with("log: ") && l.contains("picked up first")), "{output}");
-    assert!(shown.iter().any(|l| l.starts_with("log: ") && l.contains("autoserv pid")), "{output}");
-    let stop = shown.iter().position(|l| *l == "SIGTERM received: stopping").expect(&output);
-    assert!(shown[stop + 1..].iter().any(|l| l.starts_with("log: ") && l.ends_with("monitor stopped")), "{output}");
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("log: ") && l.contains("picked up first")),
+        "{output}"
+    );
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("log: ") && l.contains("autoserv pid")),
+        "{output}"
+    );
+    let stop = shown
+        .iter()
+        .position(|l| *l == "SIGTERM received: stopping")
+        .expect(&output);
+    assert!(
+        shown[stop + 1..]
+            .iter()
+            .any(|l| l.starts_with("log: ") && l.ends_with("monitor stopped")),
+        "{output}"
+    );
     // Every line shown is in the queue's log, in the same order.
     let queue_log = std::fs::read_to_string(spool.join(".log")).unwrap();
-    let shown_log: Vec<&str> = shown.iter().filter_map(|l| l.strip_prefix("log: ")).collect();
+    let shown_log: Vec<&str> = shown
+        .iter()
+        .filter_map(|l| l.strip_prefix("log: "))
+        .collect();
     assert_eq!(shown_log, queue_log.lines().collect::<Vec<_>>());
 }

@@ -9,7 +9,12 @@ use clap::Args;
 #[derive(Args, Debug)]
 pub struct AutoservArgs {
     /// Machines, comma separated (`[user@]host[:port]`; `localhost` runs without SSH).
-    #[arg(short = 'm', long = "machines", value_delimiter = ',', required_unless_present = "machines_file")]
+    #[arg(
+        short = 'm',
+        long = "machines",
+        value_delimiter = ',',
+        required_unless_present = "machines_file"
+    )]
     machines: Vec<String>,
     /// A file of machines, one per line (for lists too long for a command line).
     #[arg(short = 'M', long = "machines-file", value_name = "FILE")]

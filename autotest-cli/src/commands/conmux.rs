@@ -5,9 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use autotest_conmux::supervisor::{self, Supervisor};
-use autotest_conmux::{
-    ConsoleConfig, ConsoleServer, Registration, RegistryServer,
-};
+use autotest_conmux::{ConsoleConfig, ConsoleServer, Registration, RegistryServer};
 use clap::{Args, Subcommand};
 
 /// Arguments of `autotest conmux`.
@@ -169,7 +167,9 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
 
 pub fn attach(a: AttachArgs) -> anyhow::Result<i32> {
     let rt = runtime()?;
-    let result = rt.block_on(autotest_conmux::client::attach_program(&a.console, &a.program, &a.args));
+    let result = rt.block_on(autotest_conmux::client::attach_program(
+        &a.console, &a.program, &a.args,
+    ));
     rt.shutdown_background();
     Ok(result?)
 }

@@ -24,7 +24,10 @@ pub struct DbLocation {
 impl DbLocation {
     fn resolve(&self) -> anyhow::Result<store::DbUrl> {
         let config = match &self.config_dir {
-            Some(dir) => Some(GlobalConfig::load(dir.join("global_config.ini"), Some(&dir.join("shadow_config.ini")))?),
+            Some(dir) => Some(GlobalConfig::load(
+                dir.join("global_config.ini"),
+                Some(&dir.join("shadow_config.ini")),
+            )?),
             None => None,
         };
         Ok(store::resolve_db(self.db.as_deref(), config.as_ref())?)
@@ -88,7 +91,10 @@ pub fn parse(a: ParseArgs) -> anyhow::Result<i32> {
                         eprintln!("autotest parse: warning: {p}");
                     }
                     for j in &report.jobs {
-                        println!("{}: {} on {}, {} test(s)", j.tag, j.status, j.machine, j.tests);
+                        println!(
+                            "{}: {} on {}, {} test(s)",
+                            j.tag, j.status, j.machine, j.tests
+                        );
                     }
                 }
                 Err(e) => {

@@ -63,7 +63,10 @@ pub struct MirrorArgs {
 fn options(a: &MirrorArgs) -> anyhow::Result<MirrorOptions> {
     let mut opts = MirrorOptions::new(&a.mirrordir, &a.queuedir);
     if let Some(dir) = &a.config_dir {
-        let config = GlobalConfig::load(dir.join("global_config.ini"), Some(&dir.join("shadow_config.ini")))?;
+        let config = GlobalConfig::load(
+            dir.join("global_config.ini"),
+            Some(&dir.join("shadow_config.ini")),
+        )?;
         opts.apply_config(&config)?;
     }
     if let Some(c) = &a.clients {
@@ -141,7 +144,9 @@ pub fn run(a: MirrorArgs) -> anyhow::Result<i32> {
         return Ok(if clean { 0 } else { 1 });
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
         let mut sig = TerminationSignal::new()?;
         let flag = stop.clone();

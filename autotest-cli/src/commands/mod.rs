@@ -19,7 +19,9 @@ pub(crate) fn init_logging() {
 
 /// The multi-threaded tokio runtime the async commands run on.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// The error and its causes, each once, fit for a terminal: most error messages already include

@@ -80,9 +80,9 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     }
     cmd.arg("--").arg(&a.control);
     tracing::debug!(?cmd, "starting the client runtime");
-    let status = cmd
-        .status()
-        .with_context(|| format!("cannot start {py} (set AUTOTEST_PYTHON to another interpreter)"))?;
+    let status = cmd.status().with_context(|| {
+        format!("cannot start {py} (set AUTOTEST_PYTHON to another interpreter)")
+    })?;
     let code = match status.code() {
         Some(c) => c,
         None => {

@@ -20,7 +20,9 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
             .iter()
             .map(|n| path.join(n))
             .find(|p| p.exists())
-            .ok_or_else(|| anyhow::anyhow!("{} holds no status.log or status file", path.display()))?;
+            .ok_or_else(|| {
+                anyhow::anyhow!("{} holds no status.log or status file", path.display())
+            })?;
     }
     let failed = print_summary(&path)?;
     Ok(if failed > 0 { 1 } else { 0 })
@@ -34,15 +36,30 @@ pub fn print_summary(path: &Path) -> anyhow::Result<usize> {
     let shown = path.display().to_string();
     let shown = visible(&shown);
     for p in &summary.problems {
-        eprintln!("{shown}:{}: skipped a malformed line: {}", p.line, visible(&p.reason.to_string()));
+        eprintln!(
+            "{shown}:{}: skipped a malformed line: {}",
+            p.line,
+            visible(&p.reason.to_string())
+        );
     }
     if summary.tests.is_empty() {
         println!("no tests in {shown}");
     }
-    let width = summary.tests.iter().map(|t| visible(&t.name).chars().count()).max().unwrap_or(4).max(4);
+    let width = summary
+        .tests
+        .iter()
+        .map(|t| visible(&t.name).chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
     for t in &summary.tests {
         let reason = t.reason.lines().next().unwrap_or("");
-        println!("{:<width$}  {:<7}  {}", visible(&t.name), t.status.as_str(), visible(reason));
+        println!(
+            "{:<width$}  {:<7}  {}",
+            visible(&t.name),
+            t.status.as_str(),
+            visible(reason)
+        );
     }
     let failed = summary.failed();
     println!(

@@ -11,7 +11,11 @@ use crate::protocol::{ClientId, ConnectType};
 /// Runs `program args...` with what the console prints on its standard input and its standard
 /// output written to the console (a writing `type=client` session, named after the program).
 /// Returns the program's exit code (1 when it was killed by a signal).
-pub async fn attach_program(console: &str, program: &str, args: &[String]) -> Result<i32, ClientError> {
+pub async fn attach_program(
+    console: &str,
+    program: &str,
+    args: &[String],
+) -> Result<i32, ClientError> {
     let bot = std::path::Path::new(program)
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -25,8 +29,12 @@ pub async fn attach_program(console: &str, program: &str, args: &[String]) -> Re
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| ClientError::io(&format!("{program}: cannot start it"), e))?;
-    let (Some(mut child_in), Some(mut child_out)) = (child.stdin.take(), child.stdout.take()) else {
-        return Err(ClientError::io(program, std::io::Error::other("no pipes to the program")));
+    let (Some(mut child_in), Some(mut child_out)) = (child.stdin.take(), child.stdout.take())
+    else {
+        return Err(ClientError::io(
+            program,
+            std::io::Error::other("no pipes to the program"),
+        ));
     };
     let inbound = tokio::spawn(async move {
         let mut buf = vec![0u8; 4096];

@@ -213,9 +213,10 @@ impl Supervisor {
             Err(Failure {
                 behind: Some(holder),
                 ..
-            }) => !self.consoles.get(holder).is_some_and(|h| {
-                h.outcome.is_ok() && h.claim.is_some() && h.claim == c.claim
-            }),
+            }) => !self
+                .consoles
+                .get(holder)
+                .is_some_and(|h| h.outcome.is_ok() && h.claim.is_some() && h.claim == c.claim),
             _ => false,
         }
     }

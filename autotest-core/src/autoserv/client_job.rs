@@ -57,9 +57,24 @@ fn record_lost(dir: &Path, reason: &str) -> MachineOutcome {
         Ok(mut log) if !log.entries.is_empty() => log.close_open_groups(Some(reason)),
         _ => {
             let t = now();
-            let mut s = StatusEntry::new(StatusLineKind::Start, None, None, "").stamped(t).render(0);
-            s.push_str(&StatusEntry::new(StatusLineKind::Status(StatusCode::Abort), None, None, reason).stamped(t).render(1));
-            s.push_str(&StatusEntry::new(StatusLineKind::End(StatusCode::Abort), None, None, "").stamped(t).render(0));
+            let mut s = StatusEntry::new(StatusLineKind::Start, None, None, "")
+                .stamped(t)
+                .render(0);
+            s.push_str(
+                &StatusEntry::new(
+                    StatusLineKind::Status(StatusCode::Abort),
+                    None,
+                    None,
+                    reason,
+                )
+                .stamped(t)
+                .render(1),
+            );
+            s.push_str(
+                &StatusEntry::new(StatusLineKind::End(StatusCode::Abort), None, None, "")
+                    .stamped(t)
+                    .render(0),
+            );
             s
         }
     };
@@ -130,14 +145,19 @@ pub(crate) fn aborted(dir: &Path, why: &str) -> MachineOutcome {
     if !path.exists() {
         // Aborted before anything ran: the job-level group says so, as for a lost machine.
         let _ = record_lost(dir, why);
-        return MachineOutcome::Aborted { reason: why.to_owned() };
+        return MachineOutcome::Aborted {
+            reason: why.to_owned(),
+        };
     }
     record_aborted(dir, why)
 }
 
 /// The outcome for a machine whose transport could not even be opened.
 pub(crate) fn unreachable(dir: &Path, e: &TransportError) -> MachineOutcome {
-    record_lost(dir, &format!("machine unreachable: {}", transport_reason(e)))
+    record_lost(
+        dir,
+        &format!("machine unreachable: {}", transport_reason(e)),
+    )
 }
 
 /// Runs the client job on one machine; never returns an error: every failure is an outcome
@@ -155,15 +175,16 @@ pub(crate) async fn run_on_machine(
     let _ = std::fs::create_dir_all(results.debug_dir());
     let sink = match StatusSink::open(&results.status_log(), status_indent) {
         Ok(s) => Arc::new(s),
-        Err(e) => return MachineOutcome::Lost {
-            reason: format!("cannot write {}: {e}", results.status_log().display()),
-        },
+        Err(e) => {
+            return MachineOutcome::Lost {
+                reason: format!("cannot write {}: {e}", results.status_log().display()),
+            };
+        }
     };
     // The console is logged for the whole job, reboots included (that is when kernels panic).
-    let _console_log = opts
-        .console
-        .as_ref()
-        .map(|c| console_log::ConsoleLogger::start(Arc::clone(c), t.machine(), dir, Arc::clone(&sink)));
+    let _console_log = opts.console.as_ref().map(|c| {
+        console_log::ConsoleLogger::start(Arc::clone(c), t.machine(), dir, Arc::clone(&sink))
+    });
     if let Err(e) = t.ping().await {
         return record_lost(dir, &format!("machine unreachable: {e}"));
     }
@@ -172,7 +193,12 @@ pub(crate) async fn run_on_machine(
         Err(why) => return record_lost(dir, &why),
     };
     match install::install_client(t.as_ref(), &opts.client_package, &autodir, build).await {
-        Ok(copied) => tracing::info!(machine = t.machine(), autodir, copied, "client runtime ready"),
+        Ok(copied) => tracing::info!(
+            machine = t.machine(),
+            autodir,
+            copied,
+            "client runtime ready"
+        ),
         Err(e) => return record_lost(dir, &format!("cannot install the client runtime: {e}")),
     }
     let control = format!("{autodir}/control");
@@ -195,11 +221,26 @@ pub(crate) async fn run_on_machine(
     if !files.is_empty() || !notes.is_empty() {
         let staged = kernel_files::stage(t.as_ref(), &autodir, files, notes).await;
         for n in &staged.notes {
-            tracing::warn!(machine = t.machine(), note = n.as_str(), "kernel source not staged");
+            tracing::warn!(
+                machine = t.machine(),
+                note = n.as_str(),
+                "kernel source not staged"
+            );
         }
         let _ = std::fs::write(results.debug_file("kernel-files.log"), staged.report());
     }
-    let outcome = run_client_loop(opts, t.as_ref(), dir, &sink, &autodir, &control, &remote_results, abort, status_indent).await;
+    let outcome = run_client_loop(
+        opts,
+        t.as_ref(),
+        dir,
+        &sink,
+        &autodir,
+        &control,
+        &remote_results,
+        abort,
+        status_indent,
+    )
+    .await;
     if let Err(e) = t.get_tree(&remote_results, dir).await {
         tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
         let note = format!("could not copy the client's results back: {e}");
@@ -240,11 +281,17 @@ async fn run_client_loop(
         argv.push("--".into());
         argv.push(control.to_owned());
         // AUTODIR, as legacy autotest set it: where the client finds staged kernel sources.
-        let cmd = CommandSpec::new(argv).env("PYTHONPATH", autodir).env("AUTODIR", autodir).cwd(autodir);
+        let cmd = CommandSpec::new(argv)
+            .env("PYTHONPATH", autodir)
+            .env("AUTODIR", autodir)
+            .cwd(autodir);
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let status = Arc::clone(sink);
         let debug = JobResults::new(dir).debug_dir();
-        let consumer = tokio::spawn(async move { status_stream::consume(rx, status, &debug, status_indent).await });
+        let consumer =
+            tokio::spawn(
+                async move { status_stream::consume(rx, status, &debug, status_indent).await },
+            );
         let exec = t.exec(&cmd, Some(tx));
         tokio::pin!(exec);
         let mut aborted = None;
@@ -274,14 +321,22 @@ async fn run_client_loop(
         }
         let outcome = match result {
             Ok(r) => r.outcome,
-            Err(e) => return record_lost(dir, &format!("Autotest client terminated unexpectedly: {e}")),
+            Err(e) => {
+                return record_lost(
+                    dir,
+                    &format!("Autotest client terminated unexpectedly: {e}"),
+                );
+            }
         };
         match outcome {
             ExitOutcome::Code(0) => return MachineOutcome::Completed { reboots },
             ExitOutcome::Code(5) => {
                 reboots += 1;
                 if reboots > opts.max_reboots {
-                    return record_lost(dir, &format!("the job asked for more than {} reboots", opts.max_reboots));
+                    return record_lost(
+                        dir,
+                        &format!("the job asked for more than {} reboots", opts.max_reboots),
+                    );
                 }
                 if is_local_machine(t.machine()) {
                     // The server itself cannot be rebooted under a running autoserv: resume at once.
@@ -289,12 +344,16 @@ async fn run_client_loop(
                 }
                 let before = reboot::boot_id(t).await;
                 if let Err(why) =
-                    reboot::reboot_and_wait(t, &opts.reboot_command, opts.wait_down, opts.wait_up).await
+                    reboot::reboot_and_wait(t, &opts.reboot_command, opts.wait_down, opts.wait_up)
+                        .await
                 {
                     let Some(console) = &opts.console else {
-                        return record_lost(dir, &format!(
-                            "machine unreachable after a reboot: {why} (no console is configured to hard-reset it)"
-                        ));
+                        return record_lost(
+                            dir,
+                            &format!(
+                                "machine unreachable after a reboot: {why} (no console is configured to hard-reset it)"
+                            ),
+                        );
                     };
                     // FORMATS §11: a machine that does not come back is hard-reset through its
                     // console, recorded inside the open reboot group.
@@ -303,20 +362,28 @@ async fn run_client_loop(
                     }
                     sink.record(StatusCode::Good, "reboot.start", "hard reset");
                     if !reboot::wait_new_boot(t, before.as_deref(), opts.wait_up).await {
-                        return record_lost(dir, &format!(
-                            "{why}; still not back {} s after a hard reset",
-                            opts.wait_up.as_secs()
-                        ));
+                        return record_lost(
+                            dir,
+                            &format!(
+                                "{why}; still not back {} s after a hard reset",
+                                opts.wait_up.as_secs()
+                            ),
+                        );
                     }
                 }
             }
             ExitOutcome::Code(c) => {
                 return MachineOutcome::Failed {
-                    reason: format!("the client job ended with exit code {c} (see status.log and debug/client.stderr)"),
+                    reason: format!(
+                        "the client job ended with exit code {c} (see status.log and debug/client.stderr)"
+                    ),
                 };
             }
             other => {
-                return record_lost(dir, &format!("Autotest client terminated unexpectedly: {other}"));
+                return record_lost(
+                    dir,
+                    &format!("Autotest client terminated unexpectedly: {other}"),
+                );
             }
         }
     }

@@ -68,7 +68,11 @@ impl Console for CommandConsole {
             return Err("the hardreset command is empty".into());
         }
         let host = host_part(machine);
-        let argv: Vec<String> = self.argv.iter().map(|a| a.replace("{machine}", host)).collect();
+        let argv: Vec<String> = self
+            .argv
+            .iter()
+            .map(|a| a.replace("{machine}", host))
+            .collect();
         let cmd = CommandSpec::new(argv.clone()).timeout(self.timeout);
         let r = LocalTransport::new("localhost")
             .exec(&cmd, None)

@@ -40,7 +40,10 @@ const PATTERNS: &[(&str, &str)] = &[
 /// The problem a console line reports, if any (`"Kernel panic - not syncing: ..."` → `kernel
 /// panic`).
 pub(crate) fn console_warning(line: &str) -> Option<&'static str> {
-    PATTERNS.iter().find(|(p, _)| line.contains(p)).map(|(_, what)| *what)
+    PATTERNS
+        .iter()
+        .find(|(p, _)| line.contains(p))
+        .map(|(_, what)| *what)
 }
 
 /// Logs one machine's console until dropped.
@@ -51,7 +54,12 @@ pub(crate) struct ConsoleLogger {
 
 impl ConsoleLogger {
     /// Starts logging `machine`'s console into `<dir>/console.log` and WARN lines into `sink`.
-    pub(crate) fn start(console: Arc<dyn Console>, machine: &str, dir: &Path, sink: Arc<StatusSink>) -> Self {
+    pub(crate) fn start(
+        console: Arc<dyn Console>,
+        machine: &str,
+        dir: &Path,
+        sink: Arc<StatusSink>,
+    ) -> Self {
         let machine = machine.to_owned();
         let path = dir.join("console.log");
         ConsoleLogger {
@@ -85,7 +93,11 @@ async fn follow(console: Arc<dyn Console>, machine: String, path: PathBuf, sink:
             Ok(None) => return,
             Ok(Some(mut stream)) => {
                 last_error.clear();
-                let _ = writeln!(log, "\n--- {} autoserv: console of {machine} attached ---", stamp());
+                let _ = writeln!(
+                    log,
+                    "\n--- {} autoserv: console of {machine} attached ---",
+                    stamp()
+                );
                 let mut line = Vec::new();
                 let mut buf = vec![0u8; 16 * 1024];
                 let why = loop {
@@ -106,12 +118,20 @@ async fn follow(console: Arc<dyn Console>, machine: String, path: PathBuf, sink:
                     }
                 };
                 scan(&line, &machine, &sink, &mut warnings);
-                let _ = writeln!(log, "\n--- {} autoserv: {why}; opening it again ---", stamp());
+                let _ = writeln!(
+                    log,
+                    "\n--- {} autoserv: {why}; opening it again ---",
+                    stamp()
+                );
             }
             Err(why) => {
                 if why != last_error {
                     tracing::warn!(%machine, %why, "cannot open the console");
-                    let _ = writeln!(log, "--- {} autoserv: cannot open the console: {why} ---", stamp());
+                    let _ = writeln!(
+                        log,
+                        "--- {} autoserv: cannot open the console: {why} ---",
+                        stamp()
+                    );
                     last_error = why;
                 }
             }
@@ -130,7 +150,11 @@ fn scan(line: &[u8], machine: &str, sink: &StatusSink, warnings: &mut u32) {
     if *warnings > MAX_WARNINGS {
         return;
     }
-    let quote: String = text.chars().filter(|c| !c.is_control()).take(MAX_QUOTE).collect();
+    let quote: String = text
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(MAX_QUOTE)
+        .collect();
     let mut msg = format!("{what} on {machine}'s console: {quote}");
     if *warnings == MAX_WARNINGS {
         msg.push_str(" (further console warnings only in console.log)");
@@ -145,15 +169,36 @@ mod tests {
     #[test]
     fn kernel_distress_lines_are_named() {
         let cases = [
-            ("[   12.3] Kernel panic - not syncing: VFS: Unable to mount root fs", Some("kernel panic")),
-            ("[  88.1] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [kworker/1:1:42]", Some("soft lockup")),
+            (
+                "[   12.3] Kernel panic - not syncing: VFS: Unable to mount root fs",
+                Some("kernel panic"),
+            ),
+            (
+                "[  88.1] watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [kworker/1:1:42]",
+                Some("soft lockup"),
+            ),
             ("[   5.0] kernel BUG at mm/slub.c:4321!", Some("kernel BUG")),
-            ("[   5.0] BUG: unable to handle page fault for address: 0000000000001000", Some("kernel BUG")),
+            (
+                "[   5.0] BUG: unable to handle page fault for address: 0000000000001000",
+                Some("kernel BUG"),
+            ),
             ("[   5.1] Oops: 0002 [#1] PREEMPT SMP NOPTI", Some("oops")),
-            ("[   7.7] general protection fault, probably for non-canonical address", Some("general protection fault")),
-            ("[  60.0] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:", Some("RCU stall")),
-            ("[ 243.0] INFO: task kworker/0:1:12 blocked for more than 120 seconds.", Some("hung task")),
-            ("[   3.3] WARNING: CPU: 0 PID: 1 at kernel/foo.c:10 bar+0x10/0x20", Some("kernel warning")),
+            (
+                "[   7.7] general protection fault, probably for non-canonical address",
+                Some("general protection fault"),
+            ),
+            (
+                "[  60.0] rcu: INFO: rcu_sched detected stalls on CPUs/tasks:",
+                Some("RCU stall"),
+            ),
+            (
+                "[ 243.0] INFO: task kworker/0:1:12 blocked for more than 120 seconds.",
+                Some("hung task"),
+            ),
+            (
+                "[   3.3] WARNING: CPU: 0 PID: 1 at kernel/foo.c:10 bar+0x10/0x20",
+                Some("kernel warning"),
+            ),
             ("[   1.0] Booting the kernel.", None),
             ("login: ", None),
             ("BUGS: none", None),

@@ -46,7 +46,13 @@ pub(crate) async fn choose_autodir(
 ) -> Result<String, String> {
     let mut why = Vec::new();
     for d in candidates {
-        let cmd = CommandSpec::new(["sh", "-c", "mkdir -p \"$1\" && test -w \"$1\"", "sh", d.as_str()]);
+        let cmd = CommandSpec::new([
+            "sh",
+            "-c",
+            "mkdir -p \"$1\" && test -w \"$1\"",
+            "sh",
+            d.as_str(),
+        ]);
         match t.exec(&cmd, None).await {
             Ok(r) if r.outcome.success() => return Ok(d.clone()),
             Ok(r) => why.push(format!("{d}: {} {}", r.outcome, r.stderr_text().trim())),
@@ -70,13 +76,24 @@ pub(crate) async fn install_client(
 ) -> Result<bool, TransportError> {
     let marker = format!("{autodir}/{BUILD_MARKER}");
     let r = t
-        .exec(&CommandSpec::new(["sh", "-c", "cat \"$1\" 2>/dev/null || true", "sh", marker.as_str()]), None)
+        .exec(
+            &CommandSpec::new([
+                "sh",
+                "-c",
+                "cat \"$1\" 2>/dev/null || true",
+                "sh",
+                marker.as_str(),
+            ]),
+            None,
+        )
         .await?;
     if r.stdout_text().trim() == build {
         return Ok(false);
     }
     let dest = format!("{autodir}/autotest");
-    let r = t.exec(&CommandSpec::new(["rm", "-rf", dest.as_str()]), None).await?;
+    let r = t
+        .exec(&CommandSpec::new(["rm", "-rf", dest.as_str()]), None)
+        .await?;
     if !r.outcome.success() {
         return Err(TransportError::Remote {
             machine: t.machine().to_owned(),
@@ -86,7 +103,8 @@ pub(crate) async fn install_client(
         });
     }
     t.put_tree(package, &dest).await?;
-    let write = CommandSpec::new(["sh", "-c", "cat > \"$1\"", "sh", marker.as_str()]).stdin(build.as_bytes().to_vec());
+    let write = CommandSpec::new(["sh", "-c", "cat > \"$1\"", "sh", marker.as_str()])
+        .stdin(build.as_bytes().to_vec());
     let r = t.exec(&write, None).await?;
     if !r.outcome.success() {
         return Err(TransportError::Remote {

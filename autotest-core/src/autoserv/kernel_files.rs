@@ -53,7 +53,12 @@ pub(crate) fn files_for_control(control: &Path, mirror: &Path) -> (Vec<PathBuf>,
 
 /// Copies `files` into `<autodir>/kernels/` on the machine, skipping a file already there with
 /// the same size (tarballs are large and a re-run of the job needs the same ones).
-pub(crate) async fn stage(t: &dyn Transport, autodir: &str, files: &[PathBuf], notes: &[String]) -> Staged {
+pub(crate) async fn stage(
+    t: &dyn Transport,
+    autodir: &str,
+    files: &[PathBuf],
+    notes: &[String],
+) -> Staged {
     let mut staged = Staged {
         notes: notes.to_vec(),
         ..Staged::default()
@@ -73,7 +78,13 @@ pub(crate) async fn stage(t: &dyn Transport, autodir: &str, files: &[PathBuf], n
         };
         let remote = format!("{dir}/{name}");
         let size = std::fs::metadata(f).map(|m| m.len()).ok();
-        let probe = CommandSpec::new(["sh", "-c", "stat -c %s \"$1\" 2>/dev/null || true", "sh", remote.as_str()]);
+        let probe = CommandSpec::new([
+            "sh",
+            "-c",
+            "stat -c %s \"$1\" 2>/dev/null || true",
+            "sh",
+            remote.as_str(),
+        ]);
         let there = match t.exec(&probe, None).await {
             Ok(r) => r.stdout_text().trim().parse::<u64>().ok(),
             Err(_) => None,
@@ -84,7 +95,9 @@ pub(crate) async fn stage(t: &dyn Transport, autodir: &str, files: &[PathBuf], n
         }
         match t.put_file(f, &remote).await {
             Ok(()) => staged.copied.push(format!("{} -> {remote}", f.display())),
-            Err(e) => staged.notes.push(format!("copy {} -> {remote}: {e}", f.display())),
+            Err(e) => staged
+                .notes
+                .push(format!("copy {} -> {remote}: {e}", f.display())),
         }
     }
     staged

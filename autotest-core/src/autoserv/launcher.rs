@@ -126,7 +126,11 @@ impl LocalProcessLauncher {
     /// The command line as a shell would take it back (every argument quoted).
     pub fn command_line(&self, job: &LaunchRequest) -> String {
         let mut argv = vec![self.program.to_string_lossy().into_owned()];
-        argv.extend(self.args(job).iter().map(|a| a.to_string_lossy().into_owned()));
+        argv.extend(
+            self.args(job)
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
         quote_argv(&argv)
     }
 }
@@ -163,10 +167,12 @@ impl AutoservLauncher for LocalProcessLauncher {
         let mut machines = job.machines.join("\n");
         machines.push('\n');
         write(&results.machines_file(), &machines)?;
-        write(&results.autoserv_cmd(), &format!("{}\n", self.command_line(job)))?;
-        let create = |p: PathBuf| {
-            File::create(&p).map_err(|source| LaunchError::Io { path: p, source })
-        };
+        write(
+            &results.autoserv_cmd(),
+            &format!("{}\n", self.command_line(job)),
+        )?;
+        let create =
+            |p: PathBuf| File::create(&p).map_err(|source| LaunchError::Io { path: p, source });
         let stdout = create(results.autoserv_stdout())?;
         let stderr = create(results.autoserv_stderr())?;
         let child = tokio::process::Command::new(&self.program)
@@ -200,7 +206,11 @@ impl AutoservLauncher for LocalProcessLauncher {
 
     fn describe(&self) -> String {
         let mut argv = vec![self.program.to_string_lossy().into_owned()];
-        argv.extend(self.leading_args.iter().map(|a| a.to_string_lossy().into_owned()));
+        argv.extend(
+            self.leading_args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned()),
+        );
         quote_argv(&argv)
     }
 }
@@ -209,7 +219,13 @@ impl AutoservLauncher for LocalProcessLauncher {
 mod tests {
     use super::*;
 
-    fn job(machines: &[&str], results: &str, control: &str, server: bool, conmux: Option<&str>) -> LaunchRequest {
+    fn job(
+        machines: &[&str],
+        results: &str,
+        control: &str,
+        server: bool,
+        conmux: Option<&str>,
+    ) -> LaunchRequest {
         LaunchRequest {
             machines: machines.iter().map(|m| m.to_string()).collect(),
             results: JobResults::new(results),
@@ -223,19 +239,36 @@ mod tests {
     fn command_line_has_the_legacy_shape() {
         let l = LocalProcessLauncher::autotest("/usr/bin/autotest");
         assert_eq!(
-            l.command_line(&job(&["m1", "root@m2:22"], "/r/q-job", "/r/q-job/job", false, Some("localhost"))),
+            l.command_line(&job(
+                &["m1", "root@m2:22"],
+                "/r/q-job",
+                "/r/q-job/job",
+                false,
+                Some("localhost")
+            )),
             "/usr/bin/autotest autoserv -m m1,root@m2:22 -r /r/q-job -c --conmux localhost /r/q-job/job"
         );
-        let bare = LocalProcessLauncher { program: "/a".into(), leading_args: vec![] };
-        assert_eq!(bare.command_line(&job(&["m"], "/r/x y", "/r/x y/j.srv", true, None)), "/a -m m -r '/r/x y' '/r/x y/j.srv'");
+        let bare = LocalProcessLauncher {
+            program: "/a".into(),
+            leading_args: vec![],
+        };
+        assert_eq!(
+            bare.command_line(&job(&["m"], "/r/x y", "/r/x y/j.srv", true, None)),
+            "/a -m m -r '/r/x y' '/r/x y/j.srv'"
+        );
     }
 
     #[test]
     fn a_long_machine_list_goes_in_a_file() {
-        let names: Vec<String> = (0..10_000).map(|i| format!("machine{i:05}.lab.example")).collect();
+        let names: Vec<String> = (0..10_000)
+            .map(|i| format!("machine{i:05}.lab.example"))
+            .collect();
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let l = LocalProcessLauncher::autotest("autotest");
         let line = l.command_line(&job(&refs, "/r/q-j", "/r/q-j/j", false, None));
-        assert_eq!(line, "autotest autoserv -M /r/q-j/.machines -r /r/q-j -c /r/q-j/j");
+        assert_eq!(
+            line,
+            "autotest autoserv -M /r/q-j/.machines -r /r/q-j -c /r/q-j/j"
+        );
     }
 }

@@ -140,8 +140,9 @@ fn rand_word() -> u64 {
     std::fs::read("/proc/sys/kernel/random/uuid")
         .ok()
         .map(|b| {
-            b.iter()
-                .fold(0xcbf2_9ce4_8422_2325u64, |h, &c| (h ^ c as u64).wrapping_mul(0x100_0000_01b3))
+            b.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &c| {
+                (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
+            })
         })
         .unwrap_or(0)
 }
@@ -173,7 +174,11 @@ impl std::fmt::Debug for MachineLock {
 /// What the machine said to a request.
 enum Answer {
     Acquired,
-    Held { age: Duration, owner: Option<LockOwner>, raw: String },
+    Held {
+        age: Duration,
+        owner: Option<LockOwner>,
+        raw: String,
+    },
 }
 
 const ACQUIRE: &str = r#"if mkdir "$1" 2>/dev/null; then
@@ -198,8 +203,14 @@ const RELEASE: &str = r#"cur=$(sed -n 's/^token=//p' "$1/owner" 2>/dev/null)
 const TOUCH: &str = r#"cur=$(sed -n 's/^token=//p' "$1/owner" 2>/dev/null)
 [ "$cur" = "$2" ] && touch "$1/owner""#;
 
-async fn run(t: &dyn Transport, script: &str, dir: &str, arg: &str) -> Result<crate::transport::ExecResult, String> {
-    let cmd = CommandSpec::new(["sh", "-c", script, "sh", dir, arg]).timeout(Duration::from_secs(60));
+async fn run(
+    t: &dyn Transport,
+    script: &str,
+    dir: &str,
+    arg: &str,
+) -> Result<crate::transport::ExecResult, String> {
+    let cmd =
+        CommandSpec::new(["sh", "-c", script, "sh", dir, arg]).timeout(Duration::from_secs(60));
     t.exec(&cmd, None).await.map_err(|e| e.to_string())
 }
 
@@ -218,8 +229,13 @@ async fn ask(t: &dyn Transport, dir: &str, me: &LockOwner) -> Result<Answer, Str
     if first == "acquired" {
         return Ok(Answer::Acquired);
     }
-    let Some(age) = first.strip_prefix("held ").and_then(|a| a.trim().parse::<i64>().ok()) else {
-        return Err(format!("unexpected answer to the machine lock {dir}: {out:?}"));
+    let Some(age) = first
+        .strip_prefix("held ")
+        .and_then(|a| a.trim().parse::<i64>().ok())
+    else {
+        return Err(format!(
+            "unexpected answer to the machine lock {dir}: {out:?}"
+        ));
     };
     let raw = lines.next().unwrap_or("").to_owned();
     Ok(Answer::Held {
@@ -242,16 +258,28 @@ async fn local_gate(
     use std::os::fd::AsRawFd;
     let gates = std::env::temp_dir().join("autotest-machine-locks");
     let key = format!("{}\n{autodir}", t.machine());
-    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| (h ^ c as u64).wrapping_mul(0x100_0000_01b3));
+    let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, c| {
+        (h ^ c as u64).wrapping_mul(0x100_0000_01b3)
+    });
     let name: String = t
         .machine()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     let path = gates.join(format!("{name}-{hash:016x}.lock"));
     let file = std::fs::create_dir_all(&gates).and_then(|()| {
-        std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
     });
     let file = match file {
         Ok(f) => f,
@@ -274,8 +302,12 @@ async fn local_gate(
                 .await
                 .ok()
                 .and_then(|r| LockOwner::parse(&r.stdout_text()));
-            let holder = owner.map_or_else(|| "another job of this server".to_owned(), |o| o.describe());
-            notice(format!("waiting for machine {}: another job holds it: {holder}, lock {dir}", t.machine()));
+            let holder =
+                owner.map_or_else(|| "another job of this server".to_owned(), |o| o.describe());
+            notice(format!(
+                "waiting for machine {}: another job holds it: {holder}, lock {dir}",
+                t.machine()
+            ));
             *told = Some(holder);
         }
         let mut abort2 = abort.clone();
@@ -306,7 +338,10 @@ pub(crate) async fn acquire(
         if let Some(reason) = abort.borrow().clone() {
             return Err(LockError::Aborted(reason));
         }
-        match ask(t.as_ref(), &dir, me).await.map_err(LockError::Machine)? {
+        match ask(t.as_ref(), &dir, me)
+            .await
+            .map_err(LockError::Machine)?
+        {
             Answer::Acquired => {
                 let heartbeat = {
                     let (t, dir, token) = (Arc::clone(&t), dir.clone(), me.token.clone());
@@ -316,7 +351,11 @@ pub(crate) async fn acquire(
                             // A machine that is rebooting does not answer: the next beat will.
                             if let Ok(r) = run(t.as_ref(), TOUCH, &dir, &token).await {
                                 if !r.outcome.success() {
-                                    tracing::warn!(machine = t.machine(), lock = dir, "the machine lock was taken away from this job");
+                                    tracing::warn!(
+                                        machine = t.machine(),
+                                        lock = dir,
+                                        "the machine lock was taken away from this job"
+                                    );
                                 }
                             }
                         }
@@ -339,18 +378,33 @@ pub(crate) async fn acquire(
                 if stale {
                     let token = owner.as_ref().map(|o| o.token.clone()).unwrap_or_default();
                     let why = match &owner {
-                        Some(o) if o.is_dead_local(me) => format!("{} is no longer running", o.describe()),
-                        Some(o) => format!("{} has not refreshed it for {} s", o.describe(), age.as_secs()),
+                        Some(o) if o.is_dead_local(me) => {
+                            format!("{} is no longer running", o.describe())
+                        }
+                        Some(o) => format!(
+                            "{} has not refreshed it for {} s",
+                            o.describe(),
+                            age.as_secs()
+                        ),
                         None => format!("it has had no owner for {} s", age.as_secs()),
                     };
-                    tracing::warn!(machine = t.machine(), lock = dir, why, "breaking a stale machine lock");
-                    notice(format!("{}: took over the machine lock {dir}: {why}", t.machine()));
+                    tracing::warn!(
+                        machine = t.machine(),
+                        lock = dir,
+                        why,
+                        "breaking a stale machine lock"
+                    );
+                    notice(format!(
+                        "{}: took over the machine lock {dir}: {why}",
+                        t.machine()
+                    ));
                     let _ = run(t.as_ref(), BREAK, &dir, &token).await;
                     continue;
                 }
-                let holder = owner
-                    .as_ref()
-                    .map_or_else(|| format!("an unknown holder ({})", raw.trim()), LockOwner::describe);
+                let holder = owner.as_ref().map_or_else(
+                    || format!("an unknown holder ({})", raw.trim()),
+                    LockOwner::describe,
+                );
                 if told.as_deref() != Some(holder.as_str()) {
                     notice(format!(
                         "waiting for machine {}: another job holds it: {holder}, lock {dir}",
@@ -374,7 +428,12 @@ impl MachineLock {
     pub(crate) async fn release(self) {
         self.heartbeat.abort();
         if let Err(e) = run(self.t.as_ref(), RELEASE, &self.dir, &self.token).await {
-            tracing::warn!(machine = self.t.machine(), lock = self.dir, error = e, "could not release the machine lock; the next job breaks it once this autoserv is gone");
+            tracing::warn!(
+                machine = self.t.machine(),
+                lock = self.dir,
+                error = e,
+                "could not release the machine lock; the next job breaks it once this autoserv is gone"
+            );
         }
     }
 }
@@ -426,7 +485,11 @@ pub(crate) async fn hold_machines(
     let notice = move |text: String| {
         tracing::info!("{text}");
         let _ = std::fs::create_dir_all(wait_file.parent().unwrap_or(std::path::Path::new(".")));
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(&wait_file) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&wait_file)
+        {
             use std::io::Write;
             let _ = writeln!(f, "{text}");
         }
@@ -491,9 +554,15 @@ mod tests {
         let me = LockOwner::this_process(std::path::Path::new("/r/q-job"));
         assert_eq!(LockOwner::parse(&me.render()), Some(me.clone()));
         assert!(!me.is_dead_local(&me));
-        let dead = LockOwner { pid: 0x7fff_fff0, ..me.clone() };
+        let dead = LockOwner {
+            pid: 0x7fff_fff0,
+            ..me.clone()
+        };
         assert!(dead.is_dead_local(&me));
-        let other_server = LockOwner { server: "elsewhere".into(), ..dead };
+        let other_server = LockOwner {
+            server: "elsewhere".into(),
+            ..dead
+        };
         assert!(!other_server.is_dead_local(&me));
     }
 
@@ -504,7 +573,16 @@ mod tests {
         let t: Arc<dyn Transport> = Arc::new(LocalTransport::new("localhost"));
         let (_tx, mut abort) = no_abort();
         let a = LockOwner::this_process(std::path::Path::new("/r/a"));
-        let lock = acquire(Arc::clone(&t), &autodir_s, &a, policy(), &|_| {}, &mut abort).await.unwrap();
+        let lock = acquire(
+            Arc::clone(&t),
+            &autodir_s,
+            &a,
+            policy(),
+            &|_| {},
+            &mut abort,
+        )
+        .await
+        .unwrap();
         let b = LockOwner::this_process(std::path::Path::new("/r/b"));
         let notices = Arc::new(std::sync::Mutex::new(Vec::new()));
         let waiter = {
@@ -512,7 +590,9 @@ mod tests {
             let mut abort = abort.clone();
             tokio::spawn(async move {
                 let n = move |s: String| notices.lock().unwrap().push(s);
-                acquire(t, &dir, &b, policy(), &n, &mut abort).await.map(|l| l.token.clone())
+                acquire(t, &dir, &b, policy(), &n, &mut abort)
+                    .await
+                    .map(|l| l.token.clone())
             })
         };
         // The waiter says why it waits before it gets the machine.
@@ -521,11 +601,17 @@ mod tests {
         }
         assert!(!waiter.is_finished());
         let said = notices.lock().unwrap()[0].clone();
-        assert!(said.contains("waiting for machine localhost") && said.contains("/r/a"), "{said}");
+        assert!(
+            said.contains("waiting for machine localhost") && said.contains("/r/a"),
+            "{said}"
+        );
         lock.release().await;
         let token = waiter.await.unwrap().unwrap();
         let owner = std::fs::read_to_string(autodir.path().join(LOCK_DIR).join("owner")).unwrap();
-        assert!(owner.contains(&format!("token={token}")) && owner.contains("results=/r/b"), "{owner}");
+        assert!(
+            owner.contains(&format!("token={token}")) && owner.contains("results=/r/b"),
+            "{owner}"
+        );
     }
 
     #[tokio::test]
@@ -534,22 +620,39 @@ mod tests {
         let dir = autodir.path().join(LOCK_DIR);
         let me = LockOwner::this_process(std::path::Path::new("/r/me"));
         std::fs::create_dir(&dir).unwrap();
-        let dead = LockOwner { pid: 0x7fff_fff0, token: "dead".into(), ..me.clone() };
+        let dead = LockOwner {
+            pid: 0x7fff_fff0,
+            token: "dead".into(),
+            ..me.clone()
+        };
         std::fs::write(dir.join("owner"), dead.render()).unwrap();
         let t: Arc<dyn Transport> = Arc::new(LocalTransport::new("localhost"));
         let (_tx, mut abort) = no_abort();
         let notes = std::sync::Mutex::new(Vec::new());
         let n = |s: String| notes.lock().unwrap().push(s);
-        let lock = acquire(Arc::clone(&t), &autodir.path().display().to_string(), &me, policy(), &n, &mut abort)
-            .await
-            .unwrap();
-        assert!(notes.lock().unwrap()[0].contains("is no longer running"), "{:?}", notes.lock().unwrap());
+        let lock = acquire(
+            Arc::clone(&t),
+            &autodir.path().display().to_string(),
+            &me,
+            policy(),
+            &n,
+            &mut abort,
+        )
+        .await
+        .unwrap();
+        assert!(
+            notes.lock().unwrap()[0].contains("is no longer running"),
+            "{:?}",
+            notes.lock().unwrap()
+        );
         // Held by a live job of another server: an abort ends the wait.
         let other = LockOwner::this_process(std::path::Path::new("/r/other"));
         let (tx, mut abort) = no_abort();
         let dir_s = autodir.path().display().to_string();
         let wait = tokio::spawn(async move {
-            acquire(t, &dir_s, &other, policy(), &|_| {}, &mut abort).await.map(|_| ())
+            acquire(t, &dir_s, &other, policy(), &|_| {}, &mut abort)
+                .await
+                .map(|_| ())
         });
         tokio::time::sleep(Duration::from_millis(50)).await;
         tx.send(Some("Job aborted".into())).unwrap();
@@ -564,18 +667,41 @@ mod tests {
         let dir = autodir.path().join(LOCK_DIR);
         std::fs::create_dir(&dir).unwrap();
         let me = LockOwner::this_process(std::path::Path::new("/r/me"));
-        let theirs = LockOwner { server: "server2".into(), pid: 1, token: "theirs".into(), ..me.clone() };
+        let theirs = LockOwner {
+            server: "server2".into(),
+            pid: 1,
+            token: "theirs".into(),
+            ..me.clone()
+        };
         std::fs::write(dir.join("owner"), theirs.render()).unwrap();
         let t: Arc<dyn Transport> = Arc::new(LocalTransport::new("localhost"));
         let (_tx, mut abort) = no_abort();
         let notes = std::sync::Mutex::new(Vec::<String>::new());
         let n = |s: String| notes.lock().unwrap().push(s);
-        let short = LockPolicy { stale_after: Duration::from_secs(5), ..policy() };
+        let short = LockPolicy {
+            stale_after: Duration::from_secs(5),
+            ..policy()
+        };
         // Fresh: waited for, and the wait names the other server's job.
         let autodir_s = autodir.path().display().to_string();
-        let r = tokio::time::timeout(Duration::from_millis(300), acquire(Arc::clone(&t), &autodir_s, &me, short, &n, &mut abort)).await;
-        assert!(r.is_err(), "a fresh lock of another server must be waited for");
-        assert!(notes.lock().unwrap().iter().any(|s| s.contains("on server2")), "{:?}", notes.lock().unwrap());
+        let r = tokio::time::timeout(
+            Duration::from_millis(300),
+            acquire(Arc::clone(&t), &autodir_s, &me, short, &n, &mut abort),
+        )
+        .await;
+        assert!(
+            r.is_err(),
+            "a fresh lock of another server must be waited for"
+        );
+        assert!(
+            notes
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s.contains("on server2")),
+            "{:?}",
+            notes.lock().unwrap()
+        );
         // Untouched for longer than a reboot may take: broken, and the job gets the machine.
         std::fs::File::options()
             .write(true)
@@ -583,8 +709,18 @@ mod tests {
             .unwrap()
             .set_modified(std::time::SystemTime::now() - Duration::from_secs(60))
             .unwrap();
-        let lock = acquire(Arc::clone(&t), &autodir_s, &me, short, &n, &mut abort).await.unwrap();
-        assert!(notes.lock().unwrap().iter().any(|s| s.contains("has not refreshed it")), "{:?}", notes.lock().unwrap());
+        let lock = acquire(Arc::clone(&t), &autodir_s, &me, short, &n, &mut abort)
+            .await
+            .unwrap();
+        assert!(
+            notes
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s.contains("has not refreshed it")),
+            "{:?}",
+            notes.lock().unwrap()
+        );
         let owner = std::fs::read_to_string(dir.join("owner")).unwrap();
         assert!(owner.contains(&format!("token={}", me.token)), "{owner}");
         lock.release().await;

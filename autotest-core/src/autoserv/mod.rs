@@ -24,13 +24,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use client_job::MachineOutcome;
-pub use error::AutoservError;
-pub use launcher::{AutoservLauncher, LaunchError, LaunchRequest, LocalProcessLauncher, RunningAutoserv};
-pub use process::{
-    ABORTED_EXIT, AutoservExit, AutoservRequest, LocalMachineAccess, MachineAccess, run_autoserv_process,
-};
 pub use console::{CommandConsole, Console, ConsoleStream, host_part as machine_host};
+pub use error::AutoservError;
 pub use install::client_build_id;
+pub use launcher::{
+    AutoservLauncher, LaunchError, LaunchRequest, LocalProcessLauncher, RunningAutoserv,
+};
+pub use process::{
+    ABORTED_EXIT, AutoservExit, AutoservRequest, LocalMachineAccess, MachineAccess,
+    run_autoserv_process,
+};
 pub use server_job::{ServerOutcome, run_server_job};
 
 use crate::status::{StatusLog, summarize};
@@ -74,7 +77,12 @@ pub struct AutoservOptions {
 
 impl AutoservOptions {
     /// Options with the FORMATS §9 defaults for everything but machines, results and control.
-    pub fn new(machines: Vec<String>, resultsdir: PathBuf, control: PathBuf, client_package: PathBuf) -> Self {
+    pub fn new(
+        machines: Vec<String>,
+        resultsdir: PathBuf,
+        control: PathBuf,
+        client_package: PathBuf,
+    ) -> Self {
         AutoservOptions {
             machines,
             resultsdir,
@@ -104,7 +112,9 @@ pub struct JobOutcome {
 impl JobOutcome {
     /// True when every machine's client job completed.
     pub fn all_completed(&self) -> bool {
-        self.machines.iter().all(|(_, o)| matches!(o, MachineOutcome::Completed { .. }))
+        self.machines
+            .iter()
+            .all(|(_, o)| matches!(o, MachineOutcome::Completed { .. }))
     }
 }
 
@@ -133,7 +143,11 @@ pub async fn run_client_job(
     let mut held = machine_lock::hold_machines(opts, factory.as_ref(), &abort).await;
     let mut tasks = Vec::new();
     for m in &opts.machines {
-        let dir = if several { opts.resultsdir.join(m) } else { opts.resultsdir.clone() };
+        let dir = if several {
+            opts.resultsdir.join(m)
+        } else {
+            opts.resultsdir.clone()
+        };
         let opts = opts.clone();
         let m = m.clone();
         let build = build.clone();
@@ -143,7 +157,10 @@ pub async fn run_client_job(
         tasks.push(tokio::spawn(async move {
             use machine_lock::NotHeld;
             let outcome = match reached {
-                Some(Ok(t)) => client_job::run_on_machine(&opts, t, &dir, &build, abort, 0, &kernel_files).await,
+                Some(Ok(t)) => {
+                    client_job::run_on_machine(&opts, t, &dir, &build, abort, 0, &kernel_files)
+                        .await
+                }
                 Some(Err(NotHeld::Unreachable(e))) => client_job::unreachable(&dir, &e),
                 Some(Err(NotHeld::Lost(why))) => client_job::lost(&dir, &why),
                 Some(Err(NotHeld::Aborted(why))) => client_job::aborted(&dir, &why),
@@ -155,7 +172,9 @@ pub async fn run_client_job(
     let mut machines = Vec::new();
     let mut failed = 0u32;
     for t in tasks {
-        let (m, dir, outcome) = t.await.map_err(|e| AutoservError::Usage(format!("machine task panicked: {e}")))?;
+        let (m, dir, outcome) = t
+            .await
+            .map_err(|e| AutoservError::Usage(format!("machine task panicked: {e}")))?;
         if let Ok(log) = StatusLog::parse_file(crate::results::JobResults::new(&dir).status_log()) {
             failed += summarize(&log).failed() as u32;
         }

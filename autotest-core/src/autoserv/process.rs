@@ -156,9 +156,16 @@ fn write_command_line(results: &JobResults, argv: &[String]) -> std::io::Result<
 /// The directory of the `autotest` package that `python` imports.
 fn installed_client_package(python: &str) -> Result<PathBuf, AutoservError> {
     let out = std::process::Command::new(python)
-        .args(["-c", "import autotest, os; print(os.path.dirname(os.path.abspath(autotest.__file__)))"])
+        .args([
+            "-c",
+            "import autotest, os; print(os.path.dirname(os.path.abspath(autotest.__file__)))",
+        ])
         .output()
-        .map_err(|e| AutoservError::Usage(format!("cannot run {python} to find the client runtime: {e}")))?;
+        .map_err(|e| {
+            AutoservError::Usage(format!(
+                "cannot run {python} to find the client runtime: {e}"
+            ))
+        })?;
     if !out.status.success() {
         return Err(AutoservError::Usage(format!(
             "the autotest Python package is not importable by {python}: run ./dev.sh setup or pass --client-package"
@@ -173,7 +180,9 @@ fn machines(req: &AutoservRequest) -> Result<Vec<String>, AutoservError> {
     if let Some(file) = &req.machines_file {
         all.extend(crate::machines::read_machines(file)?);
     }
-    Ok(crate::machines::unique_sorted_machines(all.into_iter().filter(|m| !m.is_empty())))
+    Ok(crate::machines::unique_sorted_machines(
+        all.into_iter().filter(|m| !m.is_empty()),
+    ))
 }
 
 /// `global_config.ini` to options: `[AUTOSERV]` autodirs and kernel mirror, `[HOSTS]` reboot
@@ -187,8 +196,13 @@ fn apply_config(opts: &mut AutoservOptions, config: &GlobalConfig) -> Result<(),
     opts.wait_up = Duration::from_secs(hosts.default_reboot_timeout);
     // `[HOSTS] hardreset_command`: argv with `{machine}`, run when a machine does not come
     // back from a reboot (a PDU script, or `conmux-attach <registry>/{machine} hardreset`).
-    if let Some(cmd) = config.get_str("HOSTS", "hardreset_command")?.filter(|c| !c.trim().is_empty()) {
-        opts.console = Some(CommandConsole::shared(cmd.split_whitespace().map(str::to_owned).collect()));
+    if let Some(cmd) = config
+        .get_str("HOSTS", "hardreset_command")?
+        .filter(|c| !c.trim().is_empty())
+    {
+        opts.console = Some(CommandConsole::shared(
+            cmd.split_whitespace().map(str::to_owned).collect(),
+        ));
     }
     Ok(())
 }
@@ -198,16 +212,31 @@ enum Ran {
     Server(ServerOutcome),
 }
 
-fn run_job(req: &AutoservRequest, access: &dyn MachineAccess) -> Result<AutoservExit, AutoservError> {
-    let python = if req.python.is_empty() { "python3".to_owned() } else { req.python.clone() };
+fn run_job(
+    req: &AutoservRequest,
+    access: &dyn MachineAccess,
+) -> Result<AutoservExit, AutoservError> {
+    let python = if req.python.is_empty() {
+        "python3".to_owned()
+    } else {
+        req.python.clone()
+    };
     let package = match &req.client_package {
         Some(p) => p.clone(),
         None => installed_client_package(&python)?,
     };
-    let mut opts = AutoservOptions::new(machines(req)?, req.results.clone(), req.control.clone(), package);
+    let mut opts = AutoservOptions::new(
+        machines(req)?,
+        req.results.clone(),
+        req.control.clone(),
+        package,
+    );
     opts.python = python;
     let config = match &req.config_dir {
-        Some(dir) => Some(GlobalConfig::load(dir.join("global_config.ini"), Some(&dir.join("shadow_config.ini")))?),
+        Some(dir) => Some(GlobalConfig::load(
+            dir.join("global_config.ini"),
+            Some(&dir.join("shadow_config.ini")),
+        )?),
         None => None,
     };
     if let Some(config) = &config {
@@ -219,7 +248,12 @@ fn run_job(req: &AutoservRequest, access: &dyn MachineAccess) -> Result<Autoserv
     }
     // A conmux registry gives every machine its console (logged into the results, and its
     // `hardreset` command); it takes precedence over a hardreset command.
-    if let Some(registry) = req.conmux.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
+    if let Some(registry) = req
+        .conmux
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+    {
         opts.console = Some(access.conmux_consoles(registry)?);
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -231,7 +265,10 @@ fn run_job(req: &AutoservRequest, access: &dyn MachineAccess) -> Result<Autoserv
         // SIGTERM/SIGINT: stop the clients on every machine, close their logs with ABORT.
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 return;
             };
             let name = tokio::select! {
@@ -241,9 +278,13 @@ fn run_job(req: &AutoservRequest, access: &dyn MachineAccess) -> Result<Autoserv
             let _ = abort_tx.send(Some(format!("Job aborted: autoserv received {name}")));
         });
         if req.client {
-            run_client_job(&opts, factory, abort_rx).await.map(Ran::Client)
+            run_client_job(&opts, factory, abort_rx)
+                .await
+                .map(Ran::Client)
         } else {
-            run_server_job(&opts, factory, abort_rx, &req.args).await.map(Ran::Server)
+            run_server_job(&opts, factory, abort_rx, &req.args)
+                .await
+                .map(Ran::Server)
         }
     });
     rt.shutdown_background();
@@ -258,7 +299,10 @@ fn run_job(req: &AutoservRequest, access: &dyn MachineAccess) -> Result<Autoserv
                 }
             },
             failed_tests: o.failed_tests,
-            report: vec![format!("server job: {} (failed tests: {})", o.exit, o.failed_tests)],
+            report: vec![format!(
+                "server job: {} (failed tests: {})",
+                o.exit, o.failed_tests
+            )],
             error: None,
         },
         Ran::Client(o) => {
@@ -266,13 +310,19 @@ fn run_job(req: &AutoservRequest, access: &dyn MachineAccess) -> Result<Autoserv
                 .machines
                 .iter()
                 .map(|(m, o)| match o {
-                    MachineOutcome::Completed { reboots } => format!("{m}: completed ({reboots} reboot(s))"),
+                    MachineOutcome::Completed { reboots } => {
+                        format!("{m}: completed ({reboots} reboot(s))")
+                    }
                     MachineOutcome::Failed { reason } => format!("{m}: failed: {reason}"),
                     MachineOutcome::Lost { reason } => format!("{m}: lost: {reason}"),
                     MachineOutcome::Aborted { reason } => format!("{m}: aborted: {reason}"),
                 })
                 .collect();
-            let code = if o.machines.iter().any(|(_, o)| matches!(o, MachineOutcome::Aborted { .. })) {
+            let code = if o
+                .machines
+                .iter()
+                .any(|(_, o)| matches!(o, MachineOutcome::Aborted { .. }))
+            {
                 ABORTED_EXIT
             } else if o.all_completed() {
                 0

@@ -35,7 +35,9 @@ pub(crate) async fn reboot_and_wait(
     ];
     argv.extend(reboot_command.iter().cloned());
     // The connection may drop while this returns; whatever happens, the waits below decide.
-    let _ = t.exec(&CommandSpec::new(argv).timeout(PROBE_TIMEOUT), None).await;
+    let _ = t
+        .exec(&CommandSpec::new(argv).timeout(PROBE_TIMEOUT), None)
+        .await;
     let start = Instant::now();
     loop {
         match boot_id(t).await {

@@ -66,14 +66,20 @@ impl RpcServer {
             let reply = match serde_json::from_str::<Value>(&line) {
                 Ok(req) => {
                     let id = req.get("id").cloned().unwrap_or(Value::Null);
-                    let method = req.get("method").and_then(Value::as_str).unwrap_or("").to_owned();
+                    let method = req
+                        .get("method")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned();
                     let params = req.get("params").cloned().unwrap_or(Value::Null);
                     match self.call(&method, &params).await {
                         Ok(result) => json!({"id": id, "ok": true, "result": result}),
                         Err(error) => json!({"id": id, "ok": false, "error": error}),
                     }
                 }
-                Err(e) => json!({"id": null, "ok": false, "error": format!("request is not JSON: {e}")}),
+                Err(e) => {
+                    json!({"id": null, "ok": false, "error": format!("request is not JSON: {e}")})
+                }
             };
             let mut text = reply.to_string();
             text.push('\n');
@@ -120,8 +126,10 @@ impl RpcServer {
                     ExitOutcome::Signal(sig) => (Value::Null, json!(sig), Value::Null),
                     ExitOutcome::Unknown(why) => (Value::Null, Value::Null, json!(why)),
                 };
-                Ok(json!({"exit_status": code, "signal": signal, "unknown": unknown,
-                          "stdout": r.stdout_text(), "stderr": r.stderr_text()}))
+                Ok(
+                    json!({"exit_status": code, "signal": signal, "unknown": unknown,
+                          "stdout": r.stdout_text(), "stderr": r.stderr_text()}),
+                )
             }
             "send_file" => {
                 let local = PathBuf::from(s("local")?);
@@ -145,14 +153,28 @@ impl RpcServer {
                 r.map(|_| Value::Null).map_err(|e| e.to_string())
             }
             "boot_id" => Ok(json!(reboot::boot_id(t.as_ref()).await)),
-            "wait_up" => Ok(json!(reboot::wait_up(t.as_ref(), secs("timeout", self.opts.wait_up.as_secs_f64())).await)),
+            "wait_up" => Ok(json!(
+                reboot::wait_up(t.as_ref(), secs("timeout", self.opts.wait_up.as_secs_f64())).await
+            )),
             "wait_down" => {
                 let old = p.get("old_boot_id").and_then(Value::as_str);
-                Ok(json!(reboot::wait_down(t.as_ref(), old, secs("timeout", self.opts.wait_down.as_secs_f64())).await))
+                Ok(json!(
+                    reboot::wait_down(
+                        t.as_ref(),
+                        old,
+                        secs("timeout", self.opts.wait_down.as_secs_f64())
+                    )
+                    .await
+                ))
             }
-            "reboot" => reboot::reboot_and_wait(t.as_ref(), &self.opts.reboot_command, self.opts.wait_down, self.opts.wait_up)
-                .await
-                .map(|id| json!({"boot_id": id})),
+            "reboot" => reboot::reboot_and_wait(
+                t.as_ref(),
+                &self.opts.reboot_command,
+                self.opts.wait_down,
+                self.opts.wait_up,
+            )
+            .await
+            .map(|id| json!({"boot_id": id})),
             "run_client" => {
                 let control = PathBuf::from(s("control")?);
                 let dir = PathBuf::from(s("resultsdir")?);
@@ -164,12 +186,27 @@ impl RpcServer {
                     Some(mirror) => super::kernel_files::files_for_control(&opts.control, mirror),
                     None => (Vec::new(), Vec::new()),
                 };
-                let outcome = client_job::run_on_machine(&opts, t, Path::new(&dir), &self.build, self.abort.clone(), indent, &kernel_files).await;
+                let outcome = client_job::run_on_machine(
+                    &opts,
+                    t,
+                    Path::new(&dir),
+                    &self.build,
+                    self.abort.clone(),
+                    indent,
+                    &kernel_files,
+                )
+                .await;
                 Ok(match outcome {
-                    MachineOutcome::Completed { reboots } => json!({"outcome": "completed", "reboots": reboots}),
-                    MachineOutcome::Failed { reason } => json!({"outcome": "failed", "reason": reason}),
+                    MachineOutcome::Completed { reboots } => {
+                        json!({"outcome": "completed", "reboots": reboots})
+                    }
+                    MachineOutcome::Failed { reason } => {
+                        json!({"outcome": "failed", "reason": reason})
+                    }
                     MachineOutcome::Lost { reason } => json!({"outcome": "lost", "reason": reason}),
-                    MachineOutcome::Aborted { reason } => json!({"outcome": "aborted", "reason": reason}),
+                    MachineOutcome::Aborted { reason } => {
+                        json!({"outcome": "aborted", "reason": reason})
+                    }
                 })
             }
             "hardreset" => match &self.opts.console {

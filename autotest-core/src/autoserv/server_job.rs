@@ -39,7 +39,9 @@ pub async fn run_server_job(
         match h {
             Ok(_) => {}
             Err(NotHeld::Aborted(r)) => aborted = Some(r.clone()),
-            Err(e) => tracing::warn!(machine = m.as_str(), reason = ?e, "machine not held for the server job"),
+            Err(e) => {
+                tracing::warn!(machine = m.as_str(), reason = ?e, "machine not held for the server job")
+            }
         }
     }
     let outcome = match aborted {
@@ -66,7 +68,8 @@ async fn run_held(
         .map_err(|e| AutoservError::io(&opts.client_package, e))?;
     let sock = std::env::temp_dir().join(format!("autoserv-{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&sock);
-    let listener = tokio::net::UnixListener::bind(&sock).map_err(|e| AutoservError::io(&sock, e))?;
+    let listener =
+        tokio::net::UnixListener::bind(&sock).map_err(|e| AutoservError::io(&sock, e))?;
     let server = RpcServer::new(opts.clone(), factory, build, abort.clone());
     let serving = tokio::spawn(server.serve(listener));
     let package_parent = opts
@@ -110,7 +113,8 @@ async fn run_held(
     };
     serving.abort();
     let _ = std::fs::remove_file(&sock);
-    let status = status.map_err(|e| AutoservError::Usage(format!("waiting for the server runtime: {e}")))?;
+    let status =
+        status.map_err(|e| AutoservError::Usage(format!("waiting for the server runtime: {e}")))?;
     let exit = {
         use std::os::unix::process::ExitStatusExt;
         match (status.code(), status.signal()) {

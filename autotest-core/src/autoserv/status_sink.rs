@@ -71,24 +71,44 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("status.log");
         let sink = StatusSink::open(&path, 0).unwrap();
-        sink.client_line(b"START\t----\t----\ttimestamp=1\n").unwrap();
-        sink.client_line(b"\tSTART\t----\treboot\ttimestamp=1\n").unwrap();
+        sink.client_line(b"START\t----\t----\ttimestamp=1\n")
+            .unwrap();
+        sink.client_line(b"\tSTART\t----\treboot\ttimestamp=1\n")
+            .unwrap();
         sink.record(StatusCode::Good, "reboot.start", "hard reset");
-        sink.client_line(b"\tEND GOOD\t----\treboot\ttimestamp=2\n").unwrap();
+        sink.client_line(b"\tEND GOOD\t----\treboot\ttimestamp=2\n")
+            .unwrap();
         sink.record(StatusCode::Warn, "console", "Oops");
-        sink.client_line(b"END GOOD\t----\t----\ttimestamp=3\n").unwrap();
+        sink.client_line(b"END GOOD\t----\t----\ttimestamp=3\n")
+            .unwrap();
         sink.record(StatusCode::Warn, "console", "late");
         let depths: Vec<(usize, String)> = std::fs::read_to_string(&path)
             .unwrap()
             .lines()
             .map(|l| {
                 let t = l.chars().take_while(|c| *c == '\t').count();
-                (t, l.trim_start().split('\t').take(3).collect::<Vec<_>>().join(" "))
+                (
+                    t,
+                    l.trim_start()
+                        .split('\t')
+                        .take(3)
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                )
             })
             .collect();
         assert_eq!(
-            depths[2..].iter().map(|(d, s)| (*d, s.as_str())).collect::<Vec<_>>(),
-            [(2, "GOOD ---- reboot.start"), (1, "END GOOD ---- reboot"), (1, "WARN ---- console"), (0, "END GOOD ---- ----"), (0, "WARN ---- console")]
+            depths[2..]
+                .iter()
+                .map(|(d, s)| (*d, s.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (2, "GOOD ---- reboot.start"),
+                (1, "END GOOD ---- reboot"),
+                (1, "WARN ---- console"),
+                (0, "END GOOD ---- ----"),
+                (0, "WARN ---- console")
+            ]
         );
     }
 }

@@ -22,7 +22,6 @@ use std::path::{Path, PathBuf};
 pub use error::ConfigError;
 pub use views::{AutoservConfig, AutotestWebConfig, HostsConfig, SchedulerConfig};
 
-
 /// The section whose options every other section sees.
 const DEFAULT_SECTION: &str = "DEFAULT";
 

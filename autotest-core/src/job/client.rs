@@ -124,11 +124,15 @@ impl ClientJob {
         }
         if !opts.reuse_dir
             && dir.exists()
-            && std::fs::read_dir(dir).map_err(|e| JobError::io(dir, e))?.next().is_some()
+            && std::fs::read_dir(dir)
+                .map_err(|e| JobError::io(dir, e))?
+                .next()
+                .is_some()
         {
             moved_aside = Some(move_aside(dir)?);
         }
-        std::fs::create_dir_all(JobResults::new(dir).debug_dir()).map_err(|e| JobError::io(dir, e))?;
+        std::fs::create_dir_all(JobResults::new(dir).debug_dir())
+            .map_err(|e| JobError::io(dir, e))?;
         let control_copy = dir.join(opts.control_copy.as_deref().unwrap_or("control"));
         if opts.control != control_copy {
             std::fs::copy(&opts.control, &control_copy)
@@ -268,8 +272,8 @@ impl ClientJob {
         operation: Option<&str>,
         fields: &[(String, String)],
     ) -> Result<String, JobError> {
-        let text = Self::entry(StatusLineKind::Start, subdir, operation, "", fields)
-            .render(self.depth());
+        let text =
+            Self::entry(StatusLineKind::Start, subdir, operation, "", fields).render(self.depth());
         self.write_status(&text)?;
         self.state.groups.push(OpenGroup {
             subdir: subdir.map(str::to_owned),
@@ -313,10 +317,8 @@ impl ClientJob {
     /// is an error (the legacy duplicate-subdir rule).
     pub fn claim_subdir(&mut self, subdir: &str) -> Result<PathBuf, JobError> {
         let rel = Path::new(subdir);
-        let valid = !subdir.is_empty()
-            && rel
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
+        let valid =
+            !subdir.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
         if !valid {
             return Err(JobError::InvalidSubdir {
                 subdir: subdir.to_owned(),
@@ -337,7 +339,10 @@ impl ClientJob {
     }
 
     /// Adds subdirectories claimed elsewhere (by a forked child) to this job's record.
-    pub fn adopt_subdirs<I: IntoIterator<Item = String>>(&mut self, subdirs: I) -> Result<(), JobError> {
+    pub fn adopt_subdirs<I: IntoIterator<Item = String>>(
+        &mut self,
+        subdirs: I,
+    ) -> Result<(), JobError> {
         self.state.subdirs.extend(subdirs);
         self.save()
     }
@@ -443,7 +448,9 @@ impl ClientJob {
         let expected = pending.and_then(|p| p.expected_kernel);
         let verify = match &expected {
             Some(k) if k != running_kernel => {
-                let msg = format!("expected kernel {k} after the reboot, but kernel {running_kernel} came up instead");
+                let msg = format!(
+                    "expected kernel {k} after the reboot, but kernel {running_kernel} came up instead"
+                );
                 self.record(
                     StatusLineKind::Status(StatusCode::Fail),
                     None,
@@ -537,7 +544,11 @@ fn move_aside(dir: &Path) -> Result<PathBuf, JobError> {
         .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
         .map(|d| d.as_secs() as i64)
         .unwrap_or_else(now);
-    let base = dir.as_os_str().to_string_lossy().trim_end_matches('/').to_owned();
+    let base = dir
+        .as_os_str()
+        .to_string_lossy()
+        .trim_end_matches('/')
+        .to_owned();
     let mut target = PathBuf::from(format!("{base}.{stamp}"));
     let mut n = 1;
     while target.exists() {

@@ -20,13 +20,17 @@ pub enum JobError {
         reason: String,
     },
     /// Two tests would write into the same results subdirectory.
-    #[error("results subdirectory {subdir:?} is already used by an earlier test of this job: give this run_test a distinct tag= ")]
+    #[error(
+        "results subdirectory {subdir:?} is already used by an earlier test of this job: give this run_test a distinct tag= "
+    )]
     DuplicateSubdir {
         /// The subdirectory.
         subdir: String,
     },
     /// A subdirectory name that would escape the results directory.
-    #[error("invalid results subdirectory {subdir:?}: it must be a relative name without '..' or '/'-leading parts")]
+    #[error(
+        "invalid results subdirectory {subdir:?}: it must be a relative name without '..' or '/'-leading parts"
+    )]
     InvalidSubdir {
         /// The subdirectory.
         subdir: String,

@@ -18,7 +18,11 @@ pub fn running_kernel() -> Option<String> {
 pub fn boot_cmdline(proc_cmdline: &str, extra: &str) -> String {
     let mut words: Vec<&str> = proc_cmdline
         .split_whitespace()
-        .filter(|w| !["BOOT_IMAGE=", "initrd=", "IDENT="].iter().any(|p| w.starts_with(p)))
+        .filter(|w| {
+            !["BOOT_IMAGE=", "initrd=", "IDENT="]
+                .iter()
+                .any(|p| w.starts_with(p))
+        })
         .collect();
     words.extend(extra.split_whitespace());
     words.join(" ")
@@ -116,7 +120,10 @@ mod tests {
     #[test]
     fn cmdline_drops_loader_words() {
         assert_eq!(
-            boot_cmdline("BOOT_IMAGE=/vmlinuz-6.1.0 root=UUID=x ro initrd=/i IDENT=17 quiet", "panic=5"),
+            boot_cmdline(
+                "BOOT_IMAGE=/vmlinuz-6.1.0 root=UUID=x ro initrd=/i IDENT=17 quiet",
+                "panic=5"
+            ),
             "root=UUID=x ro quiet panic=5"
         );
         assert_eq!(boot_cmdline("", ""), "");

@@ -71,8 +71,8 @@ pub fn merge_config(base: &str, options: &[ConfigOption]) -> String {
     let mut written = vec![false; options.len()];
     let mut out = String::with_capacity(base.len() + options.len() * 32);
     for line in base.lines() {
-        let hit = config_line(line)
-            .and_then(|(name, _)| options.iter().position(|o| o.name == name));
+        let hit =
+            config_line(line).and_then(|(name, _)| options.iter().position(|o| o.name == name));
         match hit {
             Some(i) if written[i] => {}
             Some(i) => {
@@ -137,7 +137,11 @@ mod tests {
                 "#\n# Automatically generated file; DO NOT EDIT.\n#\n# CONFIG_SMP is not set\n# CONFIG_MODULES is not set\nCONFIG_LOG_BUF_SHIFT=20\nCONFIG_LOCALVERSION=\"\"\nCONFIG_NEW=m\n",
             ),
             (
-                &["# CONFIG_SMP is not set", "CONFIG_LOCALVERSION=\"-lab\"", "CONFIG_SMP=y"],
+                &[
+                    "# CONFIG_SMP is not set",
+                    "CONFIG_LOCALVERSION=\"-lab\"",
+                    "CONFIG_SMP=y",
+                ],
                 "#\n# Automatically generated file; DO NOT EDIT.\n#\nCONFIG_SMP=y\n# CONFIG_MODULES is not set\nCONFIG_LOG_BUF_SHIFT=17\nCONFIG_LOCALVERSION=\"-lab\"\n",
             ),
         ];
@@ -164,11 +168,20 @@ mod tests {
 
     #[test]
     fn mismatches_after_olddefconfig() {
-        let opts = parse_config_list(&["CONFIG_SMP=y", "CONFIG_MODULES=n", "CONFIG_NEW=m", "CONFIG_GONE=n"]).unwrap();
+        let opts = parse_config_list(&[
+            "CONFIG_SMP=y",
+            "CONFIG_MODULES=n",
+            "CONFIG_NEW=m",
+            "CONFIG_GONE=n",
+        ])
+        .unwrap();
         let after = "CONFIG_SMP=y\nCONFIG_MODULES=y\n# CONFIG_NEW is not set\n";
         assert_eq!(
             config_mismatches(after, &opts),
-            ["# CONFIG_MODULES is not set (now: CONFIG_MODULES=y)", "CONFIG_NEW=m (now: not set)"]
+            [
+                "# CONFIG_MODULES is not set (now: CONFIG_MODULES=y)",
+                "CONFIG_NEW=m (now: not set)"
+            ]
         );
     }
 }

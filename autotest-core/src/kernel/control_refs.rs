@@ -78,7 +78,10 @@ pub fn kernel_refs(control: &str) -> KernelRefs {
             }
         }
         for (i, _) in code.match_indices(".patch(") {
-            push_unique(&mut refs.patches, literal_items(&code[i + ".patch(".len()..]));
+            push_unique(
+                &mut refs.patches,
+                literal_items(&code[i + ".patch(".len()..]),
+            );
         }
     }
     refs

@@ -2,7 +2,9 @@
 #[derive(Debug, thiserror::Error)]
 pub enum KernelError {
     /// A kernel version this project cannot map onto kernel.org file names.
-    #[error("kernel version {version:?} is not understood ({why}): give a release like 6.1, 6.1.5 or 6.8-rc3, a tarball path or a URL")]
+    #[error(
+        "kernel version {version:?} is not understood ({why}): give a release like 6.1, 6.1.5 or 6.8-rc3, a tarball path or a URL"
+    )]
     BadVersion {
         /// The version as given.
         version: String,
@@ -10,7 +12,9 @@ pub enum KernelError {
         why: String,
     },
     /// A `config_list` entry that is not a kernel config option.
-    #[error("config_list entry {index} {entry:?} is not a kernel config option: write CONFIG_NAME=value (y, m, n, a number or a \"string\") or '# CONFIG_NAME is not set'")]
+    #[error(
+        "config_list entry {index} {entry:?} is not a kernel config option: write CONFIG_NAME=value (y, m, n, a number or a \"string\") or '# CONFIG_NAME is not set'"
+    )]
     BadConfigOption {
         /// 1-based position in the list.
         index: usize,

@@ -84,7 +84,11 @@ pub fn find_kernel_files(index: &MirrorIndex, refs: &KernelRefs) -> (Vec<PathBuf
                         "kernel {k}: none of {} in {}",
                         plans
                             .iter()
-                            .map(|p| p.iter().map(|f| f.names[0].clone()).collect::<Vec<_>>().join(" + "))
+                            .map(|p| p
+                                .iter()
+                                .map(|f| f.names[0].clone())
+                                .collect::<Vec<_>>()
+                                .join(" + "))
                             .collect::<Vec<_>>()
                             .join(" or "),
                         index.root.display()
@@ -93,7 +97,10 @@ pub fn find_kernel_files(index: &MirrorIndex, refs: &KernelRefs) -> (Vec<PathBuf
             }
             Err(_) => match index.find(k) {
                 Some(p) => add(p, &mut files),
-                None => missing.push(format!("kernel {k}: not a release version and no such file in {}", index.root.display())),
+                None => missing.push(format!(
+                    "kernel {k}: not a release version and no such file in {}",
+                    index.root.display()
+                )),
             },
         }
     }
@@ -131,10 +138,24 @@ mod tests {
         }
         let index = MirrorIndex::build(d.path()).unwrap();
         let rel = |files: Vec<PathBuf>| -> Vec<String> {
-            files.iter().map(|p| p.strip_prefix(d.path()).unwrap().to_string_lossy().into_owned()).collect()
+            files
+                .iter()
+                .map(|p| {
+                    p.strip_prefix(d.path())
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect()
         };
         let refs = KernelRefs {
-            kernels: vec!["6.1.5".into(), "6.8-rc3".into(), "6.2".into(), "/boot/x.tar".into(), "6.3".into()],
+            kernels: vec![
+                "6.1.5".into(),
+                "6.8-rc3".into(),
+                "6.2".into(),
+                "/boot/x.tar".into(),
+                "6.3".into(),
+            ],
             patches: vec!["fix.patch".into(), "nope.patch".into()],
         };
         let (files, missing) = find_kernel_files(&index, &refs);
@@ -150,13 +171,24 @@ mod tests {
             ]
         );
         assert_eq!(missing.len(), 2, "{missing:?}");
-        assert!(missing[0].starts_with("kernel 6.3: none of linux-6.3.tar.xz in "), "{missing:?}");
-        assert!(missing[1].starts_with("patch nope.patch: not in "), "{missing:?}");
+        assert!(
+            missing[0].starts_with("kernel 6.3: none of linux-6.3.tar.xz in "),
+            "{missing:?}"
+        );
+        assert!(
+            missing[1].starts_with("patch nope.patch: not in "),
+            "{missing:?}"
+        );
     }
 
     #[test]
     fn unreadable_mirror_names_the_setting() {
-        let e = MirrorIndex::build(Path::new("/nonexistent/mirror")).unwrap_err().to_string();
-        assert!(e.contains("/nonexistent/mirror") && e.contains("kernel_mirror_dir"), "{e}");
+        let e = MirrorIndex::build(Path::new("/nonexistent/mirror"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("/nonexistent/mirror") && e.contains("kernel_mirror_dir"),
+            "{e}"
+        );
     }
 }

@@ -35,11 +35,20 @@ impl KernelVersion {
     /// each at most once); `None` for anything else.
     pub fn parse(text: &str) -> Option<KernelVersion> {
         let mut parts = text.split('-');
-        let numbers = parts.next()?.split('.').map(number).collect::<Option<Vec<u32>>>()?;
+        let numbers = parts
+            .next()?
+            .split('.')
+            .map(number)
+            .collect::<Option<Vec<u32>>>()?;
         if numbers.len() < 2 {
             return None;
         }
-        let mut v = KernelVersion { numbers, rc: None, git: None, mm: None };
+        let mut v = KernelVersion {
+            numbers,
+            rc: None,
+            git: None,
+            mm: None,
+        };
         let mut stage = 0;
         for part in parts {
             let (name, n) = part.split_at(part.find(|c: char| c.is_ascii_digit())?);
@@ -63,12 +72,16 @@ impl KernelVersion {
         };
         let v = KernelVersion::parse(text).ok_or_else(|| {
             bad(match text.split_once("-rc") {
-                Some((_, n)) if number(n).is_none() && !n.contains('-') => "-rc must be followed by a number only",
+                Some((_, n)) if number(n).is_none() && !n.contains('-') => {
+                    "-rc must be followed by a number only"
+                }
                 _ => "expected dotted numbers, optionally followed by -rcN",
             })
         })?;
         if v.git.is_some() || v.mm.is_some() {
-            return Err(bad("only -rcN suffixes are release versions (-git and -mm snapshots are gone from kernel.org)"));
+            return Err(bad(
+                "only -rcN suffixes are release versions (-git and -mm snapshots are gone from kernel.org)",
+            ));
         }
         let legacy = v.numbers.first() == Some(&2);
         let (min, max) = if legacy { (3, 4) } else { (2, 3) };
@@ -80,7 +93,9 @@ impl KernelVersion {
             }));
         }
         if legacy && v.numbers[1] != 6 {
-            return Err(bad("only 2.6 of the 2.x series is on the mirrors this project reads"));
+            return Err(bad(
+                "only 2.6 of the 2.x series is on the mirrors this project reads",
+            ));
         }
         if v.rc.is_some() && v.numbers.len() == max {
             return Err(bad("a stable update (X.Y.Z) has no release candidates"));
@@ -89,13 +104,19 @@ impl KernelVersion {
     }
 
     fn release(numbers: Vec<u32>) -> KernelVersion {
-        KernelVersion { numbers, rc: None, git: None, mm: None }
+        KernelVersion {
+            numbers,
+            rc: None,
+            git: None,
+            mm: None,
+        }
     }
 
     /// The release this one is a stable update of (`6.1` for `6.1.5`), if it is one.
     fn stable_base(&self) -> Option<KernelVersion> {
         let base_len = if self.numbers[0] == 2 { 3 } else { 2 };
-        (self.numbers.len() > base_len).then(|| KernelVersion::release(self.numbers[..base_len].to_vec()))
+        (self.numbers.len() > base_len)
+            .then(|| KernelVersion::release(self.numbers[..base_len].to_vec()))
     }
 
     /// The release a `-rc` patch applies to: the previous mainline release.
@@ -158,7 +179,11 @@ impl Ord for KernelVersion {
             .map(|i| at(self, i).cmp(&at(other, i)))
             .find(|o| o.is_ne())
             .unwrap_or(Ordering::Equal)
-            .then_with(|| self.rc.unwrap_or(u32::MAX).cmp(&other.rc.unwrap_or(u32::MAX)))
+            .then_with(|| {
+                self.rc
+                    .unwrap_or(u32::MAX)
+                    .cmp(&other.rc.unwrap_or(u32::MAX))
+            })
             .then_with(|| self.git.cmp(&other.git))
             .then_with(|| self.mm.cmp(&other.mm))
             .then_with(|| self.numbers.len().cmp(&other.numbers.len()))
@@ -231,7 +256,11 @@ impl SourceFile {
 pub fn source_plans(version: &str) -> Result<Vec<Vec<SourceFile>>, KernelError> {
     let v = KernelVersion::parse_release(version)?;
     let mut plans = vec![vec![SourceFile::tarball(&v)]];
-    let base = if v.rc.is_some() { v.rc_base() } else { v.stable_base() };
+    let base = if v.rc.is_some() {
+        v.rc_base()
+    } else {
+        v.stable_base()
+    };
     if let Some(base) = base {
         plans.push(vec![SourceFile::tarball(&base), SourceFile::patch(&v)]);
     }
@@ -243,25 +272,69 @@ mod tests {
     use super::*;
 
     fn first_names(plan: &[SourceFile]) -> Vec<String> {
-        plan.iter().map(|f| format!("{}/{}", f.dirs[0], f.names[0])).collect()
+        plan.iter()
+            .map(|f| format!("{}/{}", f.dirs[0], f.names[0]))
+            .collect()
     }
 
     #[test]
     fn plans_for_release_kinds() {
         let cases: &[(&str, &[&[&str]])] = &[
             ("6.1", &[&["v6.x/linux-6.1.tar.xz"]]),
-            ("6.1.5", &[&["v6.x/linux-6.1.5.tar.xz"], &["v6.x/linux-6.1.tar.xz", "v6.x/patch-6.1.5.xz"]]),
-            ("6.8-rc3", &[&["v6.x/linux-6.8-rc3.tar.xz"], &["v6.x/linux-6.7.tar.xz", "v6.x/testing/patch-6.8-rc3.xz"]]),
-            ("6.0-rc1", &[&["v6.x/linux-6.0-rc1.tar.xz"], &["v5.x/linux-5.19.tar.xz", "v6.x/testing/patch-6.0-rc1.xz"]]),
-            ("3.0-rc2", &[&["v3.x/linux-3.0-rc2.tar.xz"], &["v2.6/linux-2.6.39.tar.xz", "v3.x/testing/patch-3.0-rc2.xz"]]),
+            (
+                "6.1.5",
+                &[
+                    &["v6.x/linux-6.1.5.tar.xz"],
+                    &["v6.x/linux-6.1.tar.xz", "v6.x/patch-6.1.5.xz"],
+                ],
+            ),
+            (
+                "6.8-rc3",
+                &[
+                    &["v6.x/linux-6.8-rc3.tar.xz"],
+                    &["v6.x/linux-6.7.tar.xz", "v6.x/testing/patch-6.8-rc3.xz"],
+                ],
+            ),
+            (
+                "6.0-rc1",
+                &[
+                    &["v6.x/linux-6.0-rc1.tar.xz"],
+                    &["v5.x/linux-5.19.tar.xz", "v6.x/testing/patch-6.0-rc1.xz"],
+                ],
+            ),
+            (
+                "3.0-rc2",
+                &[
+                    &["v3.x/linux-3.0-rc2.tar.xz"],
+                    &["v2.6/linux-2.6.39.tar.xz", "v3.x/testing/patch-3.0-rc2.xz"],
+                ],
+            ),
             ("2.6.39", &[&["v2.6/linux-2.6.39.tar.xz"]]),
-            ("2.6.32.71", &[&["v2.6/linux-2.6.32.71.tar.xz"], &["v2.6/linux-2.6.32.tar.xz", "v2.6/patch-2.6.32.71.xz"]]),
-            ("2.6.23-rc6", &[&["v2.6/linux-2.6.23-rc6.tar.xz"], &["v2.6/linux-2.6.22.tar.xz", "v2.6/testing/patch-2.6.23-rc6.xz"]]),
+            (
+                "2.6.32.71",
+                &[
+                    &["v2.6/linux-2.6.32.71.tar.xz"],
+                    &["v2.6/linux-2.6.32.tar.xz", "v2.6/patch-2.6.32.71.xz"],
+                ],
+            ),
+            (
+                "2.6.23-rc6",
+                &[
+                    &["v2.6/linux-2.6.23-rc6.tar.xz"],
+                    &[
+                        "v2.6/linux-2.6.22.tar.xz",
+                        "v2.6/testing/patch-2.6.23-rc6.xz",
+                    ],
+                ],
+            ),
         ];
         for (version, want) in cases {
             let plans = source_plans(version).unwrap();
             let got: Vec<Vec<String>> = plans.iter().map(|p| first_names(p)).collect();
-            let want: Vec<Vec<String>> = want.iter().map(|p| p.iter().map(|s| s.to_string()).collect()).collect();
+            let want: Vec<Vec<String>> = want
+                .iter()
+                .map(|p| p.iter().map(|s| s.to_string()).collect())
+                .collect();
             assert_eq!(got, want, "{version}");
         }
     }
@@ -280,12 +353,30 @@ mod tests {
                 "v6.x/patch-6.8-rc3.xz",
             ]
         );
-        assert_eq!(plans[0][0].names, ["linux-6.8-rc3.tar.xz", "linux-6.8-rc3.tar.gz", "linux-6.8-rc3.tar.bz2"]);
+        assert_eq!(
+            plans[0][0].names,
+            [
+                "linux-6.8-rc3.tar.xz",
+                "linux-6.8-rc3.tar.gz",
+                "linux-6.8-rc3.tar.bz2"
+            ]
+        );
     }
 
     #[test]
     fn bad_versions_say_why() {
-        for bad in ["", "6", "6.1.2.3", "2.4.1", "6.1.5-rc1", "2.6.23-rc6-git3", "6.x", "linux-6.1", "6.8-rcX", "7.0-rc1"] {
+        for bad in [
+            "",
+            "6",
+            "6.1.2.3",
+            "2.4.1",
+            "6.1.5-rc1",
+            "2.6.23-rc6-git3",
+            "6.x",
+            "linux-6.1",
+            "6.8-rcX",
+            "7.0-rc1",
+        ] {
             let r = source_plans(bad);
             if bad == "7.0-rc1" {
                 // A future major: only its own tarball can be named (the base is unknown).
@@ -293,40 +384,83 @@ mod tests {
                 continue;
             }
             let e = r.unwrap_err().to_string();
-            assert!(e.contains(&format!("{bad:?}")) && e.contains("give a release like"), "{bad}: {e}");
+            assert!(
+                e.contains(&format!("{bad:?}")) && e.contains("give a release like"),
+                "{bad}: {e}"
+            );
         }
     }
 
     #[test]
     fn kernel_order() {
-        let mut v: Vec<KernelVersion> = ["6.1.5", "6.1", "6.2-rc1", "6.1-rc7", "2.6.39", "6.1.10", "3.0"]
-            .iter()
-            .map(|s| KernelVersion::parse_release(s).unwrap())
-            .collect();
+        let mut v: Vec<KernelVersion> = [
+            "6.1.5", "6.1", "6.2-rc1", "6.1-rc7", "2.6.39", "6.1.10", "3.0",
+        ]
+        .iter()
+        .map(|s| KernelVersion::parse_release(s).unwrap())
+        .collect();
         v.sort();
         let s: Vec<String> = v.iter().map(|k| k.to_string()).collect();
-        assert_eq!(s, ["2.6.39", "3.0", "6.1-rc7", "6.1", "6.1.5", "6.1.10", "6.2-rc1"]);
+        assert_eq!(
+            s,
+            [
+                "2.6.39", "3.0", "6.1-rc7", "6.1", "6.1.5", "6.1.10", "6.2-rc1"
+            ]
+        );
     }
 
     #[test]
     fn ascending_sequences() {
         let sequences: &[&[&str]] = &[
-            &["2.6.22", "2.6.23-rc1", "2.6.23-rc6", "2.6.23-rc6-mm1", "2.6.23-rc6-git3", "2.6.23-rc6-git3-mm1", "2.6.23-rc7", "2.6.23", "2.6.23-git1", "2.6.23.1", "2.6.23.14", "2.6.24-rc1"],
+            &[
+                "2.6.22",
+                "2.6.23-rc1",
+                "2.6.23-rc6",
+                "2.6.23-rc6-mm1",
+                "2.6.23-rc6-git3",
+                "2.6.23-rc6-git3-mm1",
+                "2.6.23-rc7",
+                "2.6.23",
+                "2.6.23-git1",
+                "2.6.23.1",
+                "2.6.23.14",
+                "2.6.24-rc1",
+            ],
             &["2.6.39", "3.0-rc1", "3.0", "3.0.1", "3.1", "3.10", "4.0"],
-            &["6.1-rc3", "6.1-rc8", "6.1", "6.1.5", "6.1.10", "6.2-rc1", "6.2", "6.10", "7.0"],
+            &[
+                "6.1-rc3", "6.1-rc8", "6.1", "6.1.5", "6.1.10", "6.2-rc1", "6.2", "6.10", "7.0",
+            ],
         ];
         for seq in sequences {
             for pair in seq.windows(2) {
-                let (a, b) = (KernelVersion::parse(pair[0]).unwrap(), KernelVersion::parse(pair[1]).unwrap());
+                let (a, b) = (
+                    KernelVersion::parse(pair[0]).unwrap(),
+                    KernelVersion::parse(pair[1]).unwrap(),
+                );
                 assert!(a < b, "{a} should sort before {b}");
-                assert_eq!((a.to_string(), b.to_string()), (pair[0].to_owned(), pair[1].to_owned()));
+                assert_eq!(
+                    (a.to_string(), b.to_string()),
+                    (pair[0].to_owned(), pair[1].to_owned())
+                );
             }
         }
     }
 
     #[test]
     fn rejects_what_is_not_a_version() {
-        for bad in ["", "6", "6.", "6..1", "x.1", "6.1-rc", "6.1-foo1", "6.1-git1-rc2", "6.1-rc1-rc2", "6.1 ", "/boot/config"] {
+        for bad in [
+            "",
+            "6",
+            "6.",
+            "6..1",
+            "x.1",
+            "6.1-rc",
+            "6.1-foo1",
+            "6.1-git1-rc2",
+            "6.1-rc1-rc2",
+            "6.1 ",
+            "/boot/config",
+        ] {
             assert!(KernelVersion::parse(bad).is_none(), "{bad:?} parsed");
         }
     }

@@ -25,7 +25,11 @@ pub struct ClientsEntry {
 
 /// Parses the clients file `text` read from `path`. Lines that cannot be used are returned as
 /// problems (file and line) and left out; the others still count.
-pub fn parse_clients(text: &str, path: &Path, home: Option<&Path>) -> (Vec<ClientsEntry>, Vec<MirrorProblem>) {
+pub fn parse_clients(
+    text: &str,
+    path: &Path,
+    home: Option<&Path>,
+) -> (Vec<ClientsEntry>, Vec<MirrorProblem>) {
     let mut entries: Vec<ClientsEntry> = Vec::new();
     let mut problems = Vec::new();
     for (index, raw) in text.lines().enumerate() {
@@ -108,30 +112,65 @@ mod tests {
     #[test]
     fn parses_the_seed_sample_and_reports_bad_lines() {
         let text = "# queues\nx86_64 /home/testing/control_files/basic-tests ~/more-tests\n\nsparc   /home/testing/control_files/basic-tests\nlonely\n../etc /x\nlonehost.someplace.net ~\n";
-        let (entries, problems) = parse_clients(text, Path::new("/c/clients"), Some(Path::new("/root")));
+        let (entries, problems) =
+            parse_clients(text, Path::new("/c/clients"), Some(Path::new("/root")));
         assert_eq!(
             entries,
             [
-                ClientsEntry { queue: "x86_64".into(), controls: vec!["/home/testing/control_files/basic-tests".into(), "/root/more-tests".into()], line: 2 },
-                ClientsEntry { queue: "sparc".into(), controls: vec!["/home/testing/control_files/basic-tests".into()], line: 4 },
-                ClientsEntry { queue: "lonehost.someplace.net".into(), controls: vec!["/root".into()], line: 7 },
+                ClientsEntry {
+                    queue: "x86_64".into(),
+                    controls: vec![
+                        "/home/testing/control_files/basic-tests".into(),
+                        "/root/more-tests".into()
+                    ],
+                    line: 2
+                },
+                ClientsEntry {
+                    queue: "sparc".into(),
+                    controls: vec!["/home/testing/control_files/basic-tests".into()],
+                    line: 4
+                },
+                ClientsEntry {
+                    queue: "lonehost.someplace.net".into(),
+                    controls: vec!["/root".into()],
+                    line: 7
+                },
             ]
         );
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].starts_with("/c/clients:5: 'lonely' names a queue but no control file"), "{problems:?}");
-        assert!(problems[1].starts_with("/c/clients:6: queue '../etc' is not a directory name"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("/c/clients:5: 'lonely' names a queue but no control file"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("/c/clients:6: queue '../etc' is not a directory name"),
+            "{problems:?}"
+        );
     }
 
     #[test]
     fn repeated_queues_and_control_files_are_refused_naming_the_first() {
         let text = "x86 /c/a ~/b\nsparc /c/a\nx86 /c/other\nsparc /c/a /c/b /c/a /root/b ~/b\n";
-        let (entries, problems) = parse_clients(text, Path::new("/c/clients"), Some(Path::new("/root")));
+        let (entries, problems) =
+            parse_clients(text, Path::new("/c/clients"), Some(Path::new("/root")));
         let got: Vec<(&str, Vec<&str>, usize)> = entries
             .iter()
-            .map(|e| (e.queue.as_str(), e.controls.iter().map(|c| c.to_str().unwrap()).collect(), e.line))
+            .map(|e| {
+                (
+                    e.queue.as_str(),
+                    e.controls.iter().map(|c| c.to_str().unwrap()).collect(),
+                    e.line,
+                )
+            })
             .collect();
-        assert_eq!(got, [("x86", vec!["/c/a", "/root/b"], 1), ("sparc", vec!["/c/a"], 2)]);
+        assert_eq!(
+            got,
+            [
+                ("x86", vec!["/c/a", "/root/b"], 1),
+                ("sparc", vec!["/c/a"], 2)
+            ]
+        );
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,
@@ -140,8 +179,15 @@ mod tests {
                 "/c/clients:4: queue 'sparc' is already listed on line 2; the first line counts, so put all its control files on that line and remove this one",
             ]
         );
-        let (entries, problems) = parse_clients("x86 /c/a ~/b /c/a /root/b /c/c\n", Path::new("/c/clients"), Some(Path::new("/root")));
-        assert_eq!(entries[0].controls, [PathBuf::from("/c/a"), "/root/b".into(), "/c/c".into()]);
+        let (entries, problems) = parse_clients(
+            "x86 /c/a ~/b /c/a /root/b /c/c\n",
+            Path::new("/c/clients"),
+            Some(Path::new("/root")),
+        );
+        assert_eq!(
+            entries[0].controls,
+            [PathBuf::from("/c/a"), "/root/b".into(), "/c/c".into()]
+        );
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(
             problems,

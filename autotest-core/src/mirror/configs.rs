@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::error::MirrorProblem;
 use super::clients::check_queue_name;
+use super::error::MirrorProblem;
 use crate::kernel::KernelVersion;
 
 /// The config a machine uses when the mapping has nothing for its queue.
@@ -136,7 +136,11 @@ impl ConfigMap {
                 ));
                 continue;
             }
-            entries.push(Entry { version, config, line });
+            entries.push(Entry {
+                version,
+                config,
+                line,
+            });
         }
         (map, problems)
     }
@@ -159,7 +163,9 @@ impl ConfigMap {
             })
             .max_by(|a, b| a.version.cmp(&b.version));
         let chosen = not_above.or_else(|| entries.iter().min_by(|a, b| a.version.cmp(&b.version)));
-        chosen.map(|e| e.config.clone()).unwrap_or(KernelConfig::Path(DEFAULT_KERNEL_CONFIG.to_owned()))
+        chosen
+            .map(|e| e.config.clone())
+            .unwrap_or(KernelConfig::Path(DEFAULT_KERNEL_CONFIG.to_owned()))
     }
 }
 
@@ -203,10 +209,22 @@ mod tests {
         let (map, problems) = ConfigMap::parse(text, Path::new("/etc/configs"));
         let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
         assert_eq!(problems.len(), 4, "{problems:?}");
-        assert!(problems[0].starts_with("/etc/configs:2: '6.x' is not a kernel version"), "{problems:?}");
-        assert!(problems[1].starts_with("/etc/configs:3: 'lonely' has no config"), "{problems:?}");
-        assert!(problems[2].starts_with("/etc/configs:4: version 6.1 has no config"), "{problems:?}");
-        assert!(problems[3].starts_with("/etc/configs:5: queue '.hidden'"), "{problems:?}");
+        assert!(
+            problems[0].starts_with("/etc/configs:2: '6.x' is not a kernel version"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].starts_with("/etc/configs:3: 'lonely' has no config"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].starts_with("/etc/configs:4: version 6.1 has no config"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[3].starts_with("/etc/configs:5: queue '.hidden'"),
+            "{problems:?}"
+        );
         assert_eq!(map.config_for("x86", "6.1"), p("/cfg/ok"));
     }
 
@@ -215,15 +233,47 @@ mod tests {
         // (line text, the message's start, a part the message must also hold); each line is
         // read after "x86 6.1 /cfg/first\nsparc /cfg/any\n", so line 3 of the file.
         let cases: &[(&str, &str, &str)] = &[
-            ("box2 notaversion defconfig", "'notaversion' is not a kernel version", "like 6.1, 6.1.5"),
-            ("box2 6.1.x defconfig", "'6.1.x' is not a kernel version", "'<queue> [<kernel-version>] <config path on the machine | defconfig>'"),
-            ("box2 6.1-rc defconfig", "'6.1-rc' is not a kernel version", "6.2-rc3"),
-            ("box2 6.1 /cfg extra", "this line has 4 fields", "2 or 3 fields"),
-            ("box2 6.1 /cfg # a comment", "this line has 6 fields", "a comment goes on a line of its own"),
-            ("x86 6.1 /cfg/second", "queue 'x86' version 6.1 is already mapped on line 1", "the first line counts"),
+            (
+                "box2 notaversion defconfig",
+                "'notaversion' is not a kernel version",
+                "like 6.1, 6.1.5",
+            ),
+            (
+                "box2 6.1.x defconfig",
+                "'6.1.x' is not a kernel version",
+                "'<queue> [<kernel-version>] <config path on the machine | defconfig>'",
+            ),
+            (
+                "box2 6.1-rc defconfig",
+                "'6.1-rc' is not a kernel version",
+                "6.2-rc3",
+            ),
+            (
+                "box2 6.1 /cfg extra",
+                "this line has 4 fields",
+                "2 or 3 fields",
+            ),
+            (
+                "box2 6.1 /cfg # a comment",
+                "this line has 6 fields",
+                "a comment goes on a line of its own",
+            ),
+            (
+                "x86 6.1 /cfg/second",
+                "queue 'x86' version 6.1 is already mapped on line 1",
+                "the first line counts",
+            ),
             ("x86 6.1.0 /cfg/other", "", ""),
-            ("sparc defconfig", "queue 'sparc' without a version is already mapped on line 2", "remove this one"),
-            ("box2 6.1", "version 6.1 has no config", "'box2 6.1 <config path"),
+            (
+                "sparc defconfig",
+                "queue 'sparc' without a version is already mapped on line 2",
+                "remove this one",
+            ),
+            (
+                "box2 6.1",
+                "version 6.1 has no config",
+                "'box2 6.1 <config path",
+            ),
             ("box2", "'box2' has no config", "[<kernel-version>]"),
             ("box/2 /cfg", "queue 'box/2' is not a directory name", ""),
             ("box2 2.6.32.71 defconfig", "", ""),
@@ -237,12 +287,19 @@ mod tests {
                 continue;
             }
             assert_eq!(problems.len(), 1, "{text}: {problems:?}");
-            assert!(problems[0].starts_with(&format!("/etc/configs:3: {start}")), "{text}: {problems:?}");
+            assert!(
+                problems[0].starts_with(&format!("/etc/configs:3: {start}")),
+                "{text}: {problems:?}"
+            );
             assert!(problems[0].contains(part), "{text}: {problems:?}");
             // The refused line changes nothing: the first lines still count, box2 has nothing.
             assert_eq!(map.config_for("x86", "6.1"), p("/cfg/first"), "{text}");
             assert_eq!(map.config_for("sparc", "6.1"), p("/cfg/any"), "{text}");
-            assert_eq!(map.config_for("box2", "6.1"), p(DEFAULT_KERNEL_CONFIG), "{text}");
+            assert_eq!(
+                map.config_for("box2", "6.1"),
+                p(DEFAULT_KERNEL_CONFIG),
+                "{text}"
+            );
         }
     }
 }

@@ -39,7 +39,9 @@ pub enum MirrorError {
         message: String,
     },
     /// Another mirror run holds the lock.
-    #[error("another mirror run is working (it holds {lock}); wait for it to finish, or give this run its own --state")]
+    #[error(
+        "another mirror run is working (it holds {lock}); wait for it to finish, or give this run its own --state"
+    )]
     Locked {
         /// The lock file.
         lock: PathBuf,
@@ -53,7 +55,9 @@ pub enum MirrorError {
         message: String,
     },
     /// A local source directory that does not exist.
-    #[error("source {origin} is neither an rsync URL (rsync://host/module/...) nor an existing directory; fix --source or [MIRROR] source")]
+    #[error(
+        "source {origin} is neither an rsync URL (rsync://host/module/...) nor an existing directory; fix --source or [MIRROR] source"
+    )]
     SourceMissing {
         /// The source as given.
         origin: String,

@@ -36,29 +36,49 @@ pub fn release_mail_body(releases: &[String]) -> String {
 }
 
 /// Sends the release mail to `to` through `server` (`host` or `host:port`).
-pub fn send_release_mail(server: &str, from: &str, to: &[Mailbox], releases: &[String]) -> Result<(), MirrorError> {
-    let fail = |message: String| MirrorError::Mail { server: server.to_owned(), message };
+pub fn send_release_mail(
+    server: &str,
+    from: &str,
+    to: &[Mailbox],
+    releases: &[String],
+) -> Result<(), MirrorError> {
+    let fail = |message: String| MirrorError::Mail {
+        server: server.to_owned(),
+        message,
+    };
     let from: Mailbox = from.parse().map_err(|e| MirrorError::BadAddress {
         address: from.to_owned(),
         message: format!("{e} (the sender, [MIRROR] mail_from)"),
     })?;
     let (host, port) = match server.rsplit_once(':') {
-        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| fail(format!("'{p}' is not a port number")))?),
+        Some((h, p)) => (
+            h,
+            p.parse::<u16>()
+                .map_err(|_| fail(format!("'{p}' is not a port number")))?,
+        ),
         None => (server, 25),
     };
     let mut builder = Message::builder()
         .from(from)
-        .subject(format!("autotest mirror: new kernel releases {}", releases.join(", ")))
+        .subject(format!(
+            "autotest mirror: new kernel releases {}",
+            releases.join(", ")
+        ))
         .header(ContentType::TEXT_PLAIN);
     for m in to {
         builder = builder.to(m.clone());
     }
-    let message = builder.body(release_mail_body(releases)).map_err(|e| fail(e.to_string()))?;
+    let message = builder
+        .body(release_mail_body(releases))
+        .map_err(|e| fail(e.to_string()))?;
     let transport = SmtpTransport::builder_dangerous(host)
         .port(port)
         .timeout(Some(Duration::from_secs(30)))
         .build();
-    transport.send(&message).map(|_| ()).map_err(|e| fail(e.to_string()))
+    transport
+        .send(&message)
+        .map(|_| ())
+        .map_err(|e| fail(e.to_string()))
 }
 
 #[cfg(test)]
@@ -68,8 +88,13 @@ mod tests {
     #[test]
     fn recipients_and_body() {
         assert_eq!(parse_recipients("a@x, b@y.org,").unwrap().len(), 2);
-        let e = parse_recipients("a@x,not an address").unwrap_err().to_string();
+        let e = parse_recipients("a@x,not an address")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("'not an address'"), "{e}");
-        assert_eq!(release_mail_body(&["6.1".into(), "6.2-rc1".into()]), "Testing new kernel releases:\n6.1\n6.2-rc1\n");
+        assert_eq!(
+            release_mail_body(&["6.1".into(), "6.2-rc1".into()]),
+            "Testing new kernel releases:\n6.1\n6.2-rc1\n"
+        );
     }
 }

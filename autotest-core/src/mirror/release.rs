@@ -59,9 +59,11 @@ impl ReleasePatterns {
         if file_name.starts_with('.') {
             return None;
         }
-        self.patterns
-            .iter()
-            .find_map(|re| re.captures(file_name)?.get(1).map(|m| m.as_str().to_owned()))
+        self.patterns.iter().find_map(|re| {
+            re.captures(file_name)?
+                .get(1)
+                .map(|m| m.as_str().to_owned())
+        })
     }
 
     /// Every release under `dir` (recursively): version → the release files found for it,
@@ -74,13 +76,18 @@ impl ReleasePatterns {
             let abs = dir.join(&rel);
             let entries = match std::fs::read_dir(&abs) {
                 Ok(entries) => entries,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && rel.as_os_str().is_empty() => {
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::NotFound && rel.as_os_str().is_empty() =>
+                {
                     return Ok(found);
                 }
-                Err(source) => return Err(MirrorError::io("read the mirror directory", &abs, source)),
+                Err(source) => {
+                    return Err(MirrorError::io("read the mirror directory", &abs, source));
+                }
             };
             for entry in entries {
-                let entry = entry.map_err(|source| MirrorError::io("read the mirror directory", &abs, source))?;
+                let entry = entry
+                    .map_err(|source| MirrorError::io("read the mirror directory", &abs, source))?;
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
                 if name.starts_with('.') {
@@ -157,29 +164,54 @@ mod tests {
             r"(2\.6\.\d+(-rc\d+)?-mm\d+)\.bz2",
         ];
         let p = ReleasePatterns::new(&legacy).unwrap();
-        assert_eq!(p.version_of("patch-2.6.23-rc6-git3.bz2").as_deref(), Some("2.6.23-rc6-git3"));
+        assert_eq!(
+            p.version_of("patch-2.6.23-rc6-git3.bz2").as_deref(),
+            Some("2.6.23-rc6-git3")
+        );
         assert_eq!(p.version_of("linux-6.1.tar.xz"), None);
     }
 
     #[test]
     fn bad_patterns_are_refused() {
-        let e = ReleasePatterns::new(&["linux-\\d+.tar.xz"]).unwrap_err().to_string();
+        let e = ReleasePatterns::new(&["linux-\\d+.tar.xz"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("group 1"), "{e}");
-        let e = ReleasePatterns::new(&["linux-(\\d+"]).unwrap_err().to_string();
+        let e = ReleasePatterns::new(&["linux-(\\d+"])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("linux-(\\d+"), "{e}");
     }
 
     #[test]
     fn scan_groups_files_by_version_and_skips_partial_transfers() {
         let d = tempfile::tempdir().unwrap();
-        for f in ["v6.x/linux-6.1.tar.xz", "v6.x/linux-6.1.tar.gz", "v6.x/patch-6.1.5.xz", "v6.x/.patch-6.2.xz.a1B2c3", "v6.x/sha256sums.asc", ".hidden/linux-6.3.tar.xz"] {
+        for f in [
+            "v6.x/linux-6.1.tar.xz",
+            "v6.x/linux-6.1.tar.gz",
+            "v6.x/patch-6.1.5.xz",
+            "v6.x/.patch-6.2.xz.a1B2c3",
+            "v6.x/sha256sums.asc",
+            ".hidden/linux-6.3.tar.xz",
+        ] {
             let p = d.path().join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
             std::fs::write(p, b"x").unwrap();
         }
         let found = ReleasePatterns::default().scan(d.path()).unwrap();
         assert_eq!(found.keys().collect::<Vec<_>>(), ["6.1", "6.1.5"]);
-        assert_eq!(found["6.1"], [PathBuf::from("v6.x/linux-6.1.tar.gz"), PathBuf::from("v6.x/linux-6.1.tar.xz")]);
-        assert!(ReleasePatterns::default().scan(&d.path().join("missing")).unwrap().is_empty());
+        assert_eq!(
+            found["6.1"],
+            [
+                PathBuf::from("v6.x/linux-6.1.tar.gz"),
+                PathBuf::from("v6.x/linux-6.1.tar.xz")
+            ]
+        );
+        assert!(
+            ReleasePatterns::default()
+                .scan(&d.path().join("missing"))
+                .unwrap()
+                .is_empty()
+        );
     }
 }

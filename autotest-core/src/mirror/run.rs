@@ -7,14 +7,16 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::clients::{ClientsEntry, parse_clients};
 use super::configs::ConfigMap;
+use super::error::{MirrorError, MirrorProblem};
 use super::mail::{DEFAULT_SMTP_SERVER, parse_recipients, send_release_mail};
 use super::release::ReleasePatterns;
-use super::state::{FileStage, MIRROR_STATE_FILE, MirrorState, PendingRelease, PlannedFile, StateLock, sync_dir};
+use super::state::{
+    FileStage, MIRROR_STATE_FILE, MirrorState, PendingRelease, PlannedFile, StateLock, sync_dir,
+};
 use super::sync::{DEFAULT_FILTERS, DEFAULT_SOURCE, sync_releases};
-use crate::kernel::KernelVersion;
 use super::wrap::{KernelJob, wrap_client_control, wrap_server_control};
-use super::error::{MirrorError, MirrorProblem};
 use crate::config::{ConfigError, GlobalConfig};
+use crate::kernel::KernelVersion;
 use crate::queue::is_server_control;
 
 /// Environment variable naming a point at which a run aborts the process, for crash tests:
@@ -53,8 +55,12 @@ impl MirrorOptions {
     /// The defaults for mirroring into `mirror_dir` and queueing into `queue_dir`.
     pub fn new(mirror_dir: impl Into<PathBuf>, queue_dir: impl Into<PathBuf>) -> MirrorOptions {
         let mirror_dir = mirror_dir.into();
-        let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/root"));
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_owned()).unwrap_or_default();
+        let home = std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/root"));
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_default();
         MirrorOptions {
             state_file: mirror_dir.join(MIRROR_STATE_FILE),
             mirror_dir,
@@ -66,7 +72,10 @@ impl MirrorOptions {
             patterns: ReleasePatterns::default(),
             mail_to: Vec::new(),
             smtp_server: DEFAULT_SMTP_SERVER.to_owned(),
-            mail_from: format!("autotest@{}", if host.is_empty() { "localhost" } else { &host }),
+            mail_from: format!(
+                "autotest@{}",
+                if host.is_empty() { "localhost" } else { &host }
+            ),
         }
     }
 
@@ -75,7 +84,10 @@ impl MirrorOptions {
     /// lines; they replace the defaults).
     pub fn apply_config(&mut self, config: &GlobalConfig) -> Result<(), ConfigError> {
         let get = |key: &str| -> Result<Option<String>, ConfigError> {
-            Ok(config.get_str("MIRROR", key)?.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+            Ok(config
+                .get_str("MIRROR", key)?
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty()))
         };
         if let Some(v) = get("source")? {
             self.source = v;
@@ -86,14 +98,26 @@ impl MirrorOptions {
         if let Some(v) = get("mail_from")? {
             self.mail_from = v;
         }
-        let lines = |v: String| -> Vec<String> { v.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect() };
+        let lines = |v: String| -> Vec<String> {
+            v.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
         if let Some(v) = get("rsync_filters")? {
             self.filters = lines(v);
         }
         if let Some(v) = get("release_patterns")? {
             let patterns = lines(v.clone());
-            self.patterns = ReleasePatterns::new(&patterns)
-                .map_err(|e| config.bad_value("MIRROR", "release_patterns", "regular expressions with the version in group 1", &e.to_string()))?;
+            self.patterns = ReleasePatterns::new(&patterns).map_err(|e| {
+                config.bad_value(
+                    "MIRROR",
+                    "release_patterns",
+                    "regular expressions with the version in group 1",
+                    &e.to_string(),
+                )
+            })?;
         }
         Ok(())
     }
@@ -127,7 +151,10 @@ pub struct MirrorReport {
 impl MirrorReport {
     /// True when nothing went wrong (no problem, sync and mail fine).
     pub fn is_clean(&self) -> bool {
-        self.problems.is_empty() && self.deferred.is_empty() && self.sync_error.is_none() && self.mail_error.is_none()
+        self.problems.is_empty()
+            && self.deferred.is_empty()
+            && self.sync_error.is_none()
+            && self.mail_error.is_none()
     }
 }
 
@@ -139,13 +166,18 @@ fn crash_point(name: &str) {
 }
 
 /// One run: sync, detect, queue, mail. `stop` interrupts the sync (then nothing is queued).
-pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<MirrorReport, MirrorError> {
+pub fn run_mirror_once(
+    opts: &MirrorOptions,
+    stop: &AtomicBool,
+) -> Result<MirrorReport, MirrorError> {
     let recipients = parse_recipients(&opts.mail_to.join(","))?;
     let mut report = MirrorReport::default();
 
     // The mapping first: a run that cannot know where jobs go must not mark releases handled.
     let clients_text = std::fs::read_to_string(&opts.clients_file).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => MirrorError::ClientsFileMissing { path: opts.clients_file.clone() },
+        std::io::ErrorKind::NotFound => MirrorError::ClientsFileMissing {
+            path: opts.clients_file.clone(),
+        },
         _ => MirrorError::io("read the clients file", &opts.clients_file, e),
     })?;
     let home = std::env::var_os("HOME").map(PathBuf::from);
@@ -153,7 +185,8 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
     report.problems.extend(problems);
     let config_map = match &opts.configs_file {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| MirrorError::io("read the config mapping", path, e))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| MirrorError::io("read the config mapping", path, e))?;
             let (map, problems) = ConfigMap::parse(&text, path);
             report.problems.extend(problems);
             map
@@ -199,7 +232,10 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
         report.deferred = std::mem::take(&mut new);
     }
     if !new.is_empty() {
-        let epoch = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let epoch = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         for kernel in &new {
             state.pending.push(plan_release(kernel, &targets, epoch));
         }
@@ -219,17 +255,26 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
         let mut renamed_once = false;
         // Queue directory -> one file renamed into it (sync_dir syncs a path's directory).
         let mut dirs = BTreeMap::new();
-        for file in state.pending.iter_mut().flat_map(|r| r.files.iter_mut()).filter(|f| f.stage == FileStage::Written) {
+        for file in state
+            .pending
+            .iter_mut()
+            .flat_map(|r| r.files.iter_mut())
+            .filter(|f| f.stage == FileStage::Written)
+        {
             // A written file whose temporary name is gone was renamed by an interrupted run.
             if file.temp.exists() {
                 if let Err(e) = std::fs::rename(&file.temp, &file.path) {
-                    report.problems.push(MirrorProblem::file(&file.path, format!("cannot drop the queue file: {e}")));
+                    report.problems.push(MirrorProblem::file(
+                        &file.path,
+                        format!("cannot drop the queue file: {e}"),
+                    ));
                     let _ = std::fs::remove_file(&file.temp);
                     file.stage = FileStage::Skipped;
                     continue;
                 }
                 report.queued.push(file.path.clone());
-                dirs.entry(file.path.parent().map(PathBuf::from)).or_insert_with(|| file.path.clone());
+                dirs.entry(file.path.parent().map(PathBuf::from))
+                    .or_insert_with(|| file.path.clone());
                 if !renamed_once {
                     renamed_once = true;
                     crash_point("renamed");
@@ -249,7 +294,12 @@ pub fn run_mirror_once(opts: &MirrorOptions, stop: &AtomicBool) -> Result<Mirror
     report.new_releases.sort_by(|a, b| version_order(a, b));
 
     if !recipients.is_empty() && !report.new_releases.is_empty() {
-        match send_release_mail(&opts.smtp_server, &opts.mail_from, &recipients, &report.new_releases) {
+        match send_release_mail(
+            &opts.smtp_server,
+            &opts.mail_from,
+            &recipients,
+            &report.new_releases,
+        ) {
             Ok(()) => report.mailed = true,
             Err(e) => report.mail_error = Some(e),
         }
@@ -288,7 +338,11 @@ type Target = (String, PathBuf, PathBuf);
 
 /// The (queue, control file) pairs that can be queued; missing queue directories and control
 /// files are reported against their line of the clients file.
-fn usable_targets(entries: &[ClientsEntry], opts: &MirrorOptions, problems: &mut Vec<MirrorProblem>) -> Vec<Target> {
+fn usable_targets(
+    entries: &[ClientsEntry],
+    opts: &MirrorOptions,
+    problems: &mut Vec<MirrorProblem>,
+) -> Vec<Target> {
     let mut targets = Vec::new();
     for entry in entries {
         let dir = opts.queue_dir.join(&entry.queue);
@@ -308,7 +362,10 @@ fn usable_targets(entries: &[ClientsEntry], opts: &MirrorOptions, problems: &mut
                 problems.push(MirrorProblem::at(
                     &opts.clients_file,
                     entry.line,
-                    format!("control file {} does not exist; fix the path on this line", control.display()),
+                    format!(
+                        "control file {} does not exist; fix the path on this line",
+                        control.display()
+                    ),
                 ));
                 continue;
             }
@@ -326,7 +383,10 @@ fn plan_release(kernel: &str, targets: &[Target], epoch: u64) -> PendingRelease 
         .iter()
         .map(|(queue, control, dir)| {
             let n = counters.entry(queue).or_insert(0);
-            let srv = control.file_name().and_then(|n| n.to_str()).is_some_and(is_server_control);
+            let srv = control
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(is_server_control);
             let name = format!("{kernel}-{epoch}{n:03}{}", if srv { ".srv" } else { "" });
             *n += 1;
             PlannedFile {
@@ -345,12 +405,26 @@ fn plan_release(kernel: &str, targets: &[Target], epoch: u64) -> PendingRelease 
 }
 
 /// Writes every planned file of `release` under its temporary name (complete and fsynced).
-fn write_planned(release: &mut PendingRelease, config_map: &ConfigMap, problems: &mut Vec<MirrorProblem>) {
-    for file in release.files.iter_mut().filter(|f| f.stage == FileStage::Planned) {
+fn write_planned(
+    release: &mut PendingRelease,
+    config_map: &ConfigMap,
+    problems: &mut Vec<MirrorProblem>,
+) {
+    for file in release
+        .files
+        .iter_mut()
+        .filter(|f| f.stage == FileStage::Planned)
+    {
         let body = match std::fs::read_to_string(&file.control) {
             Ok(body) => body,
             Err(e) => {
-                problems.push(MirrorProblem::file(&file.control, format!("cannot read the control file: {e}; {} was not queued for {}", file.queue, release.kernel)));
+                problems.push(MirrorProblem::file(
+                    &file.control,
+                    format!(
+                        "cannot read the control file: {e}; {} was not queued for {}",
+                        file.queue, release.kernel
+                    ),
+                ));
                 file.stage = FileStage::Skipped;
                 continue;
             }
@@ -374,7 +448,13 @@ fn write_planned(release: &mut PendingRelease, config_map: &ConfigMap, problems:
         match written {
             Ok(()) => file.stage = FileStage::Written,
             Err(e) => {
-                problems.push(MirrorProblem::file(&file.temp, format!("cannot write the queue file: {e}; {} was not queued for {}", file.queue, release.kernel)));
+                problems.push(MirrorProblem::file(
+                    &file.temp,
+                    format!(
+                        "cannot write the queue file: {e}; {} was not queued for {}",
+                        file.queue, release.kernel
+                    ),
+                ));
                 let _ = std::fs::remove_file(&file.temp);
                 file.stage = FileStage::Skipped;
             }
@@ -387,8 +467,15 @@ fn write_planned(release: &mut PendingRelease, config_map: &ConfigMap, problems:
 /// `syncfs` fails. A file that cannot be made durable is dropped and reported.
 fn make_durable(pending: &mut [PendingRelease], problems: &mut Vec<MirrorProblem>) {
     let mut by_dir: BTreeMap<PathBuf, Vec<&mut PlannedFile>> = BTreeMap::new();
-    for file in pending.iter_mut().flat_map(|r| r.files.iter_mut()).filter(|f| f.stage == FileStage::Written) {
-        by_dir.entry(file.temp.parent().map(PathBuf::from).unwrap_or_default()).or_default().push(file);
+    for file in pending
+        .iter_mut()
+        .flat_map(|r| r.files.iter_mut())
+        .filter(|f| f.stage == FileStage::Written)
+    {
+        by_dir
+            .entry(file.temp.parent().map(PathBuf::from).unwrap_or_default())
+            .or_default()
+            .push(file);
     }
     for (dir, files) in by_dir {
         if syncfs(&dir).is_ok() {
@@ -396,7 +483,13 @@ fn make_durable(pending: &mut [PendingRelease], problems: &mut Vec<MirrorProblem
         }
         for file in files {
             if let Err(e) = std::fs::File::open(&file.temp).and_then(|f| f.sync_all()) {
-                problems.push(MirrorProblem::file(&file.temp, format!("cannot write the queue file to disk: {e}; {} was not queued", file.queue)));
+                problems.push(MirrorProblem::file(
+                    &file.temp,
+                    format!(
+                        "cannot write the queue file to disk: {e}; {} was not queued",
+                        file.queue
+                    ),
+                ));
                 let _ = std::fs::remove_file(&file.temp);
                 file.stage = FileStage::Skipped;
             }
@@ -430,11 +523,17 @@ mod tests {
         assert_eq!(opts.smtp_server, "mail.lab:2525");
         assert_eq!(opts.mail_from, "lab@example.org");
         assert_eq!(opts.filters, ["+ */", "+ linux-*.tar.xz", "- *"]);
-        assert_eq!(opts.patterns.version_of("linux-6.1.tar.xz").as_deref(), Some("6.1"));
+        assert_eq!(
+            opts.patterns.version_of("linux-6.1.tar.xz").as_deref(),
+            Some("6.1")
+        );
         assert_eq!(opts.patterns.version_of("linux-6.1.5.tar.xz"), None);
 
         let bad = GlobalConfig::parse("[MIRROR]\nrelease_patterns: linux-\\d+\n", "g.ini").unwrap();
-        let e = MirrorOptions::new("/m", "/q").apply_config(&bad).unwrap_err().to_string();
+        let e = MirrorOptions::new("/m", "/q")
+            .apply_config(&bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("g.ini:2: [MIRROR] release_patterns"), "{e}");
     }
 }

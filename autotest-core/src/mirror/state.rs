@@ -75,17 +75,20 @@ impl MirrorState {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(source) => return Err(MirrorError::io("read the state file", path, source)),
         };
-        serde_json::from_str(&text).map(Some).map_err(|e| MirrorError::CorruptState {
-            path: path.to_owned(),
-            line: e.line(),
-            message: e.to_string(),
-        })
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| MirrorError::CorruptState {
+                path: path.to_owned(),
+                line: e.line(),
+                message: e.to_string(),
+            })
     }
 
     /// Replaces the state file atomically.
     pub fn save(&self, path: &Path) -> Result<(), MirrorError> {
         let text = serde_json::to_string_pretty(self).expect("state serializes");
-        write_atomically(path, text.as_bytes()).map_err(|source| MirrorError::io("write the state file", path, source))
+        write_atomically(path, text.as_bytes())
+            .map_err(|source| MirrorError::io("write the state file", path, source))
     }
 
     /// Is `kernel` handled or pending?
@@ -130,7 +133,8 @@ impl StateLock {
         lock.push(".lock");
         let lock = PathBuf::from(lock);
         if let Some(parent) = lock.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| MirrorError::io("create the state directory", parent, source))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|source| MirrorError::io("create the state directory", parent, source))?;
         }
         let file = File::options()
             .create(true)
@@ -156,7 +160,10 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let path = d.path().join("state");
         assert_eq!(MirrorState::load(&path).unwrap(), None);
-        let mut s = MirrorState { version: 1, ..MirrorState::default() };
+        let mut s = MirrorState {
+            version: 1,
+            ..MirrorState::default()
+        };
         s.handled.insert("6.1".into());
         s.pending.push(PendingRelease {
             kernel: "6.2".into(),

@@ -34,20 +34,31 @@ pub const DEFAULT_FILTERS: &[&str] = &[
 /// Brings `mirror_dir` up to date with `source` through the `filters`. Returns early with
 /// [`MirrorError::Stopped`] (rsync terminated, its temporary files removed by itself) when
 /// `stop` is set.
-pub fn sync_releases(source: &str, filters: &[String], mirror_dir: &Path, stop: &AtomicBool) -> Result<(), MirrorError> {
+pub fn sync_releases(
+    source: &str,
+    filters: &[String],
+    mirror_dir: &Path,
+    stop: &AtomicBool,
+) -> Result<(), MirrorError> {
     let is_url = source.starts_with("rsync://") || source.contains("::");
     if !is_url && !Path::new(source).is_dir() {
-        return Err(MirrorError::SourceMissing { origin: source.to_owned() });
+        return Err(MirrorError::SourceMissing {
+            origin: source.to_owned(),
+        });
     }
-    std::fs::create_dir_all(mirror_dir).map_err(|e| MirrorError::io("create the mirror directory", mirror_dir, e))?;
+    std::fs::create_dir_all(mirror_dir)
+        .map_err(|e| MirrorError::io("create the mirror directory", mirror_dir, e))?;
     let mut cmd = Command::new("rsync");
     // -t keeps times so the next run skips what it has; no --delete: releases are kept.
     cmd.args(["-rt", "--prune-empty-dirs", "--timeout=300"]);
     for rule in filters {
         cmd.arg(format!("--filter={rule}"));
     }
-    cmd.arg(with_slash(source)).arg(with_slash(&mirror_dir.to_string_lossy()));
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
+    cmd.arg(with_slash(source))
+        .arg(with_slash(&mirror_dir.to_string_lossy()));
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => MirrorError::RsyncMissing,
         _ => MirrorError::io("start rsync for", Path::new(source), e),
@@ -59,7 +70,10 @@ pub fn sync_releases(source: &str, filters: &[String], mirror_dir: &Path, stop: 
         text
     });
     let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| MirrorError::io("wait for rsync from", Path::new(source), e))? {
+        if let Some(status) = child
+            .try_wait()
+            .map_err(|e| MirrorError::io("wait for rsync from", Path::new(source), e))?
+        {
             break status;
         }
         if stop.load(Ordering::Relaxed) {
@@ -74,7 +88,14 @@ pub fn sync_releases(source: &str, filters: &[String], mirror_dir: &Path, stop: 
     if status.success() {
         return Ok(());
     }
-    let tail: Vec<&str> = output.lines().rev().take(5).collect::<Vec<_>>().into_iter().rev().collect();
+    let tail: Vec<&str> = output
+        .lines()
+        .rev()
+        .take(5)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
     Err(MirrorError::Rsync {
         origin: source.to_owned(),
         status: status.to_string(),
@@ -83,5 +104,9 @@ pub fn sync_releases(source: &str, filters: &[String], mirror_dir: &Path, stop: 
 }
 
 fn with_slash(s: &str) -> String {
-    if s.ends_with('/') { s.to_owned() } else { format!("{s}/") }
+    if s.ends_with('/') {
+        s.to_owned()
+    } else {
+        format!("{s}/")
+    }
 }

@@ -24,7 +24,14 @@ pub fn preamble(job: &KernelJob, source: &str) -> String {
     let patches = if job.patches.is_empty() {
         "None".to_owned()
     } else {
-        format!("[{}]", job.patches.iter().map(|p| py_str(p)).collect::<Vec<_>>().join(", "))
+        format!(
+            "[{}]",
+            job.patches
+                .iter()
+                .map(|p| py_str(p))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
     format!(
         "# Queued by autotest mirror for kernel {}, from {}\nkernel = {}\nconfig = {config}\npatches = {patches}\n",
@@ -82,13 +89,18 @@ pub fn wrap_client_control(job: &KernelJob, source: &str, body: &str) -> String 
     if body.lines().any(|l| l.starts_with("def step_init(")) {
         step_body.push_str("    step_init()\n    return locals()\n");
     }
-    let (comment, assignments) = preamble(job, source).split_once('\n').map(|(c, a)| (c.to_owned(), a.to_owned())).unwrap_or_default();
+    let (comment, assignments) = preamble(job, source)
+        .split_once('\n')
+        .map(|(c, a)| (c.to_owned(), a.to_owned()))
+        .unwrap_or_default();
     let mut out = format!("{comment}\n{future}{assignments}");
     if !star_imports.is_empty() {
         out.push('\n');
         out.push_str(&star_imports);
     }
-    out.push_str("\n\ndef step_init():\n    job.next_step([step_test])\n    k = job.kernel(kernel)\n");
+    out.push_str(
+        "\n\ndef step_init():\n    job.next_step([step_test])\n    k = job.kernel(kernel)\n",
+    );
     if !job.patches.is_empty() {
         out.push_str("    k.patch(*patches)\n");
     }
@@ -102,7 +114,8 @@ pub fn wrap_client_control(job: &KernelJob, source: &str, body: &str) -> String 
 }
 
 fn is_future_import(line: &str) -> bool {
-    line.strip_prefix("from").is_some_and(|r| r.starts_with([' ', '\t']) && r.trim_start().starts_with("__future__"))
+    line.strip_prefix("from")
+        .is_some_and(|r| r.starts_with([' ', '\t']) && r.trim_start().starts_with("__future__"))
 }
 
 fn is_star_import(line: &str) -> bool {
@@ -115,7 +128,11 @@ fn expand_leading_tabs(line: &str) -> String {
     let indent_len = line.len() - line.trim_start_matches([' ', '\t']).len();
     let mut col = 0;
     for c in line[..indent_len].chars() {
-        col = if c == '\t' { (col / 8 + 1) * 8 } else { col + 1 };
+        col = if c == '\t' {
+            (col / 8 + 1) * 8
+        } else {
+            col + 1
+        };
     }
     format!("{}{}", " ".repeat(col), &line[indent_len..])
 }
@@ -159,7 +176,11 @@ mod tests {
     #[test]
     fn wraps_a_client_file_in_two_steps() {
         let body = "# basic tests\njob.run_test('kernbench', 2)\nif True:\n\tjob.run_test('dbench')\n        \tjob.run_test('tbench')\n";
-        let out = wrap_client_control(&job(KernelConfig::Path("/boot/config".into()), &[]), "/ctl/basic-tests", body);
+        let out = wrap_client_control(
+            &job(KernelConfig::Path("/boot/config".into()), &[]),
+            "/ctl/basic-tests",
+            body,
+        );
         assert_eq!(
             out,
             "# Queued by autotest mirror for kernel 6.1.5, from /ctl/basic-tests\n\
@@ -176,7 +197,11 @@ mod tests {
     #[test]
     fn defconfig_patches_and_module_level_imports() {
         let body = "from __future__ import print_function\nfrom autotest_lib.client.bin.utils import *\n\n# only comments\n";
-        let out = wrap_client_control(&job(KernelConfig::Defconfig, &["/m/patch-1.xz", "it's"]), "c", body);
+        let out = wrap_client_control(
+            &job(KernelConfig::Defconfig, &["/m/patch-1.xz", "it's"]),
+            "c",
+            body,
+        );
         assert_eq!(
             out,
             "# Queued by autotest mirror for kernel 6.1.5, from c\n\
@@ -195,7 +220,11 @@ mod tests {
     #[test]
     fn a_file_with_its_own_steps_is_started_from_step_test() {
         let body = "def step_init():\n    job.next_step(step_two)\n\ndef step_two():\n    job.run_test('sleeptest')\n";
-        let out = wrap_client_control(&job(KernelConfig::Path("/boot/config".into()), &[]), "c", body);
+        let out = wrap_client_control(
+            &job(KernelConfig::Path("/boot/config".into()), &[]),
+            "c",
+            body,
+        );
         assert!(
             out.ends_with("def step_test():\n    def step_init():\n        job.next_step(step_two)\n\n    def step_two():\n        job.run_test('sleeptest')\n    step_init()\n    return locals()\n"),
             "{out}"
@@ -205,10 +234,16 @@ mod tests {
     #[test]
     fn server_file_follows_the_preamble_unchanged() {
         let body = "def run(machine):\n\tpass\nparallel_simple(run, machines)\n";
-        let out = wrap_server_control(&job(KernelConfig::Path("/cfg/x86".into()), &[]), "/ctl/a.srv", body);
+        let out = wrap_server_control(
+            &job(KernelConfig::Path("/cfg/x86".into()), &[]),
+            "/ctl/a.srv",
+            body,
+        );
         assert_eq!(
             out,
-            format!("# Queued by autotest mirror for kernel 6.1.5, from /ctl/a.srv\nkernel = '6.1.5'\nconfig = '/cfg/x86'\npatches = None\n\n{body}")
+            format!(
+                "# Queued by autotest mirror for kernel 6.1.5, from /ctl/a.srv\nkernel = '6.1.5'\nconfig = '/cfg/x86'\npatches = None\n\n{body}"
+            )
         );
     }
 
@@ -224,20 +259,44 @@ mod tests {
             "from __future__ import print_function\nfrom os.path import *\nimport os\nfor t in ('dbench', 'tbench'):\n\tjob.run_test(t)\n",
             "x = \"\"\"\nmulti\n  line\n\"\"\"\r\njob.run_test('sleeptest')\r\n",
         ];
-        let configs = [KernelConfig::Path("/boot/config".into()), KernelConfig::Defconfig];
+        let configs = [
+            KernelConfig::Path("/boot/config".into()),
+            KernelConfig::Defconfig,
+        ];
         let mut files = Vec::new();
         for (i, body) in bodies.iter().enumerate() {
             for (j, config) in configs.iter().enumerate() {
                 let path = d.path().join(format!("c{i}_{j}.py"));
-                std::fs::write(&path, wrap_client_control(&job(config.clone(), &["/p/1.xz"]), "src", body)).unwrap();
+                std::fs::write(
+                    &path,
+                    wrap_client_control(&job(config.clone(), &["/p/1.xz"]), "src", body),
+                )
+                .unwrap();
                 files.push(path);
             }
         }
         let srv = d.path().join("s.py");
-        std::fs::write(&srv, wrap_server_control(&job(KernelConfig::Defconfig, &[]), "s", "print(kernel, config, patches)\n")).unwrap();
+        std::fs::write(
+            &srv,
+            wrap_server_control(
+                &job(KernelConfig::Defconfig, &[]),
+                "s",
+                "print(kernel, config, patches)\n",
+            ),
+        )
+        .unwrap();
         files.push(srv);
-        let out = std::process::Command::new("python3").arg("-m").arg("py_compile").args(&files).output().expect("python3 runs");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = std::process::Command::new("python3")
+            .arg("-m")
+            .arg("py_compile")
+            .args(&files)
+            .output()
+            .expect("python3 runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]

@@ -40,4 +40,3 @@ pub const QUEUE_JOB_FILE: &str = crate::results::JobResults::QUEUE_JOB;
 
 /// File name of the lock a monitor holds in its queue directory.
 pub const QUEUE_LOCK_FILE: &str = ".monitor.lock";
-

@@ -18,9 +18,9 @@ use super::spool::{self, Hold, Pick, Tracker, fingerprint};
 use super::watch::{HubEvent, Subscription, WatchHub};
 use super::{QUEUE_JOB_FILE, QUEUE_LOCK_FILE, QueueError, is_server_control};
 use crate::autoserv::{AutoservLauncher, LaunchRequest, LocalProcessLauncher};
-use crate::results::JobResults;
 use crate::machines::{MACHINES_FILE, machines_for_queue};
 use crate::pidfile::{Pidfile, PidfileState, ProcessExit};
+use crate::results::JobResults;
 
 /// Settings of queue monitors that do not depend on the queue.
 #[derive(Debug, Clone)]
@@ -445,7 +445,8 @@ impl Monitor {
         let mut now = std::collections::HashMap::new();
         for s in skipped {
             if self.skipped.get(&s.key) != Some(&s.reason) {
-                self.log.warn(format!("{} is not run: {}", s.shown, s.reason));
+                self.log
+                    .warn(format!("{} is not run: {}", s.shown, s.reason));
             }
             now.insert(s.key, s.reason);
         }
@@ -725,7 +726,6 @@ impl Monitor {
             self.log.warn(e.to_string());
         }
     }
-
 }
 
 /// Reads the lines a running job appends to a file (its `debug/machine-wait`), each once.

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use tokio::time::Instant;
 
 use super::QUEUE_JOB_FILE;
+use super::QueueError;
 use super::claim::read_record;
 use super::launch::read_autoserv_pidfile;
 use super::monitor::{Flow, Monitor, Stop, Wake};
-use super::QueueError;
-use crate::results::JobResults;
 use crate::machines::machines_for_queue;
 use crate::pidfile::PidfileState;
+use crate::results::JobResults;
 
 /// What the monitor finds in a results directory of its queue when it starts.
 #[derive(Debug)]
@@ -42,7 +42,6 @@ pub(super) enum Found {
     /// interrupted by a crash while the record was being written.
     OrphanRecord { dir: PathBuf },
 }
-
 
 impl Monitor {
     /// A claim across filesystems copies the control file into the results directory before it
@@ -118,7 +117,11 @@ impl Monitor {
                 } => {
                     // autoserv writes its pidfile before it touches a machine: one that runs is
                     // waited for; one that is gone never began the job, which then runs now.
-                    let pids = self.options.launcher.running_for(&JobResults::new(&dir)).await;
+                    let pids = self
+                        .options
+                        .launcher
+                        .running_for(&JobResults::new(&dir))
+                        .await;
                     if let Some(&pid) = pids.first() {
                         running.push(Found::Running { dir, label, pid });
                     } else if !control.is_empty() && dir.join(&control).exists() {
@@ -292,4 +295,3 @@ pub(super) fn find_unfinished(
     found.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     Ok(found.into_iter().map(|(_, _, f)| f).collect())
 }
-

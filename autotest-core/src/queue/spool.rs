@@ -56,7 +56,9 @@ impl std::fmt::Display for NotAJob {
         match self {
             NotAJob::Kind(k) => write!(f, "it is a {k}, not a regular file"),
             NotAJob::Dangling => write!(f, "it is a symbolic link whose target does not exist"),
-            NotAJob::LinkTo(k) => write!(f, "it is a symbolic link to a {k}, not to a regular file"),
+            NotAJob::LinkTo(k) => {
+                write!(f, "it is a symbolic link to a {k}, not to a regular file")
+            }
             NotAJob::Outside { target, top } => write!(
                 f,
                 "it is a symbolic link to {}, outside {}; only links inside it are run (copy the file into the queue instead)",
@@ -96,7 +98,10 @@ pub(crate) fn spool_top(spool: &Path) -> PathBuf {
 
 /// What a spool file is: a job (regular file, or symbolic link to one inside `top`), with its
 /// metadata, target size and whether it is a link; or why it is not.
-pub(crate) fn classify(path: &Path, top: &Path) -> io::Result<Result<(Metadata, u64, bool), NotAJob>> {
+pub(crate) fn classify(
+    path: &Path,
+    top: &Path,
+) -> io::Result<Result<(Metadata, u64, bool), NotAJob>> {
     let meta = fs::symlink_metadata(path)?;
     let t = meta.file_type();
     if t.is_file() {
@@ -168,7 +173,10 @@ pub fn scan_spool(dir: impl AsRef<Path>) -> Result<Vec<SpoolEntry>, QueueError> 
 }
 
 /// [`scan_spool`], with the entries it skipped (but dot files) and why.
-pub(crate) fn scan_spool_full(dir: &Path, top: &Path) -> Result<(Vec<SpoolEntry>, Vec<Skipped>), QueueError> {
+pub(crate) fn scan_spool_full(
+    dir: &Path,
+    top: &Path,
+) -> Result<(Vec<SpoolEntry>, Vec<Skipped>), QueueError> {
     let read = fs::read_dir(dir).map_err(|e| {
         if e.kind() == io::ErrorKind::NotFound {
             QueueError::QueueDirMissing {

@@ -59,9 +59,9 @@ impl WatchHub {
                     // Drop the noise of dot-files (our own .log and lock) before it wakes anyone;
                     // .machines is kept: it lifts holds.
                     let noise = event.paths.iter().all(|p| {
-                        p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.') && n != crate::machines::MACHINES_FILE)
+                        p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                            n.starts_with('.') && n != crate::machines::MACHINES_FILE
+                        })
                     });
                     if noise {
                         return;

@@ -63,7 +63,11 @@ impl JobResults {
     /// The status log a reader should take: `status.log` where there is one, else `status`.
     pub fn any_status_log(&self) -> PathBuf {
         let server = self.status_log();
-        if server.exists() { server } else { self.client_status() }
+        if server.exists() {
+            server
+        } else {
+            self.client_status()
+        }
     }
 
     /// `keyval`, the job keyvals.
@@ -124,7 +128,11 @@ impl JobResults {
     /// The results of `machine`'s part of the job: its own subdirectory when the job has
     /// `several` machines, else the job's directory itself (legacy single-machine layout).
     pub fn machine(&self, machine: &str, several: bool) -> JobResults {
-        if several { JobResults::new(self.root.join(machine)) } else { self.clone() }
+        if several {
+            JobResults::new(self.root.join(machine))
+        } else {
+            self.clone()
+        }
     }
 }
 
@@ -156,7 +164,11 @@ pub fn special_task_dir(
     task_id: u64,
     task: &str,
 ) -> PathBuf {
-    results_root.as_ref().join("hosts").join(host).join(format!("{task_id}-{task}"))
+    results_root
+        .as_ref()
+        .join("hosts")
+        .join(host)
+        .join(format!("{task_id}-{task}"))
 }
 
 #[cfg(test)]
@@ -169,12 +181,21 @@ mod tests {
         assert_eq!(job.status_log(), Path::new("/r/q-job/status.log"));
         assert_eq!(job.client_status(), Path::new("/r/q-job/status"));
         assert_eq!(job.autoserv_cmd(), Path::new("/r/q-job/debug/autoserv.cmd"));
-        assert_eq!(job.autoserv_pidfile().path(), Path::new("/r/q-job/.autoserv_execute"));
+        assert_eq!(
+            job.autoserv_pidfile().path(),
+            Path::new("/r/q-job/.autoserv_execute")
+        );
         assert_eq!(job.queue_job(), Path::new("/r/q-job/.queue_job"));
-        assert_eq!(job.machine("m1", true).status_log(), Path::new("/r/q-job/m1/status.log"));
+        assert_eq!(
+            job.machine("m1", true).status_log(),
+            Path::new("/r/q-job/m1/status.log")
+        );
         assert_eq!(job.machine("m1", false), job);
         assert_eq!(queue_job_dir_name("q", "c.srv"), "q-c.srv");
-        assert_eq!(scheduler_job_dir("/r", 12, "alice"), Path::new("/r/12-alice"));
+        assert_eq!(
+            scheduler_job_dir("/r", 12, "alice"),
+            Path::new("/r/12-alice")
+        );
         assert_eq!(group_subdir(0), "group0");
         assert_eq!(
             special_task_dir("/r", "h1", 7, "verify"),

@@ -102,7 +102,9 @@ impl fmt::Display for StatusCode {
 
 /// A string that is not a legacy status code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown status code {0:?}: expected one of TEST_NA ABORT ERROR FAIL WARN GOOD BUG ALERT RUNNING NOSTATUS")]
+#[error(
+    "unknown status code {0:?}: expected one of TEST_NA ABORT ERROR FAIL WARN GOOD BUG ALERT RUNNING NOSTATUS"
+)]
 pub struct UnknownStatusCode(pub String);
 
 impl FromStr for StatusCode {
@@ -128,7 +130,10 @@ mod tests {
             "TEST_NA ABORT ERROR FAIL WARN GOOD BUG ALERT RUNNING NOSTATUS"
         );
         assert_eq!(StatusCode::Good.worst(StatusCode::Fail), StatusCode::Fail);
-        assert_eq!(StatusCode::Warn.worst(StatusCode::TestNa), StatusCode::TestNa);
+        assert_eq!(
+            StatusCode::Warn.worst(StatusCode::TestNa),
+            StatusCode::TestNa
+        );
         assert!(StatusCode::Abort.is_worse_than(StatusCode::Error));
     }
 

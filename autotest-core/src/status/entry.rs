@@ -105,7 +105,8 @@ impl StatusEntry {
             self.fields.push(("timestamp".into(), epoch.to_string()));
         }
         if self.field("localtime").is_none() {
-            self.fields.push(("localtime".into(), format_localtime(epoch)));
+            self.fields
+                .push(("localtime".into(), format_localtime(epoch)));
         }
         self
     }
@@ -145,7 +146,9 @@ impl StatusEntry {
         out.push('\t');
         out.push_str(&clean_field(self.subdir.as_deref().unwrap_or(EMPTY_FIELD)));
         out.push('\t');
-        out.push_str(&clean_field(self.operation.as_deref().unwrap_or(EMPTY_FIELD)));
+        out.push_str(&clean_field(
+            self.operation.as_deref().unwrap_or(EMPTY_FIELD),
+        ));
         for (k, v) in &self.fields {
             out.push('\t');
             out.push_str(&clean_field(k).replace('=', "_"));

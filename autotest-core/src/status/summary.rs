@@ -236,11 +236,14 @@ const QUOTED_BYTES: usize = 200;
 pub fn summarize_file(path: impl AsRef<Path>) -> Result<JobSummary, StatusLogError> {
     let path = path.as_ref();
     let file = open_regular(path)?;
-    summarize_reader(std::io::BufReader::with_capacity(64 * 1024, file), MAX_LINE_BYTES)
-        .map_err(|source| StatusLogError::Read {
-            path: path.to_path_buf(),
-            source,
-        })
+    summarize_reader(
+        std::io::BufReader::with_capacity(64 * 1024, file),
+        MAX_LINE_BYTES,
+    )
+    .map_err(|source| StatusLogError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Summarizes a status log read from `reader`, holding at most `max_line` bytes of a line (see
@@ -337,7 +340,8 @@ impl Summarizer {
     }
 
     fn bad_line(&mut self, text: &str, reason: ProblemReason) {
-        self.problems.push(ParseProblem::new(self.line, text, reason));
+        self.problems
+            .push(ParseProblem::new(self.line, text, reason));
         self.continues = false;
     }
 
@@ -364,7 +368,9 @@ impl Summarizer {
             StatusLineKind::Start | StatusLineKind::Status(_) => pe.depth,
         };
         while self.frames.len() > keep {
-            let Some(frame) = self.frames.pop() else { break };
+            let Some(frame) = self.frames.pop() else {
+                break;
+            };
             self.problems.push(ParseProblem {
                 line: frame.start.line,
                 text: frame.start.first_line(),

@@ -124,7 +124,10 @@ impl DbUrl {
 
 /// Finds the lab database: `explicit` (`--db`), else the `AUTOTEST_DB` environment variable,
 /// else `[AUTOTEST_WEB]` of `config`, else [`default_db_file`]. Every front end calls this.
-pub fn resolve_db(explicit: Option<&str>, config: Option<&GlobalConfig>) -> Result<DbUrl, StoreError> {
+pub fn resolve_db(
+    explicit: Option<&str>,
+    config: Option<&GlobalConfig>,
+) -> Result<DbUrl, StoreError> {
     let env = std::env::var(DB_ENV).ok().filter(|v| !v.trim().is_empty());
     resolve_db_with(explicit, env.as_deref(), config, &default_db_file())
 }
@@ -174,8 +177,17 @@ fn from_config(config: &GlobalConfig) -> Result<Option<DbUrl>, StoreError> {
             .unwrap_or(config.global_path())
             .to_owned()
     };
-    let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
-    let (db_type, host, database) = (nonempty(&web.db_type), nonempty(&web.host), nonempty(&web.database));
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    let (db_type, host, database) = (
+        nonempty(&web.db_type),
+        nonempty(&web.host),
+        nonempty(&web.database),
+    );
     let Some(db_type) = db_type else {
         if database.is_some() || host.is_some() {
             return Err(StoreError::BadConfig {
@@ -195,8 +207,15 @@ fn from_config(config: &GlobalConfig) -> Result<Option<DbUrl>, StoreError> {
                 });
             };
             // A relative file is relative to the config file that names it, not to the cwd.
-            let file = file_of("database").parent().map(|d| d.join(&database)).unwrap_or_else(|| database.clone().into());
-            let file = if Path::new(&database).is_absolute() { PathBuf::from(&database) } else { file };
+            let file = file_of("database")
+                .parent()
+                .map(|d| d.join(&database))
+                .unwrap_or_else(|| database.clone().into());
+            let file = if Path::new(&database).is_absolute() {
+                PathBuf::from(&database)
+            } else {
+                file
+            };
             Ok(Some(DbUrl::sqlite(file, &origin("database"))))
         }
         "postgresql" | "postgres" => {
@@ -271,7 +290,10 @@ pub(crate) async fn connect_pool(url: &DbUrl) -> Result<AnyPool, StoreError> {
     let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(60));
     let pool = match url.backend {
         Backend::Sqlite => {
-            if let Some(dir) = Path::new(&url.target).parent().filter(|d| !d.as_os_str().is_empty()) {
+            if let Some(dir) = Path::new(&url.target)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
                 std::fs::create_dir_all(dir).map_err(|e| err(sqlx::Error::Io(e)))?;
             }
             options
@@ -279,7 +301,10 @@ pub(crate) async fn connect_pool(url: &DbUrl) -> Result<AnyPool, StoreError> {
                 .after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute(sqlx::AssertSqlSafe(format!("PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"))).await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}"
+                        )))
+                        .await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         Ok(())
                     })
@@ -298,8 +323,14 @@ mod tests {
 
     #[test]
     fn passwords_are_hidden() {
-        assert_eq!(hide_password("postgres://lab:s3cr@t@db:5432/lab"), "postgres://lab:***@db:5432/lab");
-        assert_eq!(hide_password("postgres://lab@db/lab"), "postgres://lab@db/lab");
+        assert_eq!(
+            hide_password("postgres://lab:s3cr@t@db:5432/lab"),
+            "postgres://lab:***@db:5432/lab"
+        );
+        assert_eq!(
+            hide_password("postgres://lab@db/lab"),
+            "postgres://lab@db/lab"
+        );
         let url = DbUrl::parse("postgresql://u:pw@h/d", "--db").unwrap();
         assert_eq!(url.to_string(), "postgres://u:***@h/d");
         assert!(!format!("{url:?}").contains("pw"));
@@ -307,11 +338,28 @@ mod tests {
 
     #[test]
     fn urls_are_parsed_or_refused() {
-        assert_eq!(DbUrl::parse("sqlite:///tmp/x.db", "--db").unwrap().sqlite_file(), Some(Path::new("/tmp/x.db")));
-        assert_eq!(DbUrl::parse("sqlite:rel.db", "--db").unwrap().sqlite_file(), Some(Path::new("rel.db")));
-        for bad in ["mysql://h/d", "/tmp/x.db", "sqlite:", "sqlite::memory:", "postgres:///x"] {
+        assert_eq!(
+            DbUrl::parse("sqlite:///tmp/x.db", "--db")
+                .unwrap()
+                .sqlite_file(),
+            Some(Path::new("/tmp/x.db"))
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite:rel.db", "--db").unwrap().sqlite_file(),
+            Some(Path::new("rel.db"))
+        );
+        for bad in [
+            "mysql://h/d",
+            "/tmp/x.db",
+            "sqlite:",
+            "sqlite::memory:",
+            "postgres:///x",
+        ] {
             let e = DbUrl::parse(bad, "AUTOTEST_DB").unwrap_err().to_string();
-            assert!(e.contains("AUTOTEST_DB") && e.contains("use sqlite:"), "{e}");
+            assert!(
+                e.contains("AUTOTEST_DB") && e.contains("use sqlite:"),
+                "{e}"
+            );
         }
     }
 

@@ -25,7 +25,9 @@ pub enum StoreError {
         problem: String,
     },
     /// The database could not be reached or opened.
-    #[error("cannot open the lab database {url}: {source}: check that it exists and is reachable (for SQLite, that its directory is writable)")]
+    #[error(
+        "cannot open the lab database {url}: {source}: check that it exists and is reachable (for SQLite, that its directory is writable)"
+    )]
     Connect {
         /// The database (without password).
         url: String,

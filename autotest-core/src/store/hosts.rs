@@ -96,7 +96,10 @@ pub struct NewLabel {
 impl NewLabel {
     /// A plain label.
     pub fn new(name: impl Into<String>) -> NewLabel {
-        NewLabel { name: name.into(), ..NewLabel::default() }
+        NewLabel {
+            name: name.into(),
+            ..NewLabel::default()
+        }
     }
 }
 
@@ -118,7 +121,10 @@ macro_rules! host_cols {
 }
 
 fn read_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { what: format!("reading {what}"), source }
+    move |source| StoreError::Query {
+        what: format!("reading {what}"),
+        source,
+    }
 }
 
 fn host_from_row(r: &AnyRow) -> Result<Host, StoreError> {
@@ -153,11 +159,16 @@ impl Store {
     pub async fn create_host(&self, hostname: &str) -> Result<Host, StoreError> {
         let hostname = hostname.trim();
         if hostname.is_empty() || hostname.chars().any(char::is_whitespace) {
-            return Err(StoreError::Invalid(format!("host name {hostname:?} is empty or has spaces: give the name the lab reaches it by")));
+            return Err(StoreError::Invalid(format!(
+                "host name {hostname:?} is empty or has spaces: give the name the lab reaches it by"
+            )));
         }
         if let Some(old) = self.host_any(hostname).await? {
             if !old.invalid {
-                return Err(StoreError::Invalid(format!("host {hostname} already exists (id {})", old.id)));
+                return Err(StoreError::Invalid(format!(
+                    "host {hostname} already exists (id {})",
+                    old.id
+                )));
             }
             sqlx::query(
                 "UPDATE hosts SET invalid = 0, status = 'Ready', locked = 0, locked_by = NULL, lock_time = NULL, dirty = 0, protection = 'No protection' WHERE id = $1",
@@ -179,11 +190,15 @@ impl Store {
 
     /// A host by name, deleted ones included.
     async fn host_any(&self, hostname: &str) -> Result<Option<Host>, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", host_cols!(), " FROM hosts WHERE hostname = $1"))
-            .bind(hostname)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query(format!("looking up host {hostname}")))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hosts WHERE hostname = $1"
+        ))
+        .bind(hostname)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::query(format!("looking up host {hostname}")))?;
         row.as_ref().map(host_from_row).transpose()
     }
 
@@ -196,39 +211,71 @@ impl Store {
     pub async fn host_named(&self, hostname: &str) -> Result<Host, StoreError> {
         self.host(hostname)
             .await?
-            .ok_or_else(|| StoreError::NotFound { kind: "host", name: hostname.to_owned() })
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "host",
+                name: hostname.to_owned(),
+            })
     }
 
     /// A host by id (deleted ones included: jobs keep pointing at them).
     pub async fn host_by_id(&self, id: i64) -> Result<Host, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", host_cols!(), " FROM hosts WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query(format!("looking up host id {id}")))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hosts WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::query(format!("looking up host id {id}")))?;
         match row {
             Some(r) => host_from_row(&r),
-            None => Err(StoreError::NotFound { kind: "host", name: id.to_string() }),
+            None => Err(StoreError::NotFound {
+                kind: "host",
+                name: id.to_string(),
+            }),
         }
     }
 
     /// Every host not deleted, by name.
     pub async fn hosts(&self) -> Result<Vec<Host>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", host_cols!(), " FROM hosts WHERE invalid = 0 ORDER BY hostname"))
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query("listing hosts"))?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            host_cols!(),
+            " FROM hosts WHERE invalid = 0 ORDER BY hostname"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query("listing hosts"))?;
         rows.iter().map(host_from_row).collect()
     }
 
     /// Sets a host's scheduler state.
-    pub async fn set_host_status(&self, hostname: &str, status: HostStatus) -> Result<Host, StoreError> {
-        self.update_host(hostname, "UPDATE hosts SET status = $1 WHERE hostname = $2 AND invalid = 0", status.as_str()).await
+    pub async fn set_host_status(
+        &self,
+        hostname: &str,
+        status: HostStatus,
+    ) -> Result<Host, StoreError> {
+        self.update_host(
+            hostname,
+            "UPDATE hosts SET status = $1 WHERE hostname = $2 AND invalid = 0",
+            status.as_str(),
+        )
+        .await
     }
 
     /// Sets a host's repair protection.
-    pub async fn set_host_protection(&self, hostname: &str, p: Protection) -> Result<Host, StoreError> {
-        self.update_host(hostname, "UPDATE hosts SET protection = $1 WHERE hostname = $2 AND invalid = 0", p.as_str()).await
+    pub async fn set_host_protection(
+        &self,
+        hostname: &str,
+        p: Protection,
+    ) -> Result<Host, StoreError> {
+        self.update_host(
+            hostname,
+            "UPDATE hosts SET protection = $1 WHERE hostname = $2 AND invalid = 0",
+            p.as_str(),
+        )
+        .await
     }
 
     /// Marks a host dirty (a job ran) or clean (a cleanup ran).
@@ -242,7 +289,12 @@ impl Store {
         self.after_update(hostname, n.rows_affected()).await
     }
 
-    async fn update_host(&self, hostname: &str, sql: &'static str, value: &str) -> Result<Host, StoreError> {
+    async fn update_host(
+        &self,
+        hostname: &str,
+        sql: &'static str,
+        value: &str,
+    ) -> Result<Host, StoreError> {
         let n = sqlx::query(sql)
             .bind(value.to_owned())
             .bind(hostname)
@@ -254,7 +306,10 @@ impl Store {
 
     async fn after_update(&self, hostname: &str, rows: u64) -> Result<Host, StoreError> {
         if rows == 0 {
-            return Err(StoreError::NotFound { kind: "host", name: hostname.to_owned() });
+            return Err(StoreError::NotFound {
+                kind: "host",
+                name: hostname.to_owned(),
+            });
         }
         self.host_named(hostname).await
     }
@@ -275,7 +330,9 @@ impl Store {
             return Err(StoreError::Invalid(format!(
                 "host {hostname} is locked already by {} since {}: unlock it first",
                 host.locked_by.as_deref().unwrap_or("?"),
-                host.lock_time.map(|t| t.to_string()).unwrap_or_else(|| "?".into())
+                host.lock_time
+                    .map(|t| t.to_string())
+                    .unwrap_or_else(|| "?".into())
             )));
         }
         Ok(host)
@@ -295,9 +352,17 @@ impl Store {
     /// labels, and is no longer listed.
     pub async fn delete_host(&self, hostname: &str) -> Result<(), StoreError> {
         let host = self.host_named(hostname).await?;
-        let mut tx = self.pool().begin().await.map_err(StoreError::query("starting a transaction"))?;
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(StoreError::query("starting a transaction"))?;
         let what = || StoreError::query(format!("deleting host {hostname}"));
-        sqlx::query("DELETE FROM host_labels WHERE host_id = $1").bind(host.id).execute(&mut *tx).await.map_err(what())?;
+        sqlx::query("DELETE FROM host_labels WHERE host_id = $1")
+            .bind(host.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(what())?;
         sqlx::query("UPDATE hosts SET invalid = 1, locked = 0, locked_by = NULL, lock_time = NULL WHERE id = $1")
             .bind(host.id)
             .execute(&mut *tx)
@@ -307,7 +372,12 @@ impl Store {
     }
 
     /// Sets (or replaces) an attribute of a host.
-    pub async fn set_host_attribute(&self, hostname: &str, attribute: &str, value: &str) -> Result<(), StoreError> {
+    pub async fn set_host_attribute(
+        &self,
+        hostname: &str,
+        attribute: &str,
+        value: &str,
+    ) -> Result<(), StoreError> {
         let host = self.host_named(hostname).await?;
         sqlx::query(
             "INSERT INTO host_attributes (host_id, attribute, value) VALUES ($1, $2, $3) ON CONFLICT (host_id, attribute) DO UPDATE SET value = excluded.value",
@@ -322,15 +392,27 @@ impl Store {
     }
 
     /// A host's attributes, by name.
-    pub async fn host_attributes(&self, hostname: &str) -> Result<Vec<(String, String)>, StoreError> {
+    pub async fn host_attributes(
+        &self,
+        hostname: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let host = self.host_named(hostname).await?;
-        let rows = sqlx::query("SELECT attribute, value FROM host_attributes WHERE host_id = $1 ORDER BY attribute")
-            .bind(host.id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query(format!("reading attributes of host {hostname}")))?;
+        let rows = sqlx::query(
+            "SELECT attribute, value FROM host_attributes WHERE host_id = $1 ORDER BY attribute",
+        )
+        .bind(host.id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query(format!(
+            "reading attributes of host {hostname}"
+        )))?;
         rows.iter()
-            .map(|r| Ok((r.try_get(0).map_err(read_err("a host attribute"))?, r.try_get(1).map_err(read_err("a host attribute"))?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(read_err("a host attribute"))?,
+                    r.try_get(1).map_err(read_err("a host attribute"))?,
+                ))
+            })
             .collect()
     }
 
@@ -367,7 +449,10 @@ impl Store {
 
     /// A label by name; [`StoreError::NotFound`] when there is none.
     pub async fn label_named(&self, name: &str) -> Result<Label, StoreError> {
-        self.label(name).await?.ok_or_else(|| StoreError::NotFound { kind: "label", name: name.to_owned() })
+        self.label(name).await?.ok_or_else(|| StoreError::NotFound {
+            kind: "label",
+            name: name.to_owned(),
+        })
     }
 
     /// Every label not deleted, by name.
@@ -382,10 +467,22 @@ impl Store {
     /// Deletes a label: marked invalid, taken off every host.
     pub async fn delete_label(&self, name: &str) -> Result<(), StoreError> {
         let label = self.label_named(name).await?;
-        let mut tx = self.pool().begin().await.map_err(StoreError::query("starting a transaction"))?;
+        let mut tx = self
+            .pool()
+            .begin()
+            .await
+            .map_err(StoreError::query("starting a transaction"))?;
         let what = || StoreError::query(format!("deleting label {name}"));
-        sqlx::query("DELETE FROM host_labels WHERE label_id = $1").bind(label.id).execute(&mut *tx).await.map_err(what())?;
-        sqlx::query("UPDATE labels SET invalid = 1 WHERE id = $1").bind(label.id).execute(&mut *tx).await.map_err(what())?;
+        sqlx::query("DELETE FROM host_labels WHERE label_id = $1")
+            .bind(label.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(what())?;
+        sqlx::query("UPDATE labels SET invalid = 1 WHERE id = $1")
+            .bind(label.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(what())?;
         tx.commit().await.map_err(what())
     }
 
@@ -395,19 +492,28 @@ impl Store {
         let host = self.host_named(hostname).await?;
         let label = self.label_named(label).await?;
         if label.platform
-            && let Some(other) = self.host_labels(hostname).await?.into_iter().find(|l| l.platform && l.id != label.id)
+            && let Some(other) = self
+                .host_labels(hostname)
+                .await?
+                .into_iter()
+                .find(|l| l.platform && l.id != label.id)
         {
             return Err(StoreError::Invalid(format!(
                 "host {hostname} has platform {} already: remove it before giving platform {}",
                 other.name, label.name
             )));
         }
-        sqlx::query("INSERT INTO host_labels (host_id, label_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(host.id)
-            .bind(label.id)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::query(format!("labelling host {hostname} {}", label.name)))?;
+        sqlx::query(
+            "INSERT INTO host_labels (host_id, label_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(host.id)
+        .bind(label.id)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::query(format!(
+            "labelling host {hostname} {}",
+            label.name
+        )))?;
         Ok(())
     }
 
@@ -420,7 +526,10 @@ impl Store {
             .bind(label.id)
             .execute(self.pool())
             .await
-            .map_err(StoreError::query(format!("removing label {} from host {hostname}", label.name)))?;
+            .map_err(StoreError::query(format!(
+                "removing label {} from host {hostname}",
+                label.name
+            )))?;
         Ok(())
     }
 
@@ -461,7 +570,10 @@ impl Store {
             .await?
             .into_iter()
             .find(|d| d.hostname == hostname)
-            .ok_or_else(|| StoreError::NotFound { kind: "drone", name: hostname.to_owned() })
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "drone",
+                name: hostname.to_owned(),
+            })
     }
 
     /// Enables or disables a drone.
@@ -473,7 +585,10 @@ impl Store {
             .await
             .map_err(StoreError::query(format!("updating drone {hostname}")))?;
         if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "drone", name: hostname.to_owned() });
+            return Err(StoreError::NotFound {
+                kind: "drone",
+                name: hostname.to_owned(),
+            });
         }
         Ok(())
     }

@@ -76,7 +76,13 @@ text_enum!(
 impl EntryStatus {
     /// A final state: the entry is complete.
     pub fn is_complete(self) -> bool {
-        matches!(self, EntryStatus::Completed | EntryStatus::Failed | EntryStatus::Aborted | EntryStatus::Stopped)
+        matches!(
+            self,
+            EntryStatus::Completed
+                | EntryStatus::Failed
+                | EntryStatus::Aborted
+                | EntryStatus::Stopped
+        )
     }
 
     /// Work is under way on a host.
@@ -138,7 +144,12 @@ pub struct NewJob {
 
 impl NewJob {
     /// A job with the legacy defaults (72 h timeouts, verify, reboot before if dirty).
-    pub fn new(owner: impl Into<String>, name: impl Into<String>, control_file: impl Into<String>, control_type: ControlType) -> NewJob {
+    pub fn new(
+        owner: impl Into<String>,
+        name: impl Into<String>,
+        control_file: impl Into<String>,
+        control_type: ControlType,
+    ) -> NewJob {
         NewJob {
             owner: owner.into(),
             name: name.into(),
@@ -275,7 +286,10 @@ pub struct ResultsLocation {
 }
 
 fn read_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { what: format!("reading {what}"), source }
+    move |source| StoreError::Query {
+        what: format!("reading {what}"),
+        source,
+    }
 }
 
 macro_rules! entry_cols {
@@ -329,7 +343,10 @@ impl Store {
     /// labels and keyvals, in one transaction. Hosts and labels must exist.
     pub async fn create_job(&self, new: &NewJob) -> Result<Job, StoreError> {
         if new.hosts.is_empty() && new.meta_hosts.is_empty() {
-            return Err(StoreError::Invalid(format!("job {:?} has no hosts: give hosts or a metahost label", new.name)));
+            return Err(StoreError::Invalid(format!(
+                "job {:?} has no hosts: give hosts or a metahost label",
+                new.name
+            )));
         }
         if new.synch_count < 1 || new.timeout_hrs < 1 || new.max_runtime_hrs < 1 {
             return Err(StoreError::Invalid(format!(
@@ -425,26 +442,37 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(&e)?;
-        let keyvals = sqlx::query("SELECT key, value FROM job_keyvals WHERE job_id = $1 ORDER BY key")
-            .bind(id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(&e)?;
+        let keyvals =
+            sqlx::query("SELECT key, value FROM job_keyvals WHERE job_id = $1 ORDER BY key")
+                .bind(id)
+                .fetch_all(self.pool())
+                .await
+                .map_err(&e)?;
         Ok(Job {
             id,
             owner: row.try_get("owner").map_err(&e)?,
             name: row.try_get("name").map_err(&e)?,
             priority: row.try_get("priority").map_err(&e)?,
             control_file: row.try_get("control_file").map_err(&e)?,
-            control_type: ControlType::parse(&row.try_get::<String, _>("control_type").map_err(&e)?)?,
+            control_type: ControlType::parse(
+                &row.try_get::<String, _>("control_type").map_err(&e)?,
+            )?,
             synch_count: row.try_get("synch_count").map_err(&e)?,
             timeout_hrs: row.try_get("timeout_hrs").map_err(&e)?,
             max_runtime_hrs: row.try_get("max_runtime_hrs").map_err(&e)?,
             run_verify: flag(row.try_get("run_verify").map_err(&e)?),
-            reboot_before: RebootBefore::parse(&row.try_get::<String, _>("reboot_before").map_err(&e)?)?,
-            reboot_after: RebootAfter::parse(&row.try_get::<String, _>("reboot_after").map_err(&e)?)?,
+            reboot_before: RebootBefore::parse(
+                &row.try_get::<String, _>("reboot_before").map_err(&e)?,
+            )?,
+            reboot_after: RebootAfter::parse(
+                &row.try_get::<String, _>("reboot_after").map_err(&e)?,
+            )?,
             email_list: row.try_get("email_list").map_err(&e)?,
-            dependencies: deps.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>().map_err(&e)?,
+            dependencies: deps
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()
+                .map_err(&e)?,
             keyvals: keyvals
                 .iter()
                 .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -460,60 +488,94 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(StoreError::query("listing jobs"))?;
-        rows.iter().map(|r| r.try_get(0).map_err(read_err("a job id"))).collect()
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(read_err("a job id")))
+            .collect()
     }
 
     /// A job's queue entries, in creation order.
     pub async fn queue_entries(&self, job_id: i64) -> Result<Vec<QueueEntry>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", entry_cols!(), " FROM host_queue_entries WHERE job_id = $1 ORDER BY id"))
-            .bind(job_id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query(format!("reading the queue entries of job {job_id}")))?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            entry_cols!(),
+            " FROM host_queue_entries WHERE job_id = $1 ORDER BY id"
+        ))
+        .bind(job_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query(format!(
+            "reading the queue entries of job {job_id}"
+        )))?;
         rows.iter().map(entry_from_row).collect()
     }
 
     /// Every entry neither complete nor active (what the scheduler assigns), oldest first.
     pub async fn queued_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
-        let rows = sqlx::query(concat!("SELECT ", entry_cols!(), " FROM host_queue_entries WHERE complete = 0 AND active = 0 ORDER BY id"))
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query("listing queued entries"))?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            entry_cols!(),
+            " FROM host_queue_entries WHERE complete = 0 AND active = 0 ORDER BY id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query("listing queued entries"))?;
         rows.iter().map(entry_from_row).collect()
     }
 
     /// One entry.
     pub async fn queue_entry(&self, id: i64) -> Result<QueueEntry, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", entry_cols!(), " FROM host_queue_entries WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query(format!("reading queue entry {id}")))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            entry_cols!(),
+            " FROM host_queue_entries WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::query(format!("reading queue entry {id}")))?;
         match row {
             Some(r) => entry_from_row(&r),
-            None => Err(StoreError::NotFound { kind: "host queue entry", name: id.to_string() }),
+            None => Err(StoreError::NotFound {
+                kind: "host queue entry",
+                name: id.to_string(),
+            }),
         }
     }
 
     /// Gives a (metahost) entry its host and results subdirectory.
-    pub async fn assign_entry(&self, id: i64, host_id: i64, execution_subdir: &str) -> Result<QueueEntry, StoreError> {
+    pub async fn assign_entry(
+        &self,
+        id: i64,
+        host_id: i64,
+        execution_subdir: &str,
+    ) -> Result<QueueEntry, StoreError> {
         self.host_by_id(host_id).await?;
-        let n = sqlx::query("UPDATE host_queue_entries SET host_id = $1, execution_subdir = $2 WHERE id = $3")
-            .bind(host_id)
-            .bind(execution_subdir)
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::query(format!("assigning queue entry {id}")))?;
+        let n = sqlx::query(
+            "UPDATE host_queue_entries SET host_id = $1, execution_subdir = $2 WHERE id = $3",
+        )
+        .bind(host_id)
+        .bind(execution_subdir)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(StoreError::query(format!("assigning queue entry {id}")))?;
         if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "host queue entry", name: id.to_string() });
+            return Err(StoreError::NotFound {
+                kind: "host queue entry",
+                name: id.to_string(),
+            });
         }
         self.queue_entry(id).await
     }
 
     /// Moves an entry to `status` at `at` (UTC epoch seconds): active and complete follow the
     /// status; the first active state sets started_on, a final one finished_on.
-    pub async fn set_entry_status(&self, id: i64, status: EntryStatus, at: i64) -> Result<QueueEntry, StoreError> {
+    pub async fn set_entry_status(
+        &self,
+        id: i64,
+        status: EntryStatus,
+        at: i64,
+    ) -> Result<QueueEntry, StoreError> {
         let n = sqlx::query(
             "UPDATE host_queue_entries SET status = $1, active = $2, complete = $3, \
              started_on = CASE WHEN $2 = 1 AND started_on IS NULL THEN $4 ELSE started_on END, \
@@ -526,9 +588,14 @@ impl Store {
         .bind(id)
         .execute(self.pool())
         .await
-        .map_err(StoreError::query(format!("setting queue entry {id} to {status}")))?;
+        .map_err(StoreError::query(format!(
+            "setting queue entry {id} to {status}"
+        )))?;
         if n.rows_affected() == 0 {
-            return Err(StoreError::NotFound { kind: "host queue entry", name: id.to_string() });
+            return Err(StoreError::NotFound {
+                kind: "host queue entry",
+                name: id.to_string(),
+            });
         }
         self.queue_entry(id).await
     }
@@ -566,7 +633,8 @@ impl Store {
             .await
             .map_err(StoreError::query(format!("reading the abort of entry {entry_id}")))?;
         let e = read_err("an abort");
-        row.map(|r| Ok((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?))).transpose()
+        row.map(|r| Ok((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?)))
+            .transpose()
     }
 
     /// Keeps a host from being picked for a job (it ran there, or failed there).
@@ -582,16 +650,25 @@ impl Store {
 
     /// The hosts a job may not be given, by id.
     pub async fn ineligible_hosts(&self, job_id: i64) -> Result<Vec<i64>, StoreError> {
-        let rows = sqlx::query("SELECT host_id FROM ineligible_host_queues WHERE job_id = $1 ORDER BY host_id")
-            .bind(job_id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query(format!("reading the blocked hosts of job {job_id}")))?;
-        rows.iter().map(|r| r.try_get(0).map_err(read_err("a blocked host"))).collect()
+        let rows = sqlx::query(
+            "SELECT host_id FROM ineligible_host_queues WHERE job_id = $1 ORDER BY host_id",
+        )
+        .bind(job_id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query(format!(
+            "reading the blocked hosts of job {job_id}"
+        )))?;
+        rows.iter()
+            .map(|r| r.try_get(0).map_err(read_err("a blocked host")))
+            .collect()
     }
 
     /// Asks for a verify, cleanup or repair on a host.
-    pub async fn create_special_task(&self, new: &NewSpecialTask) -> Result<SpecialTask, StoreError> {
+    pub async fn create_special_task(
+        &self,
+        new: &NewSpecialTask,
+    ) -> Result<SpecialTask, StoreError> {
         let host = self.host_named(&new.hostname).await?;
         let id: i64 = sqlx::query(
             "INSERT INTO special_tasks (host_id, task, requested_by, time_requested, queue_entry_id) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -610,25 +687,38 @@ impl Store {
 
     /// One special task.
     pub async fn special_task(&self, id: i64) -> Result<SpecialTask, StoreError> {
-        let row = sqlx::query(concat!("SELECT ", task_cols!(), " FROM special_tasks WHERE id = $1"))
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(StoreError::query(format!("reading special task {id}")))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            task_cols!(),
+            " FROM special_tasks WHERE id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(StoreError::query(format!("reading special task {id}")))?;
         match row {
             Some(r) => task_from_row(&r),
-            None => Err(StoreError::NotFound { kind: "special task", name: id.to_string() }),
+            None => Err(StoreError::NotFound {
+                kind: "special task",
+                name: id.to_string(),
+            }),
         }
     }
 
     /// A host's special tasks, oldest first.
     pub async fn special_tasks(&self, hostname: &str) -> Result<Vec<SpecialTask>, StoreError> {
         let host = self.host_named(hostname).await?;
-        let rows = sqlx::query(concat!("SELECT ", task_cols!(), " FROM special_tasks WHERE host_id = $1 ORDER BY id"))
-            .bind(host.id)
-            .fetch_all(self.pool())
-            .await
-            .map_err(StoreError::query(format!("reading the special tasks of host {hostname}")))?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            task_cols!(),
+            " FROM special_tasks WHERE host_id = $1 ORDER BY id"
+        ))
+        .bind(host.id)
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query(format!(
+            "reading the special tasks of host {hostname}"
+        )))?;
         rows.iter().map(task_from_row).collect()
     }
 
@@ -644,7 +734,12 @@ impl Store {
     }
 
     /// Marks a special task finished at `at`, well or not.
-    pub async fn finish_special_task(&self, id: i64, success: bool, at: i64) -> Result<SpecialTask, StoreError> {
+    pub async fn finish_special_task(
+        &self,
+        id: i64,
+        success: bool,
+        at: i64,
+    ) -> Result<SpecialTask, StoreError> {
         sqlx::query("UPDATE special_tasks SET is_active = 0, is_complete = 1, success = $1, time_finished = $2 WHERE id = $3")
             .bind(bit(success))
             .bind(at)
@@ -656,7 +751,12 @@ impl Store {
     }
 
     /// Records where a job's results are (replacing what was recorded).
-    pub async fn set_results_location(&self, job_id: i64, host: &str, path: &str) -> Result<(), StoreError> {
+    pub async fn set_results_location(
+        &self,
+        job_id: i64,
+        host: &str,
+        path: &str,
+    ) -> Result<(), StoreError> {
         self.job(job_id).await?;
         sqlx::query(
             "INSERT INTO job_results_locations (job_id, host, path) VALUES ($1, $2, $3) ON CONFLICT (job_id) DO UPDATE SET host = excluded.host, path = excluded.path",
@@ -671,14 +771,24 @@ impl Store {
     }
 
     /// Where a job's results are, if recorded.
-    pub async fn results_location(&self, job_id: i64) -> Result<Option<ResultsLocation>, StoreError> {
+    pub async fn results_location(
+        &self,
+        job_id: i64,
+    ) -> Result<Option<ResultsLocation>, StoreError> {
         let row = sqlx::query("SELECT host, path FROM job_results_locations WHERE job_id = $1")
             .bind(job_id)
             .fetch_optional(self.pool())
             .await
-            .map_err(StoreError::query(format!("reading where the results of job {job_id} are")))?;
+            .map_err(StoreError::query(format!(
+                "reading where the results of job {job_id} are"
+            )))?;
         let e = read_err("a results location");
-        row.map(|r| Ok(ResultsLocation { host: r.try_get(0).map_err(&e)?, path: r.try_get(1).map_err(&e)? }))
-            .transpose()
+        row.map(|r| {
+            Ok(ResultsLocation {
+                host: r.try_get(0).map_err(&e)?,
+                path: r.try_get(1).map_err(&e)?,
+            })
+        })
+        .transpose()
     }
 }

@@ -56,7 +56,9 @@ mod tko;
 
 use sqlx::AnyPool;
 
-pub use connect::{Backend, DB_ENV, DEFAULT_DB_FILE, DbUrl, default_db_file, resolve_db, resolve_db_with};
+pub use connect::{
+    Backend, DB_ENV, DEFAULT_DB_FILE, DbUrl, default_db_file, resolve_db, resolve_db_with,
+};
 pub use error::StoreError;
 pub use hosts::{Drone, Host, HostStatus, Label, NewLabel, Protection};
 pub use jobs::{
@@ -66,7 +68,8 @@ pub use jobs::{
 pub use migrations::SCHEMA_VERSION;
 pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use tko::{
-    KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob, TkoKernel, TkoTest,
+    KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob,
+    TkoKernel, TkoTest,
 };
 
 /// An open lab database whose schema is this build's.
@@ -94,13 +97,24 @@ impl Store {
         let build = SCHEMA_VERSION;
         if found > build {
             pool.close().await;
-            return Err(StoreError::NewerSchema { url: url.to_string(), database: found, build });
+            return Err(StoreError::NewerSchema {
+                url: url.to_string(),
+                database: found,
+                build,
+            });
         }
         if found < build {
             pool.close().await;
-            return Err(StoreError::OlderSchema { url: url.to_string(), database: found, build });
+            return Err(StoreError::OlderSchema {
+                url: url.to_string(),
+                database: found,
+                build,
+            });
         }
-        Ok(Store { pool, url: url.clone() })
+        Ok(Store {
+            pool,
+            url: url.clone(),
+        })
     }
 
     /// Applies the migrations this build has and the database lacks, then opens it. A database
@@ -110,14 +124,30 @@ impl Store {
         let from = migrations::applied_version(&pool, url.backend()).await?;
         if from > SCHEMA_VERSION {
             pool.close().await;
-            return Err(StoreError::NewerSchema { url: url.to_string(), database: from, build: SCHEMA_VERSION });
+            return Err(StoreError::NewerSchema {
+                url: url.to_string(),
+                database: from,
+                build: SCHEMA_VERSION,
+            });
         }
         migrations::migrator(url.backend())
             .run(&pool)
             .await
-            .map_err(|source| StoreError::Migrate { url: url.to_string(), source })?;
-        let store = Store { pool, url: url.clone() };
-        Ok((store, Migrated { from, to: SCHEMA_VERSION }))
+            .map_err(|source| StoreError::Migrate {
+                url: url.to_string(),
+                source,
+            })?;
+        let store = Store {
+            pool,
+            url: url.clone(),
+        };
+        Ok((
+            store,
+            Migrated {
+                from,
+                to: SCHEMA_VERSION,
+            },
+        ))
     }
 
     /// Where the database is.
@@ -154,4 +184,3 @@ pub(crate) fn flag(v: i64) -> bool {
 pub(crate) fn bit(b: bool) -> i64 {
     i64::from(b)
 }
-

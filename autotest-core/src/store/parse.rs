@@ -80,7 +80,11 @@ impl ParseLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|source| StoreError::Io { path: path.clone(), what: "cannot open the parse lock", source })?;
+            .map_err(|source| StoreError::Io {
+                path: path.clone(),
+                what: "cannot open the parse lock",
+                source,
+            })?;
         loop {
             // SAFETY: flock(2) on a descriptor this File owns; the lock goes with the File.
             let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
@@ -89,7 +93,11 @@ impl ParseLock {
             }
             let e = std::io::Error::last_os_error();
             if e.kind() != std::io::ErrorKind::Interrupted {
-                return Err(StoreError::Io { path, what: "cannot take the parse lock", source: e });
+                return Err(StoreError::Io {
+                    path,
+                    what: "cannot take the parse lock",
+                    source: e,
+                });
             }
         }
     }
@@ -98,9 +106,11 @@ impl ParseLock {
 /// Reads a job's results directory into the jobs to store (one per machine for a
 /// multi-machine job), with the problems found. Reads files only.
 pub fn read_results_dir(dir: &Path) -> Result<(Vec<ParsedJob>, Vec<ParseProblem>), StoreError> {
-    let dir = dir
-        .canonicalize()
-        .map_err(|source| StoreError::Io { path: dir.to_owned(), what: "cannot read the results directory", source })?;
+    let dir = dir.canonicalize().map_err(|source| StoreError::Io {
+        path: dir.to_owned(),
+        what: "cannot read the results directory",
+        source,
+    })?;
     let mut problems = Vec::new();
     let top = JobResults::new(&dir);
     if top.status_log().exists() || top.client_status().exists() {
@@ -108,8 +118,11 @@ pub fn read_results_dir(dir: &Path) -> Result<(Vec<ParsedJob>, Vec<ParseProblem>
         return Ok((vec![job], problems));
     }
     let mut machines = Vec::new();
-    let entries = std::fs::read_dir(&dir)
-        .map_err(|source| StoreError::Io { path: dir.clone(), what: "cannot list the results directory", source })?;
+    let entries = std::fs::read_dir(&dir).map_err(|source| StoreError::Io {
+        path: dir.clone(),
+        what: "cannot list the results directory",
+        source,
+    })?;
     for entry in entries.flatten() {
         let path = entry.path();
         let m = JobResults::new(&path);
@@ -123,8 +136,15 @@ pub fn read_results_dir(dir: &Path) -> Result<(Vec<ParsedJob>, Vec<ParseProblem>
     machines.sort();
     let mut jobs = Vec::new();
     for path in machines {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        jobs.push(read_one(&JobResults::new(&path), Some((&top, name)), &mut problems)?);
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        jobs.push(read_one(
+            &JobResults::new(&path),
+            Some((&top, name)),
+            &mut problems,
+        )?);
     }
     Ok((jobs, problems))
 }
@@ -141,7 +161,9 @@ fn read_keyval_file(path: &Path, problems: &mut Vec<ParseProblem>) -> Vec<(Strin
             Err(_) => problems.push(ParseProblem {
                 path: path.to_owned(),
                 line: Some(i + 1),
-                message: format!("not a key=value line: {line:?}: fix or remove the line (it was not stored)"),
+                message: format!(
+                    "not a key=value line: {line:?}: fix or remove the line (it was not stored)"
+                ),
             }),
         }
     }
@@ -149,15 +171,27 @@ fn read_keyval_file(path: &Path, problems: &mut Vec<ParseProblem>) -> Vec<(Strin
 }
 
 fn epoch(keyvals: &[(String, String)], key: &str) -> Option<i64> {
-    keyvals.iter().rev().find(|(k, _)| k == key).and_then(|(_, v)| v.trim().parse().ok())
+    keyvals
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .and_then(|(_, v)| v.trim().parse().ok())
 }
 
 fn value(keyvals: &[(String, String)], key: &str) -> Option<String> {
-    keyvals.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned())
+    keyvals
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim().to_owned())
 }
 
 /// One job (or one machine's part): `multi` is the job's directory and the machine's name.
-fn read_one(dir: &JobResults, multi: Option<(&JobResults, String)>, problems: &mut Vec<ParseProblem>) -> Result<ParsedJob, StoreError> {
+fn read_one(
+    dir: &JobResults,
+    multi: Option<(&JobResults, String)>,
+    problems: &mut Vec<ParseProblem>,
+) -> Result<ParsedJob, StoreError> {
     let log_path = dir.any_status_log();
     let log = StatusLog::parse_file(&log_path).map_err(|e| StoreError::Io {
         path: log_path.clone(),
@@ -188,7 +222,12 @@ fn read_one(dir: &JobResults, multi: Option<(&JobResults, String)>, problems: &m
             .or_else(|| {
                 std::fs::read_to_string(dir.machines_file())
                     .ok()
-                    .and_then(|t| t.lines().map(str::trim).find(|l| !l.is_empty()).map(str::to_owned))
+                    .and_then(|t| {
+                        t.lines()
+                            .map(str::trim)
+                            .find(|l| !l.is_empty())
+                            .map(str::to_owned)
+                    })
             })
             .unwrap_or_else(|| "localhost".to_owned()),
     };
@@ -198,9 +237,16 @@ fn read_one(dir: &JobResults, multi: Option<(&JobResults, String)>, problems: &m
         if let Some(k) = pe.entry.field("kernel") {
             let list = patches.entry(k.to_owned()).or_default();
             for (key, v) in &pe.entry.fields {
-                if key.starts_with("patch") && key[5..].chars().all(|c| c.is_ascii_digit()) && !key[5..].is_empty() {
+                if key.starts_with("patch")
+                    && key[5..].chars().all(|c| c.is_ascii_digit())
+                    && !key[5..].is_empty()
+                {
                     let mut parts = v.split_whitespace().map(str::to_owned);
-                    let p = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+                    let p = (
+                        parts.next().unwrap_or_default(),
+                        parts.next().unwrap_or_default(),
+                        parts.next().unwrap_or_default(),
+                    );
                     if !list.contains(&p) {
                         list.push(p);
                     }
@@ -227,7 +273,11 @@ fn read_one(dir: &JobResults, multi: Option<(&JobResults, String)>, problems: &m
                         })
                         .collect(),
                     Err(e) => {
-                        problems.push(ParseProblem { path: ipath.clone(), line: None, message: format!("{e}: the iterations of {} were not stored", t.name) });
+                        problems.push(ParseProblem {
+                            path: ipath.clone(),
+                            line: None,
+                            message: format!("{e}: the iterations of {} were not stored", t.name),
+                        });
                         Vec::new()
                     }
                 },
@@ -252,7 +302,10 @@ fn read_one(dir: &JobResults, multi: Option<(&JobResults, String)>, problems: &m
         });
     }
     // `<jobid>-<owner>` directories belong to the frontend's job <jobid>.
-    let job_dir = multi.as_ref().map(|(top, _)| top.root()).unwrap_or(dir.root());
+    let job_dir = multi
+        .as_ref()
+        .map(|(top, _)| top.root())
+        .unwrap_or(dir.root());
     let afe_job_id = job_dir
         .file_name()
         .and_then(|n| n.to_str())
@@ -280,15 +333,25 @@ impl Store {
         let owned = dir.to_owned();
         let (lock, jobs, problems) = tokio::task::spawn_blocking(move || {
             // Say the directory is missing rather than that its lock cannot be made.
-            std::fs::read_dir(&owned)
-                .map_err(|source| StoreError::Io { path: owned.clone(), what: "cannot read the results directory", source })?;
+            std::fs::read_dir(&owned).map_err(|source| StoreError::Io {
+                path: owned.clone(),
+                what: "cannot read the results directory",
+                source,
+            })?;
             let lock = ParseLock::acquire(&owned)?;
             let (jobs, problems) = read_results_dir(&owned)?;
             Ok::<_, StoreError>((lock, jobs, problems))
         })
         .await
-        .map_err(|e| StoreError::Io { path: dir.to_owned(), what: "the parse was interrupted", source: std::io::Error::other(e) })??;
-        let mut report = ParseReport { jobs: Vec::new(), problems };
+        .map_err(|e| StoreError::Io {
+            path: dir.to_owned(),
+            what: "the parse was interrupted",
+            source: std::io::Error::other(e),
+        })??;
+        let mut report = ParseReport {
+            jobs: Vec::new(),
+            problems,
+        };
         for job in &jobs {
             let job_idx = self.store_parsed_job(job).await?;
             report.jobs.push(ParsedJobReport {

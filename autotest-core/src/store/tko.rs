@@ -165,15 +165,24 @@ pub struct RowCounts {
 }
 
 fn q(what: String) -> impl Fn(sqlx::Error) -> StoreError {
-    move |source| StoreError::Query { what: what.clone(), source }
+    move |source| StoreError::Query {
+        what: what.clone(),
+        source,
+    }
 }
 
-async fn machine_idx(tx: &mut Transaction<'_, Any>, hostname: &str, what: &impl Fn(sqlx::Error) -> StoreError) -> Result<i64, StoreError> {
-    sqlx::query("INSERT INTO tko_machines (hostname) VALUES ($1) ON CONFLICT (hostname) DO NOTHING")
-        .bind(hostname)
-        .execute(&mut **tx)
-        .await
-        .map_err(what)?;
+async fn machine_idx(
+    tx: &mut Transaction<'_, Any>,
+    hostname: &str,
+    what: &impl Fn(sqlx::Error) -> StoreError,
+) -> Result<i64, StoreError> {
+    sqlx::query(
+        "INSERT INTO tko_machines (hostname) VALUES ($1) ON CONFLICT (hostname) DO NOTHING",
+    )
+    .bind(hostname)
+    .execute(&mut **tx)
+    .await
+    .map_err(what)?;
     sqlx::query("SELECT machine_idx FROM tko_machines WHERE hostname = $1")
         .bind(hostname)
         .fetch_one(&mut **tx)
@@ -283,14 +292,19 @@ impl Store {
         }
         // Old test ids by (test, subdir), oldest first.
         let mut old_tests: HashMap<(String, String), VecDeque<i64>> = HashMap::new();
-        for r in sqlx::query("SELECT test_idx, test, subdir FROM tko_tests WHERE job_idx = $1 ORDER BY test_idx")
-            .bind(job_idx)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(&what)?
+        for r in sqlx::query(
+            "SELECT test_idx, test, subdir FROM tko_tests WHERE job_idx = $1 ORDER BY test_idx",
+        )
+        .bind(job_idx)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(&what)?
         {
-            let (idx, test, subdir): (i64, String, String) =
-                (r.try_get(0).map_err(&what)?, r.try_get(1).map_err(&what)?, r.try_get(2).map_err(&what)?);
+            let (idx, test, subdir): (i64, String, String) = (
+                r.try_get(0).map_err(&what)?,
+                r.try_get(1).map_err(&what)?,
+                r.try_get(2).map_err(&what)?,
+            );
             old_tests.entry((test, subdir)).or_default().push_back(idx);
         }
         for t in &job.tests {
@@ -298,7 +312,9 @@ impl Store {
                 Some((v, patches)) => Some(kernel_idx(&mut tx, v, patches, &what).await?),
                 None => None,
             };
-            let reuse = old_tests.get_mut(&(t.name.clone(), t.subdir.clone())).and_then(VecDeque::pop_front);
+            let reuse = old_tests
+                .get_mut(&(t.name.clone(), t.subdir.clone()))
+                .and_then(VecDeque::pop_front);
             let test_idx = match reuse {
                 Some(idx) => {
                     sqlx::query(
@@ -384,7 +400,11 @@ impl Store {
                 "DELETE FROM tko_iteration_attributes WHERE test_idx = $1",
                 "DELETE FROM tko_tests WHERE test_idx = $1",
             ] {
-                sqlx::query(sql).bind(idx).execute(&mut *tx).await.map_err(&what)?;
+                sqlx::query(sql)
+                    .bind(idx)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(&what)?;
             }
         }
         tx.commit().await.map_err(&what)?;
@@ -422,7 +442,10 @@ impl Store {
     /// Every parsed job's tag, in the order first parsed.
     pub async fn tko_job_tags(&self) -> Result<Vec<String>, StoreError> {
         let e = q("listing parsed jobs".into());
-        let rows = sqlx::query("SELECT tag FROM tko_jobs ORDER BY job_idx").fetch_all(self.pool()).await.map_err(&e)?;
+        let rows = sqlx::query("SELECT tag FROM tko_jobs ORDER BY job_idx")
+            .fetch_all(self.pool())
+            .await
+            .map_err(&e)?;
         rows.iter().map(|r| r.try_get(0).map_err(&e)).collect()
     }
 
@@ -434,7 +457,9 @@ impl Store {
             .fetch_all(self.pool())
             .await
             .map_err(&e)?;
-        rows.iter().map(|r| Ok((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?)))
+            .collect()
     }
 
     /// A parsed job's tests, in log order.
@@ -467,14 +492,19 @@ impl Store {
     }
 
     /// A test's attributes, by name.
-    pub async fn tko_test_attributes(&self, test_idx: i64) -> Result<Vec<(String, String)>, StoreError> {
+    pub async fn tko_test_attributes(
+        &self,
+        test_idx: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let e = q(format!("reading the attributes of test {test_idx}"));
         let rows = sqlx::query("SELECT attribute, value FROM tko_test_attributes WHERE test_idx = $1 ORDER BY attribute")
             .bind(test_idx)
             .fetch_all(self.pool())
             .await
             .map_err(&e)?;
-        rows.iter().map(|r| Ok((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?))).collect()
+        rows.iter()
+            .map(|r| Ok((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?)))
+            .collect()
     }
 
     /// A test's iterations, in order.
@@ -495,7 +525,11 @@ impl Store {
             let at = match out.iter().position(|i| i.iteration == n) {
                 Some(at) => at,
                 None => {
-                    out.push(TkoIteration { iteration: n, perf: Vec::new(), attr: Vec::new() });
+                    out.push(TkoIteration {
+                        iteration: n,
+                        perf: Vec::new(),
+                        attr: Vec::new(),
+                    });
                     out.len() - 1
                 }
             };
@@ -503,7 +537,10 @@ impl Store {
         }
         for r in &perf {
             let n: i64 = r.try_get(0).map_err(&e)?;
-            let kv = (r.try_get(1).map_err(&e)?, r.try_get::<f64, _>(2).map_err(&e)?);
+            let kv = (
+                r.try_get(1).map_err(&e)?,
+                r.try_get::<f64, _>(2).map_err(&e)?,
+            );
             slot(&mut out, n).perf.push(kv);
         }
         for r in &attr {
@@ -518,25 +555,38 @@ impl Store {
     /// A kernel with its patches.
     pub async fn tko_kernel(&self, printable: &str) -> Result<Option<TkoKernel>, StoreError> {
         let e = q(format!("reading kernel {printable}"));
-        let Some(row) = sqlx::query("SELECT kernel_idx FROM tko_kernels WHERE printable = $1 ORDER BY kernel_idx")
-            .bind(printable)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(&e)?
+        let Some(row) = sqlx::query(
+            "SELECT kernel_idx FROM tko_kernels WHERE printable = $1 ORDER BY kernel_idx",
+        )
+        .bind(printable)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(&e)?
         else {
             return Ok(None);
         };
         let idx: i64 = row.try_get(0).map_err(&e)?;
-        let rows = sqlx::query("SELECT name, url, hash FROM tko_patches WHERE kernel_idx = $1 ORDER BY name")
-            .bind(idx)
-            .fetch_all(self.pool())
-            .await
-            .map_err(&e)?;
+        let rows = sqlx::query(
+            "SELECT name, url, hash FROM tko_patches WHERE kernel_idx = $1 ORDER BY name",
+        )
+        .bind(idx)
+        .fetch_all(self.pool())
+        .await
+        .map_err(&e)?;
         let patches = rows
             .iter()
-            .map(|r| Ok((r.try_get(0).map_err(&e)?, r.try_get(1).map_err(&e)?, r.try_get(2).map_err(&e)?)))
+            .map(|r| {
+                Ok((
+                    r.try_get(0).map_err(&e)?,
+                    r.try_get(1).map_err(&e)?,
+                    r.try_get(2).map_err(&e)?,
+                ))
+            })
             .collect::<Result<_, StoreError>>()?;
-        Ok(Some(TkoKernel { printable: printable.to_owned(), patches }))
+        Ok(Some(TkoKernel {
+            printable: printable.to_owned(),
+            patches,
+        }))
     }
 
     /// Row counts of the results tables.

@@ -108,7 +108,11 @@ impl LocalTransport {
         };
         let mut c = Command::new(prog);
         c.args(args)
-            .stdin(if matches!(input, Input::Closed) { Stdio::null() } else { Stdio::piped() })
+            .stdin(if matches!(input, Input::Closed) {
+                Stdio::null()
+            } else {
+                Stdio::piped()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0)
@@ -153,8 +157,16 @@ impl LocalTransport {
                 }
             })
         });
-        let out = tokio::spawn(pump(child.stdout.take().expect("piped"), OutputStream::Stdout, output.clone()));
-        let err = tokio::spawn(pump(child.stderr.take().expect("piped"), OutputStream::Stderr, output));
+        let out = tokio::spawn(pump(
+            child.stdout.take().expect("piped"),
+            OutputStream::Stdout,
+            output.clone(),
+        ));
+        let err = tokio::spawn(pump(
+            child.stderr.take().expect("piped"),
+            OutputStream::Stderr,
+            output,
+        ));
         let expiry = async {
             match cmd.timeout {
                 Some(t) => tokio::time::sleep(t).await,
@@ -184,8 +196,14 @@ impl LocalTransport {
         if let Some(f) = feeder {
             f.abort();
         }
-        let stdout = out.await.map_err(|e| self.io("read stdout", e))?.map_err(|e| self.io("read stdout", e))?;
-        let stderr = err.await.map_err(|e| self.io("read stderr", e))?.map_err(|e| self.io("read stderr", e))?;
+        let stdout = out
+            .await
+            .map_err(|e| self.io("read stdout", e))?
+            .map_err(|e| self.io("read stdout", e))?;
+        let stderr = err
+            .await
+            .map_err(|e| self.io("read stderr", e))?
+            .map_err(|e| self.io("read stderr", e))?;
         Ok(ExecResult {
             outcome: outcome(status),
             stdout,
@@ -219,11 +237,15 @@ impl Transport for LocalTransport {
     }
 
     async fn put_file(&self, local: &Path, remote: &str) -> Result<(), TransportError> {
-        copy_file(local, Path::new(remote)).await.map_err(|e| self.io(&format!("copy {} to {remote}", local.display()), e))
+        copy_file(local, Path::new(remote))
+            .await
+            .map_err(|e| self.io(&format!("copy {} to {remote}", local.display()), e))
     }
 
     async fn get_file(&self, remote: &str, local: &Path) -> Result<(), TransportError> {
-        copy_file(Path::new(remote), local).await.map_err(|e| self.io(&format!("copy {remote} to {}", local.display()), e))
+        copy_file(Path::new(remote), local)
+            .await
+            .map_err(|e| self.io(&format!("copy {remote} to {}", local.display()), e))
     }
 
     async fn put_tree(&self, local: &Path, remote: &str) -> Result<(), TransportError> {
@@ -284,25 +306,44 @@ mod tests {
     use std::time::Duration;
 
     fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
     }
 
     #[test]
     fn exit_codes_signals_and_timeouts_are_distinct() {
         rt().block_on(async {
             let t = LocalTransport::new("localhost");
-            let r = t.exec(&CommandSpec::new(["sh", "-c", "echo out; echo err >&2; exit 3"]), None).await.unwrap();
+            let r = t
+                .exec(
+                    &CommandSpec::new(["sh", "-c", "echo out; echo err >&2; exit 3"]),
+                    None,
+                )
+                .await
+                .unwrap();
             assert_eq!(r.outcome, ExitOutcome::Code(3));
             assert_eq!(r.stdout_text(), "out\n");
             assert_eq!(r.stderr_text(), "err\n");
-            let r = t.exec(&CommandSpec::new(["sh", "-c", "kill -TERM $$"]), None).await.unwrap();
+            let r = t
+                .exec(&CommandSpec::new(["sh", "-c", "kill -TERM $$"]), None)
+                .await
+                .unwrap();
             assert_eq!(r.outcome, ExitOutcome::Signal("TERM".into()));
             let e = t
-                .exec(&CommandSpec::new(["sh", "-c", "sleep 30 & sleep 30"]).timeout(Duration::from_millis(200)), None)
+                .exec(
+                    &CommandSpec::new(["sh", "-c", "sleep 30 & sleep 30"])
+                        .timeout(Duration::from_millis(200)),
+                    None,
+                )
                 .await
                 .unwrap_err();
             assert!(matches!(e, TransportError::Timeout { .. }), "{e}");
-            let r = t.exec(&CommandSpec::new(["cat"]).stdin(b"fed".to_vec()), None).await.unwrap();
+            let r = t
+                .exec(&CommandSpec::new(["cat"]).stdin(b"fed".to_vec()), None)
+                .await
+                .unwrap();
             assert_eq!(r.stdout_text(), "fed");
         });
     }
@@ -312,7 +353,10 @@ mod tests {
         rt().block_on(async {
             let t = LocalTransport::new("localhost");
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let r = t.exec(&CommandSpec::new(["sh", "-c", "echo a; echo b"]), Some(tx)).await.unwrap();
+            let r = t
+                .exec(&CommandSpec::new(["sh", "-c", "echo a; echo b"]), Some(tx))
+                .await
+                .unwrap();
             assert!(r.stdout.is_empty() && r.outcome.success());
             let mut got = Vec::new();
             while let Ok((_, chunk)) = rx.try_recv() {
@@ -325,21 +369,33 @@ mod tests {
             let dst = tempfile::tempdir().unwrap();
             let dst_s = dst.path().join("copy").to_string_lossy().into_owned();
             t.put_tree(src.path(), &dst_s).await.unwrap();
-            assert_eq!(std::fs::read_to_string(dst.path().join("copy/d/e/f")).unwrap(), "x");
+            assert_eq!(
+                std::fs::read_to_string(dst.path().join("copy/d/e/f")).unwrap(),
+                "x"
+            );
         });
     }
 
     #[test]
     fn spawned_command_reads_live_stdin_and_dies_with_its_handle() {
         rt().block_on(async {
-            let t: std::sync::Arc<dyn Transport> = std::sync::Arc::new(LocalTransport::new("localhost"));
-            let script = "while read line; do echo \"got $line\"; [ \"$line\" = bye ] && exit 4; done";
+            let t: std::sync::Arc<dyn Transport> =
+                std::sync::Arc::new(LocalTransport::new("localhost"));
+            let script =
+                "while read line; do echo \"got $line\"; [ \"$line\" = bye ] && exit 4; done";
             let mut p = t.clone().spawn(CommandSpec::new(["sh", "-c", script]));
             for word in ["one", "two"] {
-                p.stdin().unwrap().write_all(format!("{word}\n").as_bytes()).await.unwrap();
+                p.stdin()
+                    .unwrap()
+                    .write_all(format!("{word}\n").as_bytes())
+                    .await
+                    .unwrap();
                 // The answer to each line arrives before the next line is written: stdin is live.
                 let (stream, chunk) = p.recv().await.unwrap();
-                assert_eq!((stream, String::from_utf8(chunk).unwrap()), (OutputStream::Stdout, format!("got {word}\n")));
+                assert_eq!(
+                    (stream, String::from_utf8(chunk).unwrap()),
+                    (OutputStream::Stdout, format!("got {word}\n"))
+                );
             }
             p.stdin().unwrap().write_all(b"bye\n").await.unwrap();
             assert_eq!(p.wait().await.unwrap().outcome, ExitOutcome::Code(4));
@@ -352,8 +408,14 @@ mod tests {
             assert!(p.wait().await.unwrap().outcome.success());
 
             // Dropping the handle kills the whole process group, background jobs included.
-            let mut p = t.clone().spawn(CommandSpec::new(["sh", "-c", "sleep 60 & echo $!; wait"]));
-            let pid: i32 = String::from_utf8(p.recv().await.unwrap().1).unwrap().trim().parse().unwrap();
+            let mut p = t
+                .clone()
+                .spawn(CommandSpec::new(["sh", "-c", "sleep 60 & echo $!; wait"]));
+            let pid: i32 = String::from_utf8(p.recv().await.unwrap().1)
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
             drop(p);
             let gone = async {
                 // SAFETY: kill(pid, 0) only probes whether the process exists.
@@ -361,7 +423,9 @@ mod tests {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
             };
-            tokio::time::timeout(Duration::from_secs(10), gone).await.expect("background sleep killed");
+            tokio::time::timeout(Duration::from_secs(10), gone)
+                .await
+                .expect("background sleep killed");
         });
     }
 }

@@ -171,7 +171,6 @@ impl ExecResult {
     }
 }
 
-
 /// A machine the core can run commands on and move files to and from.
 #[async_trait]
 pub trait Transport: Send + Sync + fmt::Debug + 'static {
@@ -266,8 +265,15 @@ mod tests {
         let cmd = CommandSpec::new(["sh", "-c", "echo \"$GREETING\" $(pwd)"])
             .env("GREETING", "hello world")
             .cwd("/");
-        assert_eq!(cmd.to_shell(), "cd -- / && exec env 'GREETING=hello world' sh -c 'echo \"$GREETING\" $(pwd)'");
-        let out = std::process::Command::new("sh").arg("-c").arg(cmd.to_shell()).output().unwrap();
+        assert_eq!(
+            cmd.to_shell(),
+            "cd -- / && exec env 'GREETING=hello world' sh -c 'echo \"$GREETING\" $(pwd)'"
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd.to_shell())
+            .output()
+            .unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout), "hello world /\n");
     }
 
@@ -276,12 +282,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cwd = dir.path().join("-odd dir 'x'");
         std::fs::create_dir(&cwd).unwrap();
-        let cmd = CommandSpec::new(["sh", "-c", "pwd; printf '%s|' \"$A\" \"$B\" \"$1\"", "sh", "$x y"])
-            .cwd(cwd.to_str().unwrap())
-            .env("A", "1 2")
-            .env("B", "$(echo no)");
-        let out = std::process::Command::new("sh").arg("-c").arg(cmd.to_shell()).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("{}\n1 2|$(echo no)|$x y|", cwd.display()));
+        let cmd = CommandSpec::new([
+            "sh",
+            "-c",
+            "pwd; printf '%s|' \"$A\" \"$B\" \"$1\"",
+            "sh",
+            "$x y",
+        ])
+        .cwd(cwd.to_str().unwrap())
+        .env("A", "1 2")
+        .env("B", "$(echo no)");
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd.to_shell())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8(out.stdout).unwrap(),
+            format!("{}\n1 2|$(echo no)|$x y|", cwd.display())
+        );
     }
 }

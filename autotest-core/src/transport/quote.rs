@@ -5,7 +5,11 @@
 pub fn quote_arg(s: &str) -> String {
     let safe = !s.is_empty()
         && s.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b'+' | b',' | b'@' | b'%')
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'-' | b'_' | b'.' | b'/' | b':' | b'=' | b'+' | b',' | b'@' | b'%'
+                )
         });
     if safe {
         return s.to_owned();
@@ -47,7 +51,18 @@ mod tests {
 
     #[test]
     fn round_trips_through_sh() {
-        let nasty = ["a b", "it's", "$HOME", "`x`", "\\n", "*", "\"q\"", "", "tab\there", "nl\nx"];
+        let nasty = [
+            "a b",
+            "it's",
+            "$HOME",
+            "`x`",
+            "\\n",
+            "*",
+            "\"q\"",
+            "",
+            "tab\there",
+            "nl\nx",
+        ];
         let mut argv = vec!["printf".to_owned(), "%s\\0".to_owned()];
         argv.extend(nasty.iter().map(|s| s.to_string()));
         let out = std::process::Command::new("sh")
@@ -61,7 +76,11 @@ mod tests {
             .filter(|s| !s.is_empty())
             .map(|s| String::from_utf8_lossy(s).into_owned())
             .collect();
-        let want: Vec<String> = nasty.iter().filter(|s| !s.is_empty()).map(|s| s.to_string()).collect();
+        let want: Vec<String> = nasty
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.to_string())
+            .collect();
         assert_eq!(got, want);
     }
 }

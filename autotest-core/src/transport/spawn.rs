@@ -47,7 +47,9 @@ impl Spawned {
 
     /// The command's stdin, until it is closed. Writes wait while the command is not reading.
     pub fn stdin(&mut self) -> Option<&mut (dyn AsyncWrite + Send + Unpin)> {
-        self.stdin.as_mut().map(|s| s as &mut (dyn AsyncWrite + Send + Unpin))
+        self.stdin
+            .as_mut()
+            .map(|s| s as &mut (dyn AsyncWrite + Send + Unpin))
     }
 
     /// Closes stdin: the command reads end of file once it has read what was written.
@@ -67,7 +69,8 @@ impl Spawned {
         self.stdin = None;
         let task = self.task.take().expect("task present until wait or drop");
         // Keep draining so an unread backlog never holds memory while we wait.
-        let mut output = std::mem::replace(&mut self.output, tokio::sync::mpsc::unbounded_channel().1);
+        let mut output =
+            std::mem::replace(&mut self.output, tokio::sync::mpsc::unbounded_channel().1);
         let drain = tokio::spawn(async move { while output.recv().await.is_some() {} });
         let r = task.await.unwrap_or_else(|e| {
             Err(TransportError::Io {

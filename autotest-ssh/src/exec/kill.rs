@@ -15,13 +15,7 @@ const KILL_LIMIT: Duration = Duration::from_secs(10);
 
 /// Runs the kill command for process group / session `pid` on `conn`; failures are logged.
 pub(super) async fn kill_group(conn: &Connection, pid: u32, machine: &str) {
-    let cmd = CommandSpec::new([
-        "sh",
-        "-c",
-        KILL_SCRIPT,
-        "sh",
-        &pid.to_string(),
-    ]).to_shell();
+    let cmd = CommandSpec::new(["sh", "-c", KILL_SCRIPT, "sh", &pid.to_string()]).to_shell();
     let attempt = async {
         let channel = match conn.open_extra().await {
             Ok(c) => c,

@@ -23,7 +23,6 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::connection::OpenChannel;
 
-
 /// What the command reads.
 pub(crate) enum Stdin {
     /// Nothing: stdin is closed at once.

@@ -39,8 +39,8 @@ use crate::sshd;
 
 mod boot;
 
-use boot::BootScript;
 pub use boot::AUTODIR;
+use boot::BootScript;
 
 /// Every global name (network namespaces, temp dirs) starts with this, then `<pid>-<counter>`.
 pub const PREFIX: &str = "atlab-";
@@ -760,7 +760,9 @@ impl Machine {
     /// A boot loader that ignores one-time entries: the machine comes back on its default
     /// kernel (to test the check of which kernel came up).
     pub fn set_ignore_boot_entry(&self, ignore: bool) {
-        self.inner.ignore_boot_entry.store(ignore, Ordering::Relaxed);
+        self.inner
+            .ignore_boot_entry
+            .store(ignore, Ordering::Relaxed);
     }
     /// How many times it has booted: 1 after Lab::new, +1 per reboot or restart.
     pub fn boot_count(&self) -> u32 {
@@ -954,7 +956,8 @@ fn boot(m: &MachineInner) -> Result<Child, String> {
         m.ignore_boot_entry.load(Ordering::Relaxed),
     );
     let osrelease_file = m.state.join("osrelease");
-    fs::write(&osrelease_file, format!("{release}\n")).map_err(|e| format!("write osrelease: {e}"))?;
+    fs::write(&osrelease_file, format!("{release}\n"))
+        .map_err(|e| format!("write osrelease: {e}"))?;
     let boot_tools: Vec<&str> = bootloader::TOOLS.iter().map(|(n, _)| *n).collect();
     let log_path = m.state.join(format!("boot-{n}.log"));
     let log =
@@ -1111,11 +1114,7 @@ fn supervise(
 /// A stand-in power switch (a PDU cannot be made real here): when `request` appears (the
 /// configured hardreset command creates it), power-cycles `machine`. Joins to true if it acted
 /// within `timeout`.
-pub fn power_switch(
-    machine: Machine,
-    request: PathBuf,
-    timeout: Duration,
-) -> JoinHandle<bool> {
+pub fn power_switch(machine: Machine, request: PathBuf, timeout: Duration) -> JoinHandle<bool> {
     std::thread::spawn(move || {
         let start = Instant::now();
         while start.elapsed() < timeout {
