@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
+use autotest_core::JobResults;
 use autotest_core::keyval::{self, Iteration, KeyvalError};
 use autotest_core::status::{
     JobSummary, ParseProblem, ParsedEntry, StatusCode, StatusLineKind, StatusLog,
@@ -38,7 +39,7 @@ create_exception!(
 
 /// The status log names a results directory may hold, preferred first: autoserv writes
 /// `status.log`, a client job (`autotest run`) writes `status`.
-const STATUS_NAMES: [&str; 2] = ["status.log", "status"];
+const STATUS_NAMES: [&str; 2] = [JobResults::STATUS_LOG, JobResults::CLIENT_STATUS];
 
 /// Why a status log or results tree could not be read.
 #[derive(Debug, thiserror::Error)]

@@ -91,7 +91,7 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
         }
     };
     if code == 0 || code == 1 || code == 5 {
-        let log = a.results.join("status");
+        let log = autotest_core::JobResults::new(&a.results).client_status();
         if log.exists() {
             super::status::print_summary(&log)?;
         }

@@ -16,13 +16,13 @@ pub struct StatusArgs {
 pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
     let mut path = a.path;
     if path.is_dir() {
-        path = ["status.log", "status"]
-            .iter()
-            .map(|n| path.join(n))
-            .find(|p| p.exists())
-            .ok_or_else(|| {
-                anyhow::anyhow!("{} holds no status.log or status file", path.display())
-            })?;
+        let log = autotest_core::JobResults::new(&path).any_status_log();
+        anyhow::ensure!(
+            log.exists(),
+            "{} holds no status.log or status file",
+            path.display()
+        );
+        path = log;
     }
     let failed = print_summary(&path)?;
     Ok(if failed > 0 { 1 } else { 0 })
