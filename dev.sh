@@ -12,7 +12,8 @@ PYTHON=${AUTOTEST_PYTHON:-python3}
 # Debian packages: the workloads of the built-in tests, rsync, /usr/bin/time for benchmarks,
 # sshd and ip for the machines the SSH and multi-machine tests start; make, patch, xz and diff
 # for the kernel tests (a stand-in source tree built, patched and installed on lab machines);
-# the legacy Perl conmux that the conmux compatibility tests run against.
+# the legacy Perl conmux that the conmux compatibility tests run against; PostgreSQL, the lab
+# database's scale-out store, started by the store tests as an unprivileged user.
 APT_PACKAGES=(dbench bonnie++ rsync procps time python3-pip openssh-server openssh-client iproute2
               make patch xz-utils diffutils conmux postgresql)
 
