@@ -14,6 +14,25 @@ fn autotest(args: &[&str], cwd: &Path) -> Output {
         .expect("run the autotest binary")
 }
 
+/// `autotest autoserv <flag> <machines> -r <results> -c --config-dir . control` in `cwd`: a client
+/// job with the test's global_config.ini.
+fn client_job(cwd: &Path, flag: &str, machines: &str, results: &str) -> Output {
+    autotest(
+        &[
+            "autoserv",
+            flag,
+            machines,
+            "-r",
+            results,
+            "-c",
+            "--config-dir",
+            ".",
+            "control",
+        ],
+        cwd,
+    )
+}
+
 fn setup(dir: &Path, autodir: &str, control: &str) {
     std::fs::write(
         dir.join("global_config.ini"),
@@ -33,20 +52,7 @@ fn client_job_with_reboot_on_localhost() {
         "def step_init():\n    job.next_step(two)\n    job.run_test('sleeptest', seconds=0.1)\n    job.reboot()\n\
          def two():\n    job.run_test('sleeptest', tag='two', seconds=0.1)\n    job.run_test('sleeptest', tag='bad', bogus=1)\n",
     );
-    let out = autotest(
-        &[
-            "autoserv",
-            "-m",
-            "localhost",
-            "-r",
-            "r",
-            "-c",
-            "--config-dir",
-            ".",
-            "control",
-        ],
-        dir.path(),
-    );
+    let out = client_job(dir.path(), "-m", "localhost", "r");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -83,20 +89,7 @@ fn client_job_with_reboot_on_localhost() {
     );
     // The client runtime was installed once; a second job reuses it.
     let marker = std::fs::read_to_string(autodir.join(".autotest-build")).unwrap();
-    let out = autotest(
-        &[
-            "autoserv",
-            "-m",
-            "localhost",
-            "-r",
-            "r2",
-            "-c",
-            "--config-dir",
-            ".",
-            "control",
-        ],
-        dir.path(),
-    );
+    let out = client_job(dir.path(), "-m", "localhost", "r2");
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(
         std::fs::read_to_string(autodir.join(".autotest-build")).unwrap(),
@@ -116,20 +109,7 @@ fn unusable_autodir_is_recorded_as_an_aborted_job() {
         "/proc/no-such-autodir",
         "job.run_test('sleeptest')\n",
     );
-    let out = autotest(
-        &[
-            "autoserv",
-            "-m",
-            "localhost",
-            "-r",
-            "r",
-            "-c",
-            "--config-dir",
-            ".",
-            "control",
-        ],
-        dir.path(),
-    );
+    let out = client_job(dir.path(), "-m", "localhost", "r");
     assert_eq!(out.status.code(), Some(1));
     let lines = status_entries(&dir.path().join("r/status.log"));
     assert_eq!(lines[0], "START\t----\t----\t");
@@ -295,20 +275,7 @@ fn a_machine_list_file_is_read_and_repeats_run_once() {
         "# the lab\nlocalhost\n\nlocalhost\n",
     )
     .unwrap();
-    let out = autotest(
-        &[
-            "autoserv",
-            "-M",
-            "machines",
-            "-r",
-            "r",
-            "-c",
-            "--config-dir",
-            ".",
-            "control",
-        ],
-        dir.path(),
-    );
+    let out = client_job(dir.path(), "-M", "machines", "r");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -332,20 +299,7 @@ fn a_machine_list_file_is_read_and_repeats_run_once() {
     );
     // A bad line of the file is refused with its file and line.
     std::fs::write(dir.path().join("machines"), "localhost\nnot a host\n").unwrap();
-    let out = autotest(
-        &[
-            "autoserv",
-            "-M",
-            "machines",
-            "-r",
-            "r2",
-            "-c",
-            "--config-dir",
-            ".",
-            "control",
-        ],
-        dir.path(),
-    );
+    let out = client_job(dir.path(), "-M", "machines", "r2");
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("machines:2"), "{stderr}");
@@ -364,20 +318,7 @@ fn an_ssh_port_outside_the_tcp_range_is_refused_with_file_line_and_range() {
         )
         .unwrap();
         std::fs::write(dir.path().join("control"), "job.run_test('sleeptest')\n").unwrap();
-        let out = autotest(
-            &[
-                "autoserv",
-                "-m",
-                "box1",
-                "-r",
-                "r",
-                "-c",
-                "--config-dir",
-                ".",
-                "control",
-            ],
-            dir.path(),
-        );
+        let out = client_job(dir.path(), "-m", "box1", "r");
         assert_eq!(out.status.code(), Some(1), "{bad}");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(
