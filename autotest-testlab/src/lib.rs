@@ -17,6 +17,8 @@
 //! sshd) is built by the caller from the fixture's paths. Being test support, it panics with a
 //! message naming what failed and how to fix it, rather than returning errors.
 
+#![warn(missing_docs)]
+
 pub mod bootloader;
 pub mod netns;
 pub mod postgres;

@@ -61,8 +61,11 @@ pub fn public_key(pub_path: &Path) -> String {
 /// for many concurrent connection attempts (`MaxStartups 200`: tests fan out).
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// Address sshd listens on.
     pub listen: SocketAddr,
+    /// The host key file.
     pub host_key: PathBuf,
+    /// The `AuthorizedKeysFile`.
     pub authorized_keys: PathBuf,
     /// `MaxSessions`; `None` keeps OpenSSH's default of 10 (which the SSH transport's tests
     /// rely on: it must stay under it).
@@ -72,6 +75,7 @@ pub struct Config {
 }
 
 impl Config {
+    /// A config with OpenSSH's defaults for everything not given.
     pub fn new(listen: SocketAddr, host_key: &Path, authorized_keys: &Path) -> Config {
         Config {
             listen,
@@ -124,8 +128,11 @@ pub(crate) fn config_path(p: &Path) -> &str {
 
 /// A running sshd on loopback; killed (with every process it started) on drop.
 pub struct Sshd {
+    /// Its keys, config and logs.
     pub dir: tempfile::TempDir,
+    /// The loopback port it listens on.
     pub port: u16,
+    /// The user to log in as.
     pub user: String,
     /// The client's private key (its `.pub` is the authorized key).
     pub client_key: PathBuf,

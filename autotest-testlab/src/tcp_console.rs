@@ -84,6 +84,7 @@ impl TcpConsole {
 /// A TCP console on loopback: records what the server writes to it, sends what a test says,
 /// and can hang up to simulate a console that goes away.
 pub struct FakeConsole {
+    /// Where it listens.
     pub addr: std::net::SocketAddr,
     received: Arc<Mutex<Vec<u8>>>,
     connections: Arc<Mutex<usize>>,
@@ -142,18 +143,22 @@ impl FakeConsole {
         }
     }
 
+    /// Sends bytes to the connected client, as console output.
     pub fn send(&self, bytes: &[u8]) {
         self.to_send.send(ConsoleCmd::Send(bytes.to_vec())).unwrap();
     }
 
+    /// Drops the current connection, as a console that goes away.
     pub fn hang_up(&self) {
         self.to_send.send(ConsoleCmd::HangUp).unwrap();
     }
 
+    /// Everything clients have written to the console so far.
     pub fn received(&self) -> Vec<u8> {
         self.received.lock().unwrap().clone()
     }
 
+    /// How many connections it has accepted.
     pub fn connections(&self) -> usize {
         *self.connections.lock().unwrap()
     }

@@ -529,6 +529,7 @@ impl Lab {
     pub fn dir(&self) -> &Path {
         self.dir.as_ref().expect("lab dir").path()
     }
+    /// The lab's machines, in creation order.
     pub fn machines(&self) -> &[Machine] {
         &self.machines
     }
@@ -603,6 +604,7 @@ impl Lab {
         self.ssh_with_timeout(m, Duration::from_secs(10), remote)
     }
 
+    /// Runs a command on the machine over SSH, giving up after the timeout.
     pub fn ssh_with_timeout(
         &self,
         m: &Machine,
@@ -716,6 +718,7 @@ impl Machine {
     pub fn name(&self) -> &str {
         &self.inner.name
     }
+    /// The machine's host name (its own UTS namespace).
     pub fn hostname(&self) -> &str {
         &self.inner.name
     }
