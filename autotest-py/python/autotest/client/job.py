@@ -91,7 +91,7 @@ class Job(object):
         self._namespace = None
         self.last_boot_tag = None
         self.pkgmgr = None
-        self.harness = None
+        self._init_legacy()
 
     # -- status ------------------------------------------------------------------------------
     def _echo(self, text):
@@ -561,6 +561,82 @@ class Job(object):
         version (``6.1.5``, ``6.8-rc3``), a tarball path or URL, or a source directory."""
         from autotest.client import kernel as _kernel
         return _kernel.auto_kernel(self, base_tree, results_dir, tmp_dir, leave)
+
+    # -- legacy client API (issue 14; the bulk lives in job_legacy.py) ---------------------------
+    def _init_legacy(self):
+        from autotest.client import job_legacy
+        job_legacy.init(self)
+
+    def require_gcc(self):
+        """TEST_NA (naming the package) when there is no C compiler on PATH."""
+        from autotest.client import job_legacy
+        job_legacy.require_gcc(self)
+
+    def setup_dep(self, deps):
+        """Builds each dependency of ``deps`` from its ``deps/<dep>/<dep>.py`` (once per version)."""
+        from autotest.client import job_legacy
+        job_legacy.setup_dep(self, deps)
+
+    def barrier(self, *args, **kwds):
+        """A barrier between the machines of this job (autotest.client.shared.barrier)."""
+        from autotest.client.shared import barrier
+        return barrier.barrier(*args, **kwds)
+
+    def partition(self, device, loop_size=0, mountpoint=None):
+        """A device or loop file to make a filesystem on and mount (client/partition.py)."""
+        from autotest.client import partition as _partition
+        return _partition.partition(self, device, loop_size, mountpoint or self.tmpdir)
+
+    def filesystem(self, device, mountpoint=None, loop_size=0):
+        """Legacy name of :meth:`partition` (other argument order)."""
+        return self.partition(device, loop_size, mountpoint)
+
+    @property
+    def bootloader(self):
+        """A boottool view of grub.cfg (config ``boottool.grub_cfg``, else the machine's)."""
+        from autotest.client.shared import boottool
+        return boottool.boottool(grub_cfg=self.config_get("boottool.grub_cfg"))
+
+    def cpu_count(self):
+        """Online CPUs of this machine."""
+        from autotest.client import utils
+        return utils.count_cpus()
+
+    def harness_select(self, which, harness_args=None):
+        from autotest.client import harness_standalone
+        self.harness = harness_standalone.select(which, self, harness_args)
+
+    def add_sysinfo_command(self, command, logfile=None, on_every_test=False):
+        """Asks sysinfo to also save the output of ``command`` (see job_legacy.add_sysinfo)."""
+        from autotest.client import job_legacy
+        job_legacy.add_sysinfo(self, "command", command, logfile, on_every_test)
+
+    def add_sysinfo_logfile(self, file, on_every_test=False):
+        """Asks sysinfo to also save a copy of ``file``."""
+        from autotest.client import job_legacy
+        job_legacy.add_sysinfo(self, "logfile", file, None, on_every_test)
+
+    def enable_external_logging(self):
+        """Legacy hook for a site's logging; nothing is external here."""
+
+    def disable_external_logging(self):
+        """Legacy hook for a site's logging; nothing is external here."""
+
+    def install_pkg(self, name, pkg_type, install_dir):
+        """Legacy: fetch a package from the job's repositories. There are none (no network):
+        a test's files must be on the machine already."""
+
+    def add_repository(self, repo_urls):
+        """Refused: machines under test fetch nothing from the network."""
+        raise error.JobError("job.add_repository(%r): machines under test fetch nothing from the "
+                             "network; copy the tests next to the control file" % (repo_urls,))
+
+    def relative_path(self, path):
+        """``path`` relative to the job's results directory."""
+        return os.path.relpath(path, self.resultdir)
+
+    def control_get(self):
+        return self.control
 
     # -- misc legacy calls ---------------------------------------------------------------------
     def noop(self, text):

@@ -45,7 +45,7 @@ def _tee(stream, tee):
 
 
 def run(command, timeout=None, ignore_status=False, stdout_tee=None, stderr_tee=None,
-        verbose=True, stdin=None, args=(), env=None, cwd=None):
+        verbose=True, stdin=None, args=(), env=None, cwd=None, stderr_is_expected=None):
     """Runs ``command`` through ``/bin/sh`` (extra ``args`` are quoted and appended).
 
     Returns a :class:`CmdResult`; raises :class:`error.CmdError` when the command exits non-zero
@@ -85,14 +85,16 @@ def run(command, timeout=None, ignore_status=False, stdout_tee=None, stderr_tee=
     return result
 
 
-def system(command, timeout=None, ignore_status=False, args=()):
+def system(command, timeout=None, ignore_status=False, verbose=True, args=()):
     """Runs ``command``; its output goes to this process's stdout/stderr. Returns the exit status."""
     return run(command, timeout=timeout, ignore_status=ignore_status, args=args,
                stdout_tee=sys.stdout, stderr_tee=sys.stderr).exit_status
 
 
-def system_output(command, timeout=None, ignore_status=False, retain_output=False, args=()):
-    """Runs ``command`` and returns its stdout without the trailing newline."""
+def system_output(command, timeout=None, ignore_status=False, retain_output=False, args=(),
+                  verbose=True):
+    """Runs ``command`` and returns its stdout without the trailing newline; ``retain_output``
+    also copies its stdout and stderr to this process's (the test's debug logs)."""
     tee = sys.stdout if retain_output else None
     out = run(command, timeout=timeout, ignore_status=ignore_status, args=args,
               stdout_tee=tee, stderr_tee=sys.stderr if retain_output else None).stdout
@@ -282,3 +284,10 @@ def check_glibc_ver(ver):
         return [int(x) for x in v.split(".") if x.isdigit()]
     if have and key(have) < key(ver):
         raise error.TestError("glibc %s is older than the %s this test needs" % (have, ver))
+
+
+# The rest of legacy utils lives in base_utils (as in legacy's client/base_utils.py).
+from autotest.client import base_utils as _base_utils  # noqa: E402
+from autotest.client.base_utils import *  # noqa: E402,F401,F403
+
+__all__ += _base_utils.__all__

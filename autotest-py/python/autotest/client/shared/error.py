@@ -8,6 +8,7 @@ __all__ = [
     "JobContinue", "TestBaseException", "TestError", "TestNAError", "TestFail", "TestWarn",
     "UnhandledTestError", "UnhandledTestFail", "TestTimeoutError", "CmdError",
     "PackageError", "AutoservError", "AutoservRunError", "ProfilerError", "InstallError",
+    "BarrierError", "BarrierAbortError",
 ]
 
 
@@ -135,3 +136,11 @@ class AutoservRunError(AutoservError):
 
     def __str__(self):
         return str(self.description)
+
+
+class BarrierError(JobError):
+    """A barrier between machines timed out or broke (the job cannot go on)."""
+
+
+class BarrierAbortError(BarrierError):
+    """A member aborted the barrier."""

@@ -1,0 +1,1 @@
+"""Legacy ``autotest.client.net``: network helpers for tests (``net_utils``)."""
