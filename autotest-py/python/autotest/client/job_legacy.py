@@ -63,9 +63,11 @@ def require_gcc(job):
 
 
 def _dep_dirs(job):
+    # Legacy's layout: deps/ beside tests/. The last three tests dirs are the ones Job adds
+    # itself (the control file's dir, its parent, the built-in tests).
     dirs = [os.path.join(job.autodir, "deps")]
-    for d in job.tests_dirs:
-        dirs += [os.path.join(d, "deps"), os.path.join(os.path.dirname(d), "deps")]
+    dirs += [os.path.join(os.path.dirname(d), "deps") for d in job.tests_dirs[:-3]]
+    dirs.append(os.path.join(os.path.dirname(job.control), "deps"))
     seen, out = set(), []
     for d in dirs:
         if d not in seen:

@@ -135,7 +135,7 @@ class partition(object):
             args += " -F"
         if "-t" not in args.split():
             args = "-t %s %s" % (fstype, args)
-        cmd = "%s %s %s" % (self.mkfs_exec(fstype), args.strip(), self.device)
+        cmd = "%s %s %s" % (self.mkfs_exec(fstype), " ".join(args.split()), self.device)
         self._run(cmd, record, output=True)
         self.fstype = fstype
 

@@ -16,7 +16,7 @@ __all__ = ["boottool", "BootloaderError", "DEFAULT_GRUB_CFG"]
 
 DEFAULT_GRUB_CFG = "/boot/grub/grub.cfg"
 _MENUENTRY = re.compile(r"^(\s*)menuentry\s+(?:'([^']*)'|\"([^\"]*)\"|(\S+))")
-_LINUX = re.compile(r"^(\s*)(linux|linux16|linuxefi)\s+(\S+)(.*)$")
+_LINUX = re.compile(r"^(\s*)(linux|linux16|linuxefi)(\s+)(\S+)(.*)$")
 _INITRD = re.compile(r"^\s*(initrd|initrd16|initrdefi)\s+(.*)$")
 _DEFAULT = re.compile(r"^(\s*)set\s+default=(?:\"([^\"]*)\"|'([^']*)'|(\S*))\s*$")
 
@@ -67,8 +67,8 @@ class boottool(object):
                 text = lines[j]
                 lm = _LINUX.match(text)
                 if lm:
-                    entry["kernel"] = lm.group(3)
-                    args = lm.group(4).split()
+                    entry["kernel"] = lm.group(4)
+                    args = lm.group(5).split()
                     roots = [a for a in args if a.startswith("root=")]
                     entry["root"] = roots[0][5:] if roots else None
                     entry["args"] = " ".join(a for a in args if not a.startswith("root="))
@@ -209,9 +209,9 @@ class boottool(object):
                 raise BootloaderError("%s: entry %r has no linux line to change" % (
                     self.path, entry["title"]))
             m = _LINUX.match(lines[at].rstrip("\n"))
-            args = change(m.group(4).split())
-            lines[at] = "%s%s %s%s\n" % (m.group(1), m.group(2), m.group(3),
-                                         "".join(" " + a for a in args))
+            args = change(m.group(5).split())
+            lines[at] = "%s%s%s%s%s\n" % (m.group(1), m.group(2), m.group(3), m.group(4),
+                                          "".join(" " + a for a in args))
         self._write(lines)
 
     def add_args(self, kernel, args):
