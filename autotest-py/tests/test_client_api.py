@@ -307,7 +307,8 @@ def test_setup_dep_builds_a_dependency_once_per_version_and_missing_ones_are_err
         L(1, "END GOOD", "usesdep.a", "usesdep.a"),
         L(1, "START", "usesdep.missing", "usesdep.missing"),
         L(2, "ERROR", "usesdep.missing", "usesdep.missing",
-          "Dependency nodep does not exist: no nodep.py in " + looked),
+          "Dependency nodep does not exist: no nodep.py in %s; copy the dependency's directory "
+          "(legacy Autotest's client/deps/nodep) into one of them" % looked),
         L(1, "END ERROR", "usesdep.missing", "usesdep.missing"),
     ]
     assert lines[8] == L(1, "START", "usesdep.py2", "usesdep.py2")
@@ -601,3 +602,55 @@ def test_bootloader_over_a_grub_cfg_fixture(job_dir, run):
         "root=UUID=1234 ro quiet", "root=UUID=1234 console=ttyS0,115200 quiet")
     env = (boot / "grubenv").read_text()
     assert len(env) == 1024 and env.startswith("# GRUB Environment Block\nnext_entry=autotest\n")
+
+
+SHIPS_SOURCES = """
+    import os
+    from autotest.client import test, utils
+
+    class shipsrc(test.test):
+        version = 1
+        preserve_srcdir = True
+
+        def setup(self):
+            os.chdir(self.srcdir)
+            utils.make()
+
+        def run_once(self):
+            pass
+
+    class shiptar(test.test):
+        version = 1
+
+        def setup(self, tarball='shiptar-1.0.tar.gz'):
+            tarball = utils.unmap_url(self.bindir, tarball, self.tmpdir)
+            utils.extract_tarball_to_dir(tarball, self.srcdir)
+
+        def run_once(self):
+            pass
+"""
+
+
+def test_missing_shipped_sources_are_errors_naming_the_path_and_the_fix(job_dir, run):
+    src = write_test(job_dir, "shipsrc", SHIPS_SOURCES)
+    tar = write_test(job_dir, "shiptar", SHIPS_SOURCES.replace("class shipsrc", "class _s"))
+    r = run("""
+        job.run_test('shipsrc')
+        job.run_test('shiptar')
+    """)
+    assert r.code == 0, r.stderr
+    assert r.status_lines() == [
+        L(0, "START"),
+        L(1, "START", "shipsrc", "shipsrc"),
+        L(2, "ERROR", "shipsrc", "shipsrc",
+          "test shipsrc builds the sources it ships in %s (preserve_srcdir), and that "
+          "directory is missing: copy the test's src/ directory from its collection there"
+          % (src / "src")),
+        L(1, "END ERROR", "shipsrc", "shipsrc"),
+        L(1, "START", "shiptar", "shiptar"),
+        L(2, "ERROR", "shiptar", "shiptar",
+          "source tarball %s is missing: the test ships it beside its module; copy it there "
+          "(machines under test download nothing)" % (tar / "shiptar-1.0.tar.gz")),
+        L(1, "END ERROR", "shiptar", "shiptar"),
+        L(0, "END ERROR"),
+    ]

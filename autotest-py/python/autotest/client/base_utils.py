@@ -28,8 +28,13 @@ __all__ = [
     "get_cpu_vendor", "get_cpu_family", "get_children_pids", "process_is_alive",
     "program_is_alive", "find_command", "drop_caches", "deprecated", "matrix_to_string",
     "get_num_cpus", "get_uptime", "convert_data_size", "interactive_download",
-    "get_process_name", "strip_unicode", "sh_quote_word", "rounded_memtotal",
+    "get_process_name", "strip_unicode", "sh_quote_word", "rounded_memtotal", "environ",
 ]
+
+
+def environ(env_key):
+    """The value of an environment variable, or ``''`` when it is not set (legacy)."""
+    return os.environ.get(env_key, "")
 
 
 def configure(extra=None, configure="./configure"):

@@ -88,8 +88,10 @@ def setup_dep(job, deps):
         dep_dir = next((c for c in candidates if os.path.isfile(os.path.join(c, dep + ".py"))),
                        None)
         if dep_dir is None:
-            raise error.TestError("Dependency %s does not exist: no %s.py in %s" % (
-                dep, dep, ", ".join(candidates)))
+            raise error.TestError(
+                "Dependency %s does not exist: no %s.py in %s; copy the dependency's directory "
+                "(legacy Autotest's client/deps/%s) into one of them" % (
+                    dep, dep, ", ".join(candidates), dep))
         path = os.path.join(dep_dir, dep + ".py")
         with open(path, "rb") as f:
             source = f.read()

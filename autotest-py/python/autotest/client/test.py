@@ -189,6 +189,13 @@ class test(object):
             pass
         if not self.preserve_srcdir and os.path.exists(self.srcdir):
             shutil.rmtree(self.srcdir)
+        if self.preserve_srcdir and not os.path.isdir(self.srcdir):
+            # Such a test builds sources it ships in <test>/src; say so rather than let setup
+            # fail on a bare FileNotFoundError.
+            raise error.TestError(
+                "test %s builds the sources it ships in %s (preserve_srcdir), and that directory "
+                "is missing: copy the test's src/ directory from its collection there" % (
+                    self.tagged_testname, self.srcdir))
         _cherry_pick_call(self.setup, *args, **dargs)
         if os.path.isdir(self.srcdir):
             with open(versionfile, "w") as f:

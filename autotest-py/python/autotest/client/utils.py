@@ -213,6 +213,12 @@ def extract_tarball_to_dir(tarball, dir):
     """Extracts a tarball whose contents sit in one top directory, so that they end up in ``dir``."""
     import shutil
     import tempfile
+    if not os.path.isfile(tarball):
+        # Legacy tests ship their source tarballs beside the module (unmap_url finds them
+        # there); a missing one is the common failure, so name it and the fix.
+        raise error.TestError(
+            "source tarball %s is missing: the test ships it beside its module; copy it there "
+            "(machines under test download nothing)" % tarball)
     if os.path.exists(dir):
         shutil.rmtree(dir)
     parent = os.path.dirname(os.path.abspath(dir)) or "."
