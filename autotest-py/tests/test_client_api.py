@@ -654,3 +654,76 @@ def test_missing_shipped_sources_are_errors_naming_the_path_and_the_fix(job_dir,
         L(1, "END ERROR", "shiptar", "shiptar"),
         L(0, "END ERROR"),
     ]
+
+
+MOREUTILS = """
+    import hashlib
+    import os
+    from autotest.client import test, utils
+    from autotest.client.shared import error
+
+    def check(cond, what):
+        if not cond:
+            raise error.TestFail(what)
+
+    class moreutils(test.test):
+        version = 1
+
+        def run_once(self):
+            outs = utils.system_output_parallel(['echo a', 'echo b; echo c'])
+            check(outs == ['a', 'b\\nc'], 'system_output_parallel %r' % outs)
+            check(utils.system_parallel(['true', 'exit 2'], ignore_status=True) == [0, 2],
+                  'system_parallel')
+            try:
+                utils.run_parallel(['true', 'exit 5'])
+                raise error.TestFail('no CmdError')
+            except error.CmdError as e:
+                check(e.result_obj.exit_status == 5, 'run_parallel status')
+            check(utils.get_field('a b\\nMemTotal:  100 kB\\n', 1, 'MemTotal', ' +') == '100',
+                  'get_field')
+            src = os.path.join(self.tmpdir, 's')
+            os.makedirs(os.path.join(src, 'd'))
+            utils.open_write_close(os.path.join(src, 'd', 'f'), 'new')
+            dest = os.path.join(self.tmpdir, 'dst')
+            os.makedirs(os.path.join(dest, 'd'))
+            utils.open_write_close(os.path.join(dest, 'd', 'g'), 'kept')
+            utils.merge_trees(src, dest)
+            check(sorted(os.listdir(os.path.join(dest, 'd'))) == ['f', 'g'], 'merge_trees')
+            check(utils.get_relative_path('/a/b/c', '/a') == 'b/c', 'get_relative_path')
+            check(len(utils.cpu_online_map()) == os.cpu_count(), 'cpu_online_map')
+            cached = os.path.join(self.tmpdir, 'pkg.tar')
+            utils.open_write_close(cached, 'data')
+            md5 = hashlib.md5(b'data').hexdigest()
+            check(utils.unmap_url_cache(self.tmpdir, 'http://example.invalid/pkg.tar', md5)
+                  == cached, 'unmap_url_cache cached')
+            try:
+                utils.unmap_url_cache(self.tmpdir, 'http://example.invalid/other.tar', md5)
+                raise error.TestFail('no PackageError')
+            except error.PackageError as e:
+                raise error.TestNAError(str(e))
+"""
+
+
+def test_more_legacy_utils_and_warning_records(job_dir, run):
+    write_test(job_dir, "moreutils", MOREUTILS)
+    r = run("""
+        job.disable_warnings('NETWORK')
+        job.run_test('moreutils')
+        job.enable_warnings('NETWORK')
+        job.record('INFO', None, 'user', str(job.user == __import__('getpass').getuser()))
+    """)
+    assert r.code == 0, r.stderr + r.status
+    tmp_msg = r.status_lines()[3].split("\t")[-1]
+    assert tmp_msg.startswith("http://example.invalid/other.tar is not cached: machines under "
+                              "test download nothing; copy the file to ")
+    assert tmp_msg.endswith("/other.tar")
+    assert r.status_lines() == [
+        L(0, "START"),
+        "\tINFO\t----\t----\twarnings.disable=NETWORK\tdisabling NETWORK warnings",
+        L(1, "START", "moreutils", "moreutils"),
+        L(2, "TEST_NA", "moreutils", "moreutils", tmp_msg),
+        L(1, "END TEST_NA", "moreutils", "moreutils"),
+        "\tINFO\t----\t----\twarnings.enable=NETWORK\tenabling NETWORK warnings",
+        L(1, "INFO", "----", "user", "True"),
+        L(0, "END TEST_NA"),
+    ]

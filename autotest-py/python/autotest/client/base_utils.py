@@ -29,6 +29,9 @@ __all__ = [
     "program_is_alive", "find_command", "drop_caches", "deprecated", "matrix_to_string",
     "get_num_cpus", "get_uptime", "convert_data_size", "interactive_download",
     "get_process_name", "strip_unicode", "sh_quote_word", "rounded_memtotal", "environ",
+    "run_parallel", "system_parallel", "system_output_parallel", "get_relative_path",
+    "merge_trees", "get_field", "get_cpu_percentage", "cpu_online_map", "get_disks",
+    "get_hwclock_seconds", "unmap_url_cache",
 ]
 
 
@@ -537,3 +540,123 @@ def strip_unicode(input):
 def sh_quote_word(text):
     """``text`` quoted as one shell word."""
     return shlex.quote(text)
+
+
+def run_parallel(commands, timeout=None, ignore_status=False, stdout_tee=None, stderr_tee=None):
+    """Runs the commands at the same time; their CmdResults, in order. CmdError (for the first
+    that failed) unless ``ignore_status``."""
+    jobs = [BgJob(c) for c in commands]
+    join_bg_jobs(jobs, timeout)
+    for j in jobs:
+        for text, tee in ((j.result.stdout, stdout_tee), (j.result.stderr, stderr_tee)):
+            if tee is not None:
+                tee.write(text)
+    if not ignore_status:
+        for j in jobs:
+            if j.result.exit_status != 0:
+                raise error.CmdError(j.command, j.result)
+    return [j.result for j in jobs]
+
+
+def system_parallel(commands, timeout=None, ignore_status=False):
+    """Exit statuses of the commands run at the same time."""
+    import sys
+    return [r.exit_status for r in run_parallel(commands, timeout, ignore_status,
+                                                 sys.stdout, sys.stderr)]
+
+
+def system_output_parallel(commands, timeout=None, ignore_status=False, retain_output=False):
+    """Stdouts (without the trailing newline) of the commands run at the same time."""
+    import sys
+    out = run_parallel(commands, timeout, ignore_status,
+                       sys.stdout if retain_output else None,
+                       sys.stderr if retain_output else None)
+    return [r.stdout[:-1] if r.stdout.endswith("\n") else r.stdout for r in out]
+
+
+def get_relative_path(path, reference):
+    """``path`` relative to the directory ``reference``."""
+    return os.path.relpath(path, reference)
+
+
+def merge_trees(src, dest):
+    """Copies the tree ``src`` into ``dest``: files are copied over, directories merged."""
+    if not os.path.exists(src):
+        return
+    if os.path.isfile(src):
+        shutil.copy2(src, dest)
+        return
+    os.makedirs(dest, exist_ok=True)
+    for name in os.listdir(src):
+        merge_trees(os.path.join(src, name), os.path.join(dest, name))
+
+
+def get_field(data, param, linestart="", sep=" "):
+    """Field ``param`` (0-based) of the first line of ``data`` starting with ``linestart``,
+    split on the regular expression ``sep``; None when there is no such line."""
+    for line in data.splitlines():
+        if line.startswith(linestart):
+            fields = [f for f in re.split(sep, line) if f]
+            return fields[param] if param < len(fields) else None
+    return None
+
+
+def get_cpu_percentage(function, *args, **dargs):
+    """(fraction of one CPU the call used, in user+system time of this process and its
+    children, its return value)."""
+    before, start = os.times(), time.time()
+    ret = function(*args, **dargs)
+    after, elapsed = os.times(), time.time() - start
+    used = sum(after[i] - before[i] for i in range(4))
+    return (used / elapsed if elapsed > 0 else 0.0), ret
+
+
+def cpu_online_map():
+    """The numbers of the online CPUs (from /sys/devices/system/cpu/online)."""
+    with open("/sys/devices/system/cpu/online") as f:
+        spec = f.read().strip()
+    cpus = []
+    for part in spec.split(","):
+        if "-" in part:
+            lo, hi = part.split("-")
+            cpus.extend(range(int(lo), int(hi) + 1))
+        elif part:
+            cpus.append(int(part))
+    return cpus
+
+
+def get_disks():
+    """Whole disks of the machine (``/dev/sda``, ``/dev/nvme0n1``; partitions, loop and ram
+    devices left out)."""
+    out = []
+    for name in sorted(os.listdir("/sys/block")):
+        if name.startswith(("loop", "ram", "zram", "dm-")):
+            continue
+        out.append("/dev/" + name)
+    return out
+
+
+def get_hwclock_seconds(utc=True):
+    """The hardware clock, in seconds since the epoch (read with ``hwclock``, root)."""
+    from autotest.client import utils
+    out = utils.system_output("hwclock --get %s" % ("--utc" if utc else "--localtime"))
+    import datetime
+    stamp = datetime.datetime.fromisoformat(out.strip().replace(" ", "T", 1))
+    return stamp.timestamp()
+
+
+def unmap_url_cache(cachedir, url, expected_hash, method="md5"):
+    """The file of ``url`` in ``cachedir`` when it is there with the expected hash; a local
+    path is used as is. Nothing is downloaded: a file not cached is a PackageError naming
+    where to put it."""
+    name = os.path.basename(url.rstrip("/"))
+    path = url if "://" not in url else os.path.join(cachedir, name)
+    if os.path.isfile(path):
+        with open(path, "rb") as f:
+            digest = hashlib.new(method, f.read()).hexdigest()
+        if expected_hash and digest != expected_hash:
+            raise error.PackageError("%s has %s %s, not the expected %s: replace it with the "
+                                     "right file" % (path, method, digest, expected_hash))
+        return path
+    raise error.PackageError("%s is not cached: machines under test download nothing; copy "
+                             "the file to %s" % (url, path))

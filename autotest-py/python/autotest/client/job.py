@@ -638,6 +638,19 @@ class Job(object):
     def control_get(self):
         return self.control
 
+    def control_set(self, control):
+        self.control = os.path.abspath(control)
+
+    def disable_warnings(self, warning_type):
+        """Records that warnings of ``warning_type`` are off (legacy INFO line and field)."""
+        self.record("INFO", None, None, "disabling %s warnings" % warning_type,
+                    {"warnings.disable": warning_type})
+
+    def enable_warnings(self, warning_type):
+        """Records that warnings of ``warning_type`` are on again."""
+        self.record("INFO", None, None, "enabling %s warnings" % warning_type,
+                    {"warnings.enable": warning_type})
+
     # -- misc legacy calls ---------------------------------------------------------------------
     def noop(self, text):
         """Writes ``text`` to the log (legacy job.noop)."""

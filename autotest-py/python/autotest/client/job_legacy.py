@@ -45,6 +45,11 @@ def init(job):
     job.drop_caches = False
     job.drop_caches_between_iterations = False
     job.machines = [os.uname().nodename]
+    import getpass
+    try:
+        job.user = getpass.getuser()
+    except Exception:
+        job.user = str(os.getuid())
     try:
         job.sysinfo_requests = list(job.get_state(_SYSINFO_STATE, []))
     except Exception:
