@@ -727,3 +727,24 @@ def test_more_legacy_utils_and_warning_records(job_dir, run):
         L(1, "INFO", "----", "user", "True"),
         L(0, "END TEST_NA"),
     ]
+
+
+def test_autodir_given_by_the_caller_is_kept_and_its_deps_are_found(job_dir):
+    # autoserv sets AUTODIR to the client's install directory (staged kernels, deps/).
+    autodir = job_dir / "autodir"
+    dep = autodir / "deps" / "mydep"
+    dep.mkdir(parents=True)
+    (dep / "mydep.py").write_text(textwrap.dedent(MYDEP))
+    (job_dir / "control").write_text(textwrap.dedent("""
+        job.record('INFO', None, 'autodir', os.environ['AUTODIR'])
+        job.setup_dep(['mydep'])
+    """))
+    res = str(job_dir / "results")
+    proc = subprocess.run([autotest_bin(), "run", "--results", res, str(job_dir / "control")],
+                          capture_output=True, text=True, cwd=str(job_dir),
+                          env=dict(os.environ, AUTODIR=str(autodir)))
+    assert proc.returncode == 0, proc.stderr
+    with open(os.path.join(res, "status")) as f:
+        lines = [l for l in normalize(f.read()).splitlines()]
+    assert lines == [L(0, "START"), L(1, "INFO", "----", "autodir", str(autodir)), L(0, "END GOOD")]
+    assert (dep / "builds").read_text() == "build\n"

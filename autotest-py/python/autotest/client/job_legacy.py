@@ -54,7 +54,13 @@ def init(job):
         job.sysinfo_requests = list(job.get_state(_SYSINFO_STATE, []))
     except Exception:
         job.sysinfo_requests = []
-    os.environ.update(legacy_environ(job))
+    env = legacy_environ(job)
+    # autoserv sets AUTODIR to the client's install directory (staged kernels, deps): keep what
+    # the caller gave; only the job's own directory and the import path are always ours.
+    for key in ("AUTODIR", "AUTODIRBIN", "AUTODIRTEST"):
+        os.environ.setdefault(key, env[key])
+    os.environ["AUTODIRJOB"] = env["AUTODIRJOB"]
+    os.environ["PYTHONPATH"] = env["PYTHONPATH"]
 
 
 def require_gcc(job):
@@ -71,6 +77,8 @@ def _dep_dirs(job):
     # Legacy's layout: deps/ beside tests/. The last three tests dirs are the ones Job adds
     # itself (the control file's dir, its parent, the built-in tests).
     dirs = [os.path.join(job.autodir, "deps")]
+    if os.environ.get("AUTODIR") and os.environ["AUTODIR"] != job.autodir:
+        dirs.append(os.path.join(os.environ["AUTODIR"], "deps"))
     dirs += [os.path.join(os.path.dirname(d), "deps") for d in job.tests_dirs[:-3]]
     dirs.append(os.path.join(os.path.dirname(job.control), "deps"))
     seen, out = set(), []

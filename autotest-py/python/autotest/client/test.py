@@ -60,7 +60,7 @@ class test(object):
     def __init__(self, job, bindir, outputdir):
         self.job = job
         self.bindir = bindir
-        self.autodir = job.autodir
+        self.autodir = getattr(job, "autodir", os.path.dirname(os.path.abspath(__file__)))
         self.outputdir = outputdir
         self.tagged_testname = os.path.basename(outputdir.rstrip("/"))
         self.resultsdir = os.path.join(outputdir, "results")
