@@ -711,6 +711,9 @@ def test_more_legacy_utils_and_warning_records(job_dir, run):
         job.run_test('moreutils')
         job.enable_warnings('NETWORK')
         job.record('INFO', None, 'user', str(job.user == __import__('getpass').getuser()))
+        # The star import of utils leaves the builtin hash alone; utils.hash is legacy's.
+        job.record('INFO', None, 'hash', '%s %s' % (hash('a') == hash('a'),
+                                                    utils.hash('md5', 'a').hexdigest()))
     """)
     assert r.code == 0, r.stderr + r.status
     tmp_msg = r.status_lines()[3].split("\t")[-1]
@@ -725,6 +728,7 @@ def test_more_legacy_utils_and_warning_records(job_dir, run):
         L(1, "END TEST_NA", "moreutils", "moreutils"),
         "\tINFO\t----\t----\twarnings.enable=NETWORK\tenabling NETWORK warnings",
         L(1, "INFO", "----", "user", "True"),
+        L(1, "INFO", "----", "hash", "True 0cc175b9c0f1b6a831c399e269772661"),
         L(0, "END TEST_NA"),
     ]
 

@@ -21,7 +21,7 @@ __all__ = [
     "configure", "get_cc", "get_cxx", "open_write_close", "prepend_path", "append_path",
     "nuke_subprocess", "nuke_pid", "signal_pid", "pid_is_alive", "get_arch",
     "get_current_kernel_arch", "update_version", "safe_rmdir", "read_keyval", "write_keyval",
-    "args_to_dict", "compare_versions", "check_kernel_ver", "hash", "file_contains_pattern",
+    "args_to_dict", "compare_versions", "check_kernel_ver", "file_contains_pattern",
     "load_module", "unload_module", "module_is_loaded", "get_loaded_modules",
     "get_modules_dir", "running_config", "running_os_ident", "running_os_full_version",
     "freespace", "get_unused_port", "generate_random_string", "BgJob", "join_bg_jobs",
@@ -256,7 +256,8 @@ def check_kernel_ver(ver):
 
 
 def hash(type, input=None):
-    """A hashlib object (``md5``, ``sha1``, ...), updated with ``input`` when given."""
+    """A hashlib object (``md5``, ``sha1``, ...), updated with ``input`` when given. Left out of
+    ``__all__``: control files star-import utils and must keep the builtin ``hash``."""
     h = hashlib.new(type)
     if input:
         h.update(input.encode() if isinstance(input, str) else input)

@@ -297,3 +297,5 @@ from autotest.client import base_utils as _base_utils  # noqa: E402
 from autotest.client.base_utils import *  # noqa: E402,F401,F403
 
 __all__ += _base_utils.__all__
+# Not in __all__ (control files star-import utils and keep the builtin), but utils.hash works.
+hash = _base_utils.hash
