@@ -228,11 +228,14 @@ async fn read_entries(store: &Store, job_id: i64) -> LabResult<Vec<EntryRow>> {
     for entry in entries {
         let host = match entry.host_id {
             Some(id) => {
-                if !hosts.contains_key(&id) {
+                if let Some(name) = hosts.get(&id) {
+                    Some(name.clone())
+                } else {
                     // By id: a deleted host still names the entries that ran on it.
-                    hosts.insert(id, store.host_by_id(id).await?.hostname);
+                    let name = store.host_by_id(id).await?.hostname;
+                    hosts.insert(id, name.clone());
+                    Some(name)
                 }
-                hosts.get(&id).cloned()
             }
             None => None,
         };
