@@ -666,6 +666,9 @@ async fn parse_reports_bad_lines_and_stores_the_rest(db: TestDb) {
         ),
         ("m9", "alice", Some(7), Some(1_700_000_000))
     );
+    // The front ends find a job's results by its frontend id.
+    assert_eq!(s.tko_jobs_of_afe_job(7).await.unwrap(), std::slice::from_ref(&job));
+    assert_eq!(s.tko_jobs_of_afe_job(8).await.unwrap(), []);
     let tests = s.tko_tests(job.job_idx).await.unwrap();
     assert_eq!(
         tests

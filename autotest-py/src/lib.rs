@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 mod harness;
+mod lab;
 
 use autotest_core::job::{ClientJob, JobError, JobOptions, JobStart, Step};
 use autotest_core::status::{StatusCode, StatusLineKind};
@@ -481,6 +482,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
         m.py().get_type::<DuplicateSubdirError>(),
     )?;
     harness::register(m)?;
+    lab::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -449,6 +449,24 @@ impl Store {
         rows.iter().map(|r| r.try_get(0).map_err(&e)).collect()
     }
 
+    /// The parsed results of a frontend job (one per machine of a multi-machine job), in the
+    /// order first parsed: what a front end shows as the tests of job N.
+    pub async fn tko_jobs_of_afe_job(&self, afe_job_id: i64) -> Result<Vec<TkoJob>, StoreError> {
+        let e = q(format!("listing the parsed results of job {afe_job_id}"));
+        let rows = sqlx::query("SELECT tag FROM tko_jobs WHERE afe_job_id = $1 ORDER BY job_idx")
+            .bind(afe_job_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(&e)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let tag: String = r.try_get(0).map_err(&e)?;
+            // A concurrent reparse or prune may remove the row between the two reads.
+            out.extend(self.tko_job(&tag).await?);
+        }
+        Ok(out)
+    }
+
     /// A parsed job's keyvals, in file order.
     pub async fn tko_job_keyvals(&self, job_idx: i64) -> Result<Vec<(String, String)>, StoreError> {
         let e = q(format!("reading the keyvals of parsed job {job_idx}"));

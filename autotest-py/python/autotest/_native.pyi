@@ -1,6 +1,6 @@
-# Type stubs of the native module (autotest-py/src/lib.rs, src/harness.rs).
+# Type stubs of the native module (autotest-py/src/lib.rs, src/harness.rs, src/lab.rs).
 import os
-from typing import Dict, List, Optional, Sequence, Tuple, Union, final
+from typing import Dict, List, Optional, Sequence, Tuple, TypedDict, Union, final
 
 _StrPath = Union[str, "os.PathLike[str]"]
 
@@ -9,10 +9,15 @@ __all__ = [
     "Iteration",
     "Job",
     "JobEngineError",
+    "LabError",
+    "LabStore",
+    "NotFoundError",
     "Problem",
+    "RefusedError",
     "Results",
     "ResultsError",
     "ResultsNotFoundError",
+    "SchemaError",
     "StatusEntry",
     "StatusLog",
     "StatusLogError",
@@ -266,3 +271,144 @@ def visible(text: str) -> str:
     """`text` with terminal control characters (ESC, other C0 but tab and newline, DEL, C1)
     shown as `\\xNN`."""
     ...
+
+# ---- the lab database (wrapped by autotest.lab) ----
+
+class LabError(Exception): ...
+class NotFoundError(LabError): ...
+class RefusedError(LabError): ...
+class SchemaError(LabError): ...
+
+# The rows LabStore returns (plain dicts; timestamps are UTC epoch seconds).
+class _HostRow(TypedDict):
+    id: int
+    hostname: str
+    status: str
+    locked: bool
+    locked_by: Optional[str]
+    lock_time: Optional[int]
+    dirty: bool
+    protection: str
+    created_on: int
+    labels: List[str]
+    attributes: List[Tuple[str, str]]
+
+class _LabelRow(TypedDict):
+    id: int
+    name: str
+    platform: bool
+    only_if_needed: bool
+
+class _JobRow(TypedDict):
+    id: int
+    owner: str
+    name: str
+    priority: int
+    control_file: str
+    control_type: str
+    synch_count: int
+    timeout_hrs: int
+    max_runtime_hrs: int
+    run_verify: bool
+    reboot_before: str
+    reboot_after: str
+    email_list: str
+    dependencies: List[str]
+    keyvals: List[Tuple[str, str]]
+    created_on: int
+
+class _EntryRow(TypedDict):
+    id: int
+    job_id: int
+    host: Optional[str]
+    meta_host: Optional[str]
+    status: str
+    active: bool
+    complete: bool
+    aborted: bool
+    aborted_by: Optional[str]
+    aborted_on: Optional[int]
+    execution_subdir: str
+    started_on: Optional[int]
+    finished_on: Optional[int]
+
+class _IterationRow(TypedDict):
+    iteration: int
+    perf: List[Tuple[str, float]]
+    attr: List[Tuple[str, str]]
+
+class _TestRow(TypedDict):
+    id: int
+    job_tag: str
+    name: str
+    subdir: str
+    status: str
+    reason: str
+    kernel: Optional[str]
+    machine: str
+    started: Optional[int]
+    finished: Optional[int]
+    attributes: List[Tuple[str, str]]
+    iterations: List[_IterationRow]
+
+class _ParsedJobRow(TypedDict):
+    tag: str
+    job_idx: int
+    machine: str
+    status: str
+    tests: int
+
+@final
+class LabStore:
+    """An open lab database; every call releases the GIL while the database works."""
+    @staticmethod
+    def open(url: Optional[str] = None, config_dir: Optional[str] = None,
+             migrate: bool = False) -> "LabStore": ...
+    @property
+    def url(self) -> str: ...
+    @property
+    def backend(self) -> str: ...
+    def schema_version(self) -> int: ...
+    def close(self) -> None: ...
+    def create_host(self, hostname: str, labels: Sequence[str], locked: bool,
+                    by: str) -> _HostRow: ...
+    def host(self, hostname: str) -> _HostRow: ...
+    def hosts(self, label: Optional[str] = None, status: Optional[str] = None,
+              locked: Optional[bool] = None) -> List[_HostRow]: ...
+    def lock_host(self, hostname: str, by: str) -> _HostRow: ...
+    def unlock_host(self, hostname: str) -> _HostRow: ...
+    def delete_host(self, hostname: str) -> None: ...
+    def create_label(self, name: str, platform: bool, only_if_needed: bool) -> _LabelRow: ...
+    def label(self, name: str) -> _LabelRow: ...
+    def labels(self) -> List[_LabelRow]: ...
+    def add_label(self, label: str, hosts: Sequence[str]) -> None: ...
+    def remove_label(self, label: str, hosts: Sequence[str]) -> None: ...
+    def delete_label(self, name: str) -> None: ...
+    def create_job(
+        self,
+        name: str,
+        owner: str,
+        control: Optional[str],
+        control_path: Optional[str],
+        server: bool,
+        hosts: Sequence[str],
+        meta_hosts: Sequence[str],
+        dependencies: Sequence[str],
+        synch_count: int,
+        priority: int,
+        timeout_hrs: Optional[int],
+        max_runtime_hrs: Optional[int],
+        run_verify: Optional[bool],
+        reboot_before: Optional[str],
+        reboot_after: Optional[str],
+        email_list: Optional[str],
+        keyvals: Sequence[Tuple[str, str]],
+    ) -> _JobRow: ...
+    def job(self, id: int) -> _JobRow: ...
+    def jobs(self, owner: Optional[str] = None, running: bool = False) -> List[_JobRow]: ...
+    def entries(self, job_id: int) -> List[_EntryRow]: ...
+    def abort_job(self, job_id: int, by: str) -> int: ...
+    def tests(self, job_id: int) -> List[_TestRow]: ...
+    def parse(self, results_dir: str) -> Tuple[List[_ParsedJobRow], List[str]]: ...
+    @staticmethod
+    def entry_states() -> List[Tuple[str, bool]]: ...
