@@ -192,17 +192,27 @@ fn unknown_names(hosts: &[String], labels: &[String], deps: &[String]) -> String
     }
     if !labels.is_empty() {
         parts.push(format!(
-            "unknown label(s) {}: create them with `autotest label create <label>` (and add hosts with `autotest label add <label> -m <hosts>`)",
-            labels.join(", ")
+            "unknown label(s) {}: create them with {} (and give them hosts with `autotest label add <label> -m <hosts>`)",
+            labels.join(", "),
+            create_labels(labels)
         ));
     }
     if !deps.is_empty() {
         parts.push(format!(
-            "unknown dependency label(s) {}: create them with `autotest label create <label>`",
-            deps.join(", ")
+            "unknown dependency label(s) {}: create them with {}",
+            deps.join(", "),
+            create_labels(deps)
         ));
     }
     parts.join("; ")
+}
+
+fn create_labels(labels: &[String]) -> String {
+    labels
+        .iter()
+        .map(|l| format!("`autotest label create {l}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl StoreError {

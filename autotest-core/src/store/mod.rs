@@ -76,7 +76,7 @@ pub use jobs::{
 pub use migrations::SCHEMA_VERSION;
 pub use queries::{
     DEFAULT_LIST_LIMIT, EntryDetail, JobFilter, JobRow, JobStat, ResultFilter, ResultPerf,
-    TestResult,
+    TestResult, format_utc,
 };
 pub use submit::{
     CHECK_CONTROL_MODULE, HostSpec, Priority, client_python, current_user, read_control_file,

@@ -349,3 +349,10 @@ impl Store {
         Ok(tests)
     }
 }
+
+/// A stored timestamp for people: `2026-12-02 06:13:36 UTC` (the raw number when out of range).
+pub fn format_utc(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| epoch.to_string())
+}
