@@ -206,7 +206,7 @@ fn creation_errors_name_the_input_and_the_fix() {
         e.contains("synch_count 3 is more than the 2 host(s) it can ever get"),
         "{e}"
     );
-    let e = lab.refused(&["job", "create", "-f", "control", "-m", "m1,2*x86", "-y", "3", "j"]);
+    let e = lab.refused(&["job", "create", "-f", "control", "-m", "m1,x,2*x86", "-y", "9", "j"]);
     assert!(e.contains("unknown host(s) x"), "the unknown host comes first: {e}");
     let out = lab.run(&["job", "create", "-f", "control", "-m", "4*x86", "-y", "3", "j"]);
     assert_eq!(out.status.code(), Some(1));
