@@ -4,8 +4,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
-// The lab database's list and stat commands are its users.
-#[allow(dead_code)]
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +41,10 @@ enum Command {
     Db(commands::db::DbArgs),
     /// Parse jobs' results directories into the lab database (the legacy tko-parse -r -o).
     Parse(commands::db::ParseArgs),
+    /// The lab's jobs (atest job): create, list, stat, abort.
+    Job(commands::job::JobArgs),
+    /// Parsed test results in the lab database, with their perf keyvals.
+    Results(commands::results::ResultsArgs),
 }
 
 fn main() {
@@ -59,6 +61,8 @@ fn main() {
         Command::Mirror(args) => commands::mirror::run(args),
         Command::Db(args) => commands::db::db(args),
         Command::Parse(args) => commands::db::parse(args),
+        Command::Job(args) => commands::job::run(args),
+        Command::Results(args) => commands::results::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

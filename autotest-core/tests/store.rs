@@ -5,7 +5,7 @@ use std::path::Path;
 
 use autotest_core::GlobalConfig;
 use autotest_core::store::{
-    ControlType, DbUrl, EntryStatus, HostStatus, NewJob, NewLabel, NewSpecialTask, ParsedIteration,
+    ControlType, DbUrl, HostSpec, JobFilter, ResultFilter, EntryStatus, HostStatus, NewJob, NewLabel, NewSpecialTask, ParsedIteration,
     ParsedJob, ParsedTest, Protection, SCHEMA_VERSION, SpecialTaskKind, Store, StoreError,
     resolve_db_with,
 };
@@ -73,6 +73,8 @@ both_backends!(
     a_reparse_replaces_rows_and_keeps_test_ids,
     parse_reports_bad_lines_and_stores_the_rest,
     two_parsers_of_one_job_do_not_duplicate_rows,
+    job_creation_checks_names_control_and_synch_count,
+    job_list_stat_and_results_queries,
 );
 
 async fn migrate_is_needed_then_idempotent(db: TestDb) {
@@ -361,7 +363,7 @@ async fn jobs_entries_aborts_and_tasks(db: TestDb) {
     bad.hosts.push("nope".into());
     assert!(matches!(
         s.create_job(&bad).await,
-        Err(StoreError::NotFound { kind: "host", .. })
+        Err(StoreError::UnknownNames { ref hosts, .. }) if hosts == &["nope"]
     ));
     bad.hosts.clear();
     bad.meta_hosts.clear();
@@ -823,4 +825,238 @@ fn the_database_is_found_in_one_order() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("--db") && e.contains("use sqlite:"), "{e}");
+}
+
+async fn job_creation_checks_names_control_and_synch_count(db: TestDb) {
+    let s = db.migrated().await;
+    for h in ["m1", "m2", "m3"] {
+        s.create_host(h).await.unwrap();
+    }
+    s.create_label(&NewLabel::new("x86")).await.unwrap();
+    s.add_host_label("m2", "x86").await.unwrap();
+    s.add_host_label("m3", "x86").await.unwrap();
+    let job = |control: &str| {
+        let mut j = NewJob::new("alice", "j", control, ControlType::Client);
+        j.control_origin = Some("/srv/ctl/smoke".into());
+        j
+    };
+
+    // The client runner's message: file, line, what, the fix.
+    let mut py2 = job("job.run_test('sleeptest')\nprint 'done'\n");
+    py2.hosts = vec!["m1".into()];
+    let e = s.create_job(&py2).await.unwrap_err().to_string();
+    assert!(
+        e.contains("/srv/ctl/smoke, line 2: Python 2 syntax is not accepted: print statement"),
+        "{e}"
+    );
+    let mut nul = job("job.run_test('x')\0\n");
+    nul.hosts = vec!["m1".into()];
+    let e = s.create_job(&nul).await.unwrap_err().to_string();
+    assert!(e.contains("line 1, column 18: a NUL byte"), "{e}");
+
+    // Every unknown name at once, each kind with its fix.
+    let mut names = job("job.run_test('sleeptest')\n");
+    names.hosts = vec!["m1".into(), "ghost1".into(), "ghost2".into()];
+    names.meta_hosts = vec!["arm".into()];
+    names.label_hosts = vec!["mips".into()];
+    names.dependencies = vec!["x86".into(), "gpu".into()];
+    let e = s.create_job(&names).await.unwrap_err();
+    match &e {
+        StoreError::UnknownNames {
+            hosts,
+            labels,
+            dependencies,
+            ..
+        } => {
+            assert_eq!(hosts, &["ghost1", "ghost2"]);
+            assert_eq!(labels, &["arm", "mips"]);
+            assert_eq!(dependencies, &["gpu"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = e.to_string();
+    assert!(text.contains("autotest host create ghost1 ghost2"), "{text}");
+    assert!(text.contains("autotest label create"), "{text}");
+
+    // synch_count: 3 entries (m1 and 2*x86) but only 3 distinct hosts; 4 is too many, and
+    // 2*x86 alone can get 2 hosts however many entries.
+    let mut sync = job("job.run_test('sleeptest')\n");
+    sync.hosts = vec!["m1".into()];
+    sync.meta_hosts = vec!["x86".into(), "x86".into(), "x86".into()];
+    sync.synch_count = 4;
+    let e = s.create_job(&sync).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::SynchCount {
+                synch_count: 4,
+                most: 3,
+                entries: 4,
+                hosts: 3,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("synch_count 4 is more than the 3 host(s)"), "{e}");
+    sync.synch_count = 3;
+    s.create_job(&sync).await.unwrap();
+
+    // -b: every host of the label becomes a specific host, once.
+    let mut spec = HostSpec::default();
+    spec.add_list("m2, 2*x86,m2", "-m").unwrap();
+    spec.add_labels("x86").unwrap();
+    assert_eq!(spec.hosts, ["m2"]);
+    assert_eq!(spec.meta_hosts, ["x86", "x86"]);
+    let mut by_label = job("job.run_test('sleeptest')\n");
+    spec.apply_to(&mut by_label);
+    let created = s.create_job(&by_label).await.unwrap();
+    let stat = s.job_stat(created.id).await.unwrap();
+    let hosts: Vec<_> = stat.entries.iter().map(|e| e.host.as_deref()).collect();
+    assert_eq!(hosts, [Some("m2"), Some("m3"), None, None]);
+    assert_eq!(
+        stat.entries[2].meta_host_label.as_deref(),
+        Some("x86")
+    );
+
+    // Host spec errors name the item and where it came from.
+    let e = HostSpec::default().add_list("m1,0*x86", "-m").unwrap_err();
+    assert_eq!(e.to_string(), "-m: \"0*x86\": N*label needs N of at least 1 (e.g. 1*x86)");
+    let e = HostSpec::default().add_list("two*x86", "-m").unwrap_err();
+    assert!(e.to_string().contains("whole number"), "{e}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("hosts");
+    std::fs::write(&file, "# lab\nm1\nm2  # rack 2\n\nbad host\n").unwrap();
+    let e = HostSpec::default().add_file(&file).unwrap_err();
+    assert!(
+        e.to_string().starts_with(&format!("{}:5: \"bad host\"", file.display())),
+        "{e}"
+    );
+    std::fs::write(&file, "# lab\nm1\nm2  # rack 2\n2*x86\n").unwrap();
+    let mut spec = HostSpec::default();
+    spec.add_file(&file).unwrap();
+    assert_eq!((spec.hosts.len(), spec.meta_hosts.len()), (2, 2));
+}
+
+async fn job_list_stat_and_results_queries(db: TestDb) {
+    let s = db.migrated().await;
+    s.create_host("m1").await.unwrap();
+    s.create_host("m2").await.unwrap();
+    let mut ids = Vec::new();
+    for (owner, name) in [("alice", "a1"), ("bob", "b1"), ("alice", "a2"), ("alice", "a3")] {
+        let mut j = NewJob::new(owner, name, "job.run_test('sleeptest')\n", ControlType::Client);
+        j.hosts = vec!["m1".into(), "m2".into()];
+        j.created_on = Some(1_700_000_000 + ids.len() as i64);
+        ids.push(s.create_job(&j).await.unwrap().id);
+    }
+    // a2 runs (one entry running), a3 is half done (one complete, one queued: still running),
+    // a1 is done.
+    let entries = |id| {
+        let s = s.clone();
+        async move { s.queue_entries(id).await.unwrap() }
+    };
+    let a1 = entries(ids[0]).await;
+    for e in &a1 {
+        s.set_entry_status(e.id, EntryStatus::Completed, 10).await.unwrap();
+    }
+    let a2 = entries(ids[2]).await;
+    s.set_entry_status(a2[0].id, EntryStatus::Running, 10).await.unwrap();
+    let a3 = entries(ids[3]).await;
+    s.set_entry_status(a3[0].id, EntryStatus::Failed, 10).await.unwrap();
+
+    let alice = s.list_jobs(&JobFilter::owner("alice")).await.unwrap();
+    assert_eq!(
+        alice.iter().map(|j| j.name.as_str()).collect::<Vec<_>>(),
+        ["a3", "a2", "a1"],
+        "newest first, alice's only"
+    );
+    assert_eq!(
+        alice[0].status_counts.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
+        [("Failed", 1), ("Queued", 1)]
+    );
+    assert_eq!(alice[2].status_counts.get("Completed"), Some(&2));
+    let all = s
+        .list_jobs(&JobFilter { owner: None, running: false, limit: 0 })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 4);
+    let two = s
+        .list_jobs(&JobFilter { owner: None, running: false, limit: 2 })
+        .await
+        .unwrap();
+    assert_eq!(two.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[3], ids[2]]);
+    let running = s
+        .list_jobs(&JobFilter { owner: None, running: true, limit: 0 })
+        .await
+        .unwrap();
+    assert_eq!(
+        running.iter().map(|j| j.name.as_str()).collect::<Vec<_>>(),
+        ["a3", "a2"],
+        "b1 has not started, a1 has finished"
+    );
+    let json = serde_json::to_value(&alice[0]).unwrap();
+    assert_eq!(json["status_counts"]["Queued"], 1);
+
+    // stat: host names, and who aborted when.
+    s.abort_job(ids[1], "carol", 1_700_000_500).await.unwrap();
+    let stat = s.job_stat(ids[1]).await.unwrap();
+    assert_eq!(stat.job.name, "b1");
+    assert_eq!(
+        stat.entries
+            .iter()
+            .map(|e| (e.host.as_deref(), e.aborted_by.as_deref(), e.aborted_on))
+            .collect::<Vec<_>>(),
+        [
+            (Some("m1"), Some("carol"), Some(1_700_000_500)),
+            (Some("m2"), Some("carol"), Some(1_700_000_500))
+        ]
+    );
+    assert_eq!(s.jobs_named("a2").await.unwrap(), [ids[2]]);
+    assert!(s.jobs_named("zz").await.unwrap().is_empty());
+    assert!(matches!(
+        s.job_stat(9999).await,
+        Err(StoreError::NotFound { kind: "job", .. })
+    ));
+
+    // Parsed results with perf keyvals, filtered.
+    let mut pj = parsed_job("/results/7-alice", &[("dbench", "dbench", "GOOD"), ("sleeptest", "sleeptest", "FAIL")]);
+    pj.afe_job_id = Some(7);
+    pj.tests[0].iterations = vec![ParsedIteration {
+        perf: vec![("throughput".into(), 321.5), ("procs".into(), 4.0)],
+        attr: vec![],
+    }];
+    s.store_parsed_job(&pj).await.unwrap();
+    s.store_parsed_job(&parsed_job("/results/other", &[("dbench", "dbench", "GOOD")]))
+        .await
+        .unwrap();
+    let mine = s
+        .test_results(&ResultFilter { job: Some(7), ..ResultFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(
+        mine.iter().map(|t| (t.test.test.as_str(), t.test.status.as_str())).collect::<Vec<_>>(),
+        [("dbench", "GOOD"), ("sleeptest", "FAIL")]
+    );
+    assert_eq!(
+        mine[0].perf.iter().map(|p| (p.iteration, p.attribute.as_str(), p.value)).collect::<Vec<_>>(),
+        [(1, "procs", 4.0), (1, "throughput", 321.5)]
+    );
+    let dbench = s
+        .test_results(&ResultFilter { test: Some("dbench".into()), ..ResultFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(dbench.len(), 2);
+    let failed = s
+        .test_results(&ResultFilter { status: Some("FAIL".into()), machine: Some(pj.machine.clone()), ..ResultFilter::default() })
+        .await
+        .unwrap();
+    assert_eq!(failed.len(), 1);
+    let none = s
+        .test_results(&ResultFilter { kernel: Some("no-such-kernel".into()), ..ResultFilter::default() })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let json = serde_json::to_value(&mine[0]).unwrap();
+    assert_eq!(json["test"], "dbench");
+    assert_eq!(json["perf"][1]["value"], 321.5);
 }

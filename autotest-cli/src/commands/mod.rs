@@ -2,8 +2,10 @@ pub mod autoserv;
 pub mod conmux;
 pub mod console;
 pub mod db;
+pub mod job;
 pub mod mirror;
 pub mod queue;
+pub mod results;
 pub mod run;
 pub mod status;
 

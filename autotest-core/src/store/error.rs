@@ -105,12 +105,114 @@ pub enum StoreError {
         /// The cause.
         source: std::io::Error,
     },
+    /// A control file that cannot be read (missing, unreadable, not a regular file, not UTF-8).
+    #[error("cannot read control file {}: {problem}", path.display())]
+    ControlFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and what to do.
+        problem: String,
+    },
+    /// A control file that does not compile (Python 2 above all): the client runner's message,
+    /// naming the file and line.
+    #[error("job {job:?} refused, nothing was queued: {message}")]
+    ControlRefused {
+        /// The job's name.
+        job: String,
+        /// `<file>, line <n>: <what> ... <the line>`.
+        message: String,
+    },
+    /// The control file could not be checked (no Python, or no autotest package in it).
+    #[error(
+        "cannot check the control file of job {job:?} with {python}: {detail}: set AUTOTEST_PYTHON to a Python with the autotest package installed (./dev.sh setup)"
+    )]
+    ControlCheck {
+        /// The job's name.
+        job: String,
+        /// The interpreter tried.
+        python: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Hosts, labels or dependency labels a job names that the database does not have.
+    #[error("job {job:?} refused: {}", unknown_names(hosts, labels, dependencies))]
+    UnknownNames {
+        /// The job's name.
+        job: String,
+        /// Unknown hosts (`-m`, `-M`).
+        hosts: Vec<String>,
+        /// Unknown labels (metahosts `N*label`, `-b`).
+        labels: Vec<String>,
+        /// Unknown dependency labels.
+        dependencies: Vec<String>,
+    },
+    /// A synch_count no set of the job's hosts can meet.
+    #[error(
+        "job {job:?} refused: synch_count {synch_count} is more than the {most} host(s) it can ever get ({entries} entries, {hosts} distinct host(s) that could serve them): lower -y or give more hosts"
+    )]
+    SynchCount {
+        /// The job's name.
+        job: String,
+        /// Asked for.
+        synch_count: i64,
+        /// The smaller of `entries` and `hosts`.
+        most: i64,
+        /// Its queue entries.
+        entries: i64,
+        /// The distinct hosts that could run them.
+        hosts: i64,
+    },
+    /// A host spec item (`-m`, a line of `-M`, `-b`) that is not a host, `N*label` or label.
+    #[error("{origin}: {item:?}: {problem}")]
+    HostSpec {
+        /// Where: `-m`, `<file>:<line>`, `-b`.
+        origin: String,
+        /// The item as given.
+        item: String,
+        /// What is wrong and what to write instead.
+        problem: String,
+    },
     /// A results directory without a status log.
     #[error("{}: no status.log or status file: is this a job's results directory?", path.display())]
     NoStatusLog {
         /// The directory.
         path: PathBuf,
     },
+}
+
+/// "unknown host(s) a, b: create them with `autotest host create a b`; ..." for each kind.
+fn unknown_names(hosts: &[String], labels: &[String], deps: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !hosts.is_empty() {
+        parts.push(format!(
+            "unknown host(s) {}: create them with `autotest host create {}`",
+            hosts.join(", "),
+            hosts.join(" ")
+        ));
+    }
+    if !labels.is_empty() {
+        parts.push(format!(
+            "unknown label(s) {}: create them with {} (and give them hosts with `autotest label add <label> -m <hosts>`)",
+            labels.join(", "),
+            create_labels(labels)
+        ));
+    }
+    if !deps.is_empty() {
+        parts.push(format!(
+            "unknown dependency label(s) {}: create them with {}",
+            deps.join(", "),
+            create_labels(deps)
+        ));
+    }
+    parts.join("; ")
+}
+
+fn create_labels(labels: &[String]) -> String {
+    labels
+        .iter()
+        .map(|l| format!("`autotest label create {l}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl StoreError {

@@ -138,8 +138,14 @@ pub struct NewJob {
     pub hosts: Vec<String>,
     /// Metahosts: one entry per label given, for any host with it.
     pub meta_hosts: Vec<String>,
+    /// Labels whose every host becomes a specific host of the job (atest's `-b`), resolved when
+    /// the job is created.
+    pub label_hosts: Vec<String>,
     /// When it was created (UTC epoch seconds); now when not given.
     pub created_on: Option<i64>,
+    /// The control file's path, named in the refusal of a control file that does not compile
+    /// (`<control file>` when not given).
+    pub control_origin: Option<std::path::PathBuf>,
 }
 
 impl NewJob {
@@ -167,13 +173,15 @@ impl NewJob {
             keyvals: Vec::new(),
             hosts: Vec::new(),
             meta_hosts: Vec::new(),
+            label_hosts: Vec::new(),
             created_on: None,
+            control_origin: None,
         }
     }
 }
 
 /// A stored job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Job {
     /// Row id (the `<jobid>` of `results/<jobid>-<owner>/`).
     pub id: i64,
@@ -210,7 +218,7 @@ pub struct Job {
 }
 
 /// One host's (or one metahost's) part of a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct QueueEntry {
     /// Row id.
     pub id: i64,
@@ -285,7 +293,7 @@ pub struct ResultsLocation {
     pub path: String,
 }
 
-fn read_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+pub(crate) fn read_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |source| StoreError::Query {
         what: format!("reading {what}"),
         source,
@@ -298,7 +306,7 @@ macro_rules! entry_cols {
     };
 }
 
-fn entry_from_row(r: &AnyRow) -> Result<QueueEntry, StoreError> {
+pub(crate) fn entry_from_row(r: &AnyRow) -> Result<QueueEntry, StoreError> {
     let e = read_err("a host queue entry");
     Ok(QueueEntry {
         id: r.try_get("id").map_err(&e)?,
@@ -340,32 +348,12 @@ fn task_from_row(r: &AnyRow) -> Result<SpecialTask, StoreError> {
 
 impl Store {
     /// Creates a job with one queue entry per host and per metahost label, its dependency
-    /// labels and keyvals, in one transaction. Hosts and labels must exist.
+    /// labels and keyvals, in one transaction, after the checks every front end gets (see
+    /// [`Store::check_new_job`]): a control file that does not compile, unknown names and an
+    /// impossible synch_count are refused and nothing is written.
     pub async fn create_job(&self, new: &NewJob) -> Result<Job, StoreError> {
-        if new.hosts.is_empty() && new.meta_hosts.is_empty() {
-            return Err(StoreError::Invalid(format!(
-                "job {:?} has no hosts: give hosts or a metahost label",
-                new.name
-            )));
-        }
-        if new.synch_count < 1 || new.timeout_hrs < 1 || new.max_runtime_hrs < 1 {
-            return Err(StoreError::Invalid(format!(
-                "job {:?}: synch_count, timeout and max_runtime_hrs must be at least 1",
-                new.name
-            )));
-        }
-        let mut host_ids = Vec::new();
-        for h in &new.hosts {
-            host_ids.push(self.host_named(h).await?.id);
-        }
-        let mut meta_ids = Vec::new();
-        for l in &new.meta_hosts {
-            meta_ids.push(self.label_named(l).await?.id);
-        }
-        let mut dep_ids = Vec::new();
-        for l in &new.dependencies {
-            dep_ids.push(self.label_named(l).await?.id);
-        }
+        let checked = self.check_new_job(new).await?;
+        let (host_ids, meta_ids, dep_ids) = (checked.host_ids, checked.meta_ids, checked.dep_ids);
         let what = || StoreError::query(format!("creating job {:?}", new.name));
         let mut tx = self.pool().begin().await.map_err(what())?;
         let id: i64 = sqlx::query(

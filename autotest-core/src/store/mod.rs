@@ -38,6 +38,12 @@ macro_rules! text_enum {
             }
         }
 
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -52,6 +58,8 @@ mod hosts;
 mod jobs;
 mod migrations;
 mod parse;
+mod queries;
+mod submit;
 mod tko;
 
 use sqlx::AnyPool;
@@ -66,6 +74,13 @@ pub use jobs::{
     ResultsLocation, SpecialTask, SpecialTaskKind,
 };
 pub use migrations::SCHEMA_VERSION;
+pub use queries::{
+    DEFAULT_LIST_LIMIT, EntryDetail, JobFilter, JobRow, JobStat, ResultFilter, ResultPerf,
+    TestResult, format_utc,
+};
+pub use submit::{
+    CHECK_CONTROL_MODULE, HostSpec, Priority, client_python, current_user, read_control_file,
+};
 pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use tko::{
     KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob,

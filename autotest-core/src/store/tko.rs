@@ -76,7 +76,7 @@ pub struct ParsedIteration {
 }
 
 /// A stored TKO job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TkoJob {
     /// Row id.
     pub job_idx: i64,
@@ -101,7 +101,7 @@ pub struct TkoJob {
 }
 
 /// A stored kernel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TkoKernel {
     /// Version as printed.
     pub printable: String,
@@ -110,7 +110,7 @@ pub struct TkoKernel {
 }
 
 /// A stored test.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TkoTest {
     /// Row id (kept across reparses).
     pub test_idx: i64,
@@ -133,7 +133,7 @@ pub struct TkoTest {
 }
 
 /// A stored iteration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TkoIteration {
     /// 1-based number.
     pub iteration: i64,
