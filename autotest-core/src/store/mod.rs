@@ -52,6 +52,7 @@ mod hosts;
 mod jobs;
 mod migrations;
 mod parse;
+mod scheduling;
 mod tko;
 
 use sqlx::AnyPool;
@@ -66,6 +67,7 @@ pub use jobs::{
     ResultsLocation, SpecialTask, SpecialTaskKind,
 };
 pub use migrations::SCHEMA_VERSION;
+pub use scheduling::StartOutcome;
 pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use tko::{
     KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob,
