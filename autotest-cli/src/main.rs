@@ -43,6 +43,9 @@ enum Command {
     Db(commands::db::DbArgs),
     /// Parse jobs' results directories into the lab database (the legacy tko-parse -r -o).
     Parse(commands::db::ParseArgs),
+    /// Run the lab database's jobs on their hosts (the legacy monitor_db): results under
+    /// <RESULTS_DIR>/<jobid>-<owner>/.
+    Scheduler(commands::scheduler::SchedulerArgs),
 }
 
 fn main() {
@@ -59,6 +62,7 @@ fn main() {
         Command::Mirror(args) => commands::mirror::run(args),
         Command::Db(args) => commands::db::db(args),
         Command::Parse(args) => commands::db::parse(args),
+        Command::Scheduler(args) => commands::scheduler::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -5,6 +5,7 @@ pub mod db;
 pub mod mirror;
 pub mod queue;
 pub mod run;
+pub mod scheduler;
 pub mod status;
 
 /// Logs to stderr, `RUST_LOG` choosing what (default `info`): for the long-running commands.

@@ -4,10 +4,14 @@
 //! moves entries through their states is built on top of it.
 
 mod assign;
+mod daemon;
 
 pub use assign::{
     Assignment, Decisions, Snapshot, SnapshotEntry, SnapshotHost, SnapshotJob, SnapshotLabel,
     SnapshotTask, Start, TaskStart, assign,
+};
+pub use daemon::{
+    SchedulerConfig, SchedulerError, lock_sqlite_scheduler, run_scheduler, wake_on_sqlite_writes,
 };
 
 #[cfg(test)]

@@ -298,7 +298,7 @@ macro_rules! entry_cols {
     };
 }
 
-fn entry_from_row(r: &AnyRow) -> Result<QueueEntry, StoreError> {
+pub(super) fn entry_from_row(r: &AnyRow) -> Result<QueueEntry, StoreError> {
     let e = read_err("a host queue entry");
     Ok(QueueEntry {
         id: r.try_get("id").map_err(&e)?,

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::error::StoreError;
 use super::hosts::HostStatus;
-use super::jobs::EntryStatus;
+use super::jobs::{EntryStatus, QueueEntry};
 use super::{Store, flag};
 use crate::scheduler::{
     Snapshot, SnapshotEntry, SnapshotHost, SnapshotJob, SnapshotLabel, SnapshotTask, Start,
@@ -287,5 +287,86 @@ impl Store {
         }
         tx.commit().await.map_err(what())?;
         Ok(StartOutcome::Started { execution_subdir })
+    }
+}
+
+/// The columns `jobs::entry_from_row` reads.
+macro_rules! entry_cols {
+    () => {
+        "id, job_id, host_id, meta_host, status, active, complete, aborted, execution_subdir, started_on, finished_on"
+    };
+}
+
+impl Store {
+    /// Every active entry (started, not complete), by job and results subdirectory: what a
+    /// scheduler re-attaches to after a restart.
+    pub async fn active_entries(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            entry_cols!(),
+            " FROM host_queue_entries WHERE active = 1 ORDER BY job_id, execution_subdir, id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query("listing active entries"))?;
+        rows.iter().map(super::jobs::entry_from_row).collect()
+    }
+
+    /// Entries asked to abort that have not ended.
+    pub async fn entries_to_abort(&self) -> Result<Vec<QueueEntry>, StoreError> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            entry_cols!(),
+            " FROM host_queue_entries WHERE aborted = 1 AND complete = 0 ORDER BY id"
+        ))
+        .fetch_all(self.pool())
+        .await
+        .map_err(StoreError::query("listing entries to abort"))?;
+        rows.iter().map(super::jobs::entry_from_row).collect()
+    }
+
+    /// Moves every entry of one started group (`job_id`, `execution_subdir`) to `status` at
+    /// `at`; when the status is final, their hosts become Ready and dirty (a job ran there) in
+    /// the same transaction, so a host is never left Running for an ended entry.
+    pub async fn set_group_status(
+        &self,
+        job_id: i64,
+        execution_subdir: &str,
+        status: EntryStatus,
+        at: i64,
+    ) -> Result<u64, StoreError> {
+        let what = || {
+            StoreError::query(format!(
+                "setting the entries of job {job_id} ({execution_subdir}) to {status}"
+            ))
+        };
+        let mut tx = self.pool().begin().await.map_err(what())?;
+        if status.is_complete() {
+            sqlx::query(
+                "UPDATE hosts SET status = 'Ready', dirty = 1 WHERE id IN \
+                 (SELECT host_id FROM host_queue_entries WHERE job_id = $1 AND execution_subdir = $2 AND active = 1)",
+            )
+            .bind(job_id)
+            .bind(execution_subdir)
+            .execute(&mut *tx)
+            .await
+            .map_err(what())?;
+        }
+        let n = sqlx::query(
+            "UPDATE host_queue_entries SET status = $1, active = $2, complete = $3, \
+             finished_on = CASE WHEN $3 = 1 THEN $4 ELSE finished_on END \
+             WHERE job_id = $5 AND execution_subdir = $6 AND active = 1",
+        )
+        .bind(status.as_str())
+        .bind(super::bit(status.is_active()))
+        .bind(super::bit(status.is_complete()))
+        .bind(at)
+        .bind(job_id)
+        .bind(execution_subdir)
+        .execute(&mut *tx)
+        .await
+        .map_err(what())?;
+        tx.commit().await.map_err(what())?;
+        Ok(n.rows_affected())
     }
 }
