@@ -45,6 +45,9 @@ enum Command {
     Job(commands::job::JobArgs),
     /// Parsed test results in the lab database, with their perf keyvals.
     Results(commands::results::ResultsArgs),
+    /// Run the lab database's jobs on their hosts (the legacy monitor_db): results under
+    /// <RESULTS_DIR>/<jobid>-<owner>/.
+    Scheduler(commands::scheduler::SchedulerArgs),
 }
 
 fn main() {
@@ -63,6 +66,7 @@ fn main() {
         Command::Parse(args) => commands::db::parse(args),
         Command::Job(args) => commands::job::run(args),
         Command::Results(args) => commands::results::run(args),
+        Command::Scheduler(args) => commands::scheduler::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

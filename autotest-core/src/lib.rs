@@ -23,6 +23,7 @@
 //! | [`queue`]     | the queue server: `monitor-queue` and `start-all-queues`                |
 //! | [`mirror`]    | new kernel releases become queued jobs                                  |
 //! | [`store`]     | the lab database (SQLite or PostgreSQL): hosts, jobs, parsed results   |
+//! | [`scheduler`] | the distributed scheduler: assignment of entries and tasks to hosts    |
 //!
 //! # The facade
 //!
@@ -55,6 +56,7 @@ mod process;
 mod pyliteral;
 pub mod queue;
 pub mod results;
+pub mod scheduler;
 pub mod status;
 pub mod store;
 pub mod transport;

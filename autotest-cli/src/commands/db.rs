@@ -11,14 +11,14 @@ use clap::{Args, Subcommand};
 /// Where the database is: `--db`, else `AUTOTEST_DB`, else `[AUTOTEST_WEB]` of the config, else
 /// the default SQLite file.
 #[derive(Args, Debug)]
-pub struct DbLocation {
+pub(crate) struct DbLocation {
     /// The lab database: sqlite:<file> or postgres://user@host[:port]/db (default: $AUTOTEST_DB,
     /// else [AUTOTEST_WEB] of global_config.ini, else ~/.local/share/autotest/lab.db).
     #[arg(long, value_name = "URL")]
     db: Option<String>,
     /// Directory holding global_config.ini (and shadow_config.ini).
     #[arg(long, env = "AUTOTEST_CONFIG_DIR")]
-    config_dir: Option<PathBuf>,
+    pub(crate) config_dir: Option<PathBuf>,
 }
 
 impl DbLocation {

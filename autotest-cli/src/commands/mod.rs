@@ -7,6 +7,7 @@ pub mod mirror;
 pub mod queue;
 pub mod results;
 pub mod run;
+pub mod scheduler;
 pub mod status;
 
 /// Logs to stderr, `RUST_LOG` choosing what (default `info`): for the long-running commands.

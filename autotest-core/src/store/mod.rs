@@ -60,6 +60,7 @@ mod migrations;
 mod parse;
 mod queries;
 mod submit;
+mod scheduling;
 mod tko;
 
 use sqlx::AnyPool;
@@ -81,6 +82,7 @@ pub use queries::{
 pub use submit::{
     CHECK_CONTROL_MODULE, HostSpec, Priority, client_python, current_user, read_control_file,
 };
+pub use scheduling::StartOutcome;
 pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use tko::{
     KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob,

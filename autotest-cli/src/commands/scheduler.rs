@@ -1,0 +1,99 @@
+//! `autotest scheduler <results>`: the legacy `monitor_db`. The loop, the rules and the lock
+//! are autotest-core's (`autotest_core::scheduler`); this front end reads `[SCHEDULER]`, wires
+//! the wake-up and SIGTERM, and starts autoserv as this same binary.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use autotest_core::GlobalConfig;
+use autotest_core::autoserv::LocalProcessLauncher;
+use autotest_core::scheduler::{
+    SchedulerConfig, lock_sqlite_scheduler, run_scheduler, wake_on_sqlite_writes,
+};
+use autotest_core::store::Store;
+use clap::Args;
+
+use super::db::DbLocation;
+
+/// Arguments of `autotest scheduler`.
+#[derive(Args, Debug)]
+#[command(after_help = "Exit codes: 0 stopped by SIGTERM or SIGINT (running jobs keep running \
+and are re-attached at the next start); 1 could not start (database, results directory, or \
+another scheduler holds the database).")]
+pub struct SchedulerArgs {
+    #[command(flatten)]
+    location: DbLocation,
+    /// Where jobs' results go: <results>/<jobid>-<owner>/<host|groupN>/.
+    #[arg(value_name = "RESULTS_DIR")]
+    results: PathBuf,
+    /// Seconds between safety passes (the scheduler also wakes on every database write).
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    safety_pass: u64,
+}
+
+pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
+    super::init_logging();
+    let url = a.location.resolve()?;
+    let exe = std::env::current_exe().context("cannot find the autotest binary to run autoserv")?;
+    let mut config = SchedulerConfig::new(&a.results, Arc::new(LocalProcessLauncher::autotest(exe)));
+    config.safety_pass = Duration::from_secs(a.safety_pass.max(1));
+    if let Some(dir) = &a.location.config_dir {
+        let gc = GlobalConfig::load(
+            dir.join("global_config.ini"),
+            Some(&dir.join("shadow_config.ini")),
+        )?;
+        if let Some(n) = gc.get_int_in(
+            "SCHEDULER",
+            "max_jobs_started_per_cycle",
+            1,
+            100_000,
+            "a number of jobs from 1 to 100000",
+        )? {
+            config.max_jobs_started_per_cycle = n as usize;
+        }
+        if let Some(m) = gc.get_int_in(
+            "SCHEDULER",
+            "pidfile_timeout_mins",
+            1,
+            10_000,
+            "minutes from 1 to 10000",
+        )? {
+            config.pidfile_timeout = Duration::from_secs(m as u64 * 60);
+        }
+    }
+    let rt = super::runtime()?;
+    rt.block_on(async {
+        let store = Store::open(&url).await?;
+        let wake = Arc::new(tokio::sync::Notify::new());
+        // One scheduler per database, and the wake-up other processes give by writing to it.
+        let (_lock, _watcher) = match url.sqlite_file() {
+            Some(file) => (
+                Some(lock_sqlite_scheduler(file)?),
+                Some(wake_on_sqlite_writes(file, wake.clone()).with_context(|| {
+                    format!("cannot watch {} for changes", file.display())
+                })?),
+            ),
+            None => (None, None),
+        };
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) =
+                (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
+            else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            let _ = stop_tx.send(true);
+        });
+        run_scheduler(&store, &config, wake, stop_rx).await?;
+        store.close().await;
+        Ok::<_, anyhow::Error>(0)
+    })
+    .context("autotest scheduler")
+}

@@ -1,0 +1,18 @@
+//! The distributed scheduler's pure core: which queued entries and special tasks start on
+//! which hosts, decided from a [`Snapshot`] of the lab database with no I/O, so that the rules
+//! are tested and measured alone. The loop that reads the store, starts autoserv on drones and
+//! moves entries through their states is built on top of it.
+
+mod assign;
+mod daemon;
+
+pub use assign::{
+    Assignment, Decisions, Snapshot, SnapshotEntry, SnapshotHost, SnapshotJob, SnapshotLabel,
+    SnapshotTask, Start, TaskStart, assign,
+};
+pub use daemon::{
+    SchedulerConfig, SchedulerError, lock_sqlite_scheduler, run_scheduler, wake_on_sqlite_writes,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,3 @@
+//! Fixtures shared by the integration tests of autotest-core.
+
+pub mod lab_db;
