@@ -125,10 +125,30 @@ fn create_with_every_flag_then_stat_by_name_and_id() {
     let id = lab.create(
         "alice",
         &[
-            "-f", "control", "-m", "2*x86", "-M", "hosts", "-y", "2", "-p", "urgent",
-            "--dependencies", "x86", "--timeout", "5", "--max_runtime", "3",
-            "--reboot_before", "always", "--reboot_after", "if_all_tests_passed", "--noverify",
-            "-e", "a@example.invalid", "smoke",
+            "-f",
+            "control",
+            "-m",
+            "2*x86",
+            "-M",
+            "hosts",
+            "-y",
+            "2",
+            "-p",
+            "urgent",
+            "--dependencies",
+            "x86",
+            "--timeout",
+            "5",
+            "--max_runtime",
+            "3",
+            "--reboot_before",
+            "always",
+            "--reboot_after",
+            "if_all_tests_passed",
+            "--noverify",
+            "-e",
+            "a@example.invalid",
+            "smoke",
         ],
     );
     let stats = lab.json(&["job", "stat", "smoke", "--json"]);
@@ -149,14 +169,32 @@ fn create_with_every_flag_then_stat_by_name_and_id() {
     let entries = stats[0]["entries"].as_array().unwrap();
     let shape: Vec<_> = entries
         .iter()
-        .map(|e| (e["host"].clone(), e["meta_host_label"].clone(), e["status"].clone()))
+        .map(|e| {
+            (
+                e["host"].clone(),
+                e["meta_host_label"].clone(),
+                e["status"].clone(),
+            )
+        })
         .collect();
     assert_eq!(
         shape,
         [
-            (serde_json::json!("m1"), serde_json::Value::Null, serde_json::json!("Queued")),
-            (serde_json::Value::Null, serde_json::json!("x86"), serde_json::json!("Queued")),
-            (serde_json::Value::Null, serde_json::json!("x86"), serde_json::json!("Queued")),
+            (
+                serde_json::json!("m1"),
+                serde_json::Value::Null,
+                serde_json::json!("Queued")
+            ),
+            (
+                serde_json::Value::Null,
+                serde_json::json!("x86"),
+                serde_json::json!("Queued")
+            ),
+            (
+                serde_json::Value::Null,
+                serde_json::json!("x86"),
+                serde_json::json!("Queued")
+            ),
         ]
     );
     let by_id = lab.ok(&["job", "stat", &id.to_string()]);
@@ -179,15 +217,36 @@ fn create_with_every_flag_then_stat_by_name_and_id() {
     let e = lab.refused(&["job", "stat", "nosuchjob"]);
     assert!(e.contains("no job named \"nosuchjob\""), "{e}");
     let e = lab.refused(&["job", "stat", "999"]);
-    assert!(e.contains("no job \"999\"") && e.contains("job list"), "{e}");
+    assert!(
+        e.contains("no job \"999\"") && e.contains("job list"),
+        "{e}"
+    );
 }
 
 #[test]
 fn creation_errors_name_the_input_and_the_fix() {
     let lab = Lab::new();
-    let e = lab.refused(&["job", "create", "-f", "control", "-m", "m1,ghost", "-m", "3*arm", "--dependencies", "gpu", "j"]);
-    assert!(e.contains("unknown host(s) ghost: create them with `autotest host create ghost`"), "{e}");
-    assert!(e.contains("unknown label(s) arm: create them with `autotest label create arm`"), "{e}");
+    let e = lab.refused(&[
+        "job",
+        "create",
+        "-f",
+        "control",
+        "-m",
+        "m1,ghost",
+        "-m",
+        "3*arm",
+        "--dependencies",
+        "gpu",
+        "j",
+    ]);
+    assert!(
+        e.contains("unknown host(s) ghost: create them with `autotest host create ghost`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("unknown label(s) arm: create them with `autotest label create arm`"),
+        "{e}"
+    );
     assert!(e.contains("unknown dependency label(s) gpu"), "{e}");
 
     lab.write("py2", "job.run_test('sleeptest')\nprint 'done'\n");
@@ -197,18 +256,38 @@ fn creation_errors_name_the_input_and_the_fix() {
         "{e}"
     );
     let e = lab.refused(&["job", "create", "-f", "missing", "-m", "m1", "j"]);
-    assert!(e.contains("cannot read control file missing") && e.contains("No such file"), "{e}");
+    assert!(
+        e.contains("cannot read control file missing") && e.contains("No such file"),
+        "{e}"
+    );
     let e = lab.refused(&["job", "create", "-f", ".", "-m", "m1", "j"]);
     assert!(e.contains("is a directory, not a regular file"), "{e}");
 
-    let e = lab.refused(&["job", "create", "-f", "control", "-m", "m1,m2", "-y", "3", "j"]);
+    let e = lab.refused(&[
+        "job", "create", "-f", "control", "-m", "m1,m2", "-y", "3", "j",
+    ]);
     assert!(
         e.contains("synch_count 3 is more than the 2 host(s) it can ever get"),
         "{e}"
     );
-    let e = lab.refused(&["job", "create", "-f", "control", "-m", "m1,x,2*x86", "-y", "9", "j"]);
-    assert!(e.contains("unknown host(s) x"), "the unknown host comes first: {e}");
-    let out = lab.run(&["job", "create", "-f", "control", "-m", "4*x86", "-y", "3", "j"]);
+    let e = lab.refused(&[
+        "job",
+        "create",
+        "-f",
+        "control",
+        "-m",
+        "m1,x,2*x86",
+        "-y",
+        "9",
+        "j",
+    ]);
+    assert!(
+        e.contains("unknown host(s) x"),
+        "the unknown host comes first: {e}"
+    );
+    let out = lab.run(&[
+        "job", "create", "-f", "control", "-m", "4*x86", "-y", "3", "j",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         text(&out.stderr).contains("synch_count 3 is more than the 2 host(s) it can ever get (4 entries, 2 distinct host(s)"),
@@ -216,9 +295,24 @@ fn creation_errors_name_the_input_and_the_fix() {
         both(&out)
     );
 
-    let e = lab.refused(&["job", "create", "-f", "control", "-m", "m1", "-p", "asap", "j"]);
-    assert!(e.contains("-p \"asap\": give one of low, medium, high, urgent"), "{e}");
-    let e = lab.refused(&["job", "create", "-f", "control", "-m", "m1", "--reboot_before", "sometimes", "j"]);
+    let e = lab.refused(&[
+        "job", "create", "-f", "control", "-m", "m1", "-p", "asap", "j",
+    ]);
+    assert!(
+        e.contains("-p \"asap\": give one of low, medium, high, urgent"),
+        "{e}"
+    );
+    let e = lab.refused(&[
+        "job",
+        "create",
+        "-f",
+        "control",
+        "-m",
+        "m1",
+        "--reboot_before",
+        "sometimes",
+        "j",
+    ]);
     assert!(e.contains("never, if_dirty or always"), "{e}");
     let e = lab.refused(&["job", "create", "-f", "control", "-m", "0*x86", "j"]);
     assert!(e.contains("-m: \"0*x86\""), "{e}");
@@ -241,7 +335,12 @@ fn list_by_owner_all_running_and_limit_then_abort() {
     let a2 = lab.create("alice", &["-f", "control", "-m", "m2", "a2"]);
 
     let mine = lab.json(&["job", "list", "--json"]);
-    let ids: Vec<_> = mine.as_array().unwrap().iter().map(|j| j["id"].as_i64().unwrap()).collect();
+    let ids: Vec<_> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, [a2, a1], "the current user's, newest first");
     assert_eq!(mine[0]["status_counts"], serde_json::json!({"Queued": 1}));
     let bobs = lab.json(&["job", "list", "-u", "bob", "--json"]);
@@ -266,17 +365,32 @@ fn list_by_owner_all_running_and_limit_then_abort() {
     let running = lab.json(&["job", "list", "--all", "--running", "--json"]);
     assert_eq!(running.as_array().unwrap().len(), 1);
     assert_eq!(running[0]["id"], b1);
-    assert!(lab.json(&["job", "list", "--running", "--json"]).as_array().unwrap().is_empty());
+    assert!(
+        lab.json(&["job", "list", "--running", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
 
     let table = lab.ok(&["job", "list", "--all"]);
     let lines: Vec<_> = table.lines().collect();
-    assert!(lines[0].starts_with("Id") && lines[0].contains("Status"), "{table}");
-    assert!(lines[2].contains("b1") && lines[2].contains("Queued:1 Running:1"), "{table}");
+    assert!(
+        lines[0].starts_with("Id") && lines[0].contains("Status"),
+        "{table}"
+    );
+    assert!(
+        lines[2].contains("b1") && lines[2].contains("Queued:1 Running:1"),
+        "{table}"
+    );
 
     // Abort: by the current user, now; an unknown id is named and the others still aborted.
     let out = lab.run_as("carol", &["job", "abort", &b1.to_string(), "4242"]);
     assert_eq!(out.status.code(), Some(1), "{}", both(&out));
-    assert!(text(&out.stdout).contains(&format!("job {b1}: 2 entries aborted")), "{}", both(&out));
+    assert!(
+        text(&out.stdout).contains(&format!("job {b1}: 2 entries aborted")),
+        "{}",
+        both(&out)
+    );
     assert!(text(&out.stderr).contains("no job 4242"), "{}", both(&out));
     let stat = lab.json(&["job", "stat", &b1.to_string(), "--json"]);
     for e in stat[0]["entries"].as_array().unwrap() {
@@ -320,14 +434,30 @@ fn results_of_a_parsed_job_show_its_tests_with_perf_keyvals() {
     assert!(perf[0]["value"].as_f64().unwrap() >= 0.1, "{perf:?}");
     let machine = rows[0]["machine"].as_str().unwrap().to_owned();
 
-    let good = lab.json(&["results", "--job", &id.to_string(), "--status", "GOOD", "--test", "sleeptest", "--machine", &machine, "--json"]);
+    let good = lab.json(&[
+        "results",
+        "--job",
+        &id.to_string(),
+        "--status",
+        "GOOD",
+        "--test",
+        "sleeptest",
+        "--machine",
+        &machine,
+        "--json",
+    ]);
     assert_eq!(good.as_array().unwrap().len(), 1);
     let kernel = rows[0]["kernel"].as_str().unwrap_or("").to_owned();
     if !kernel.is_empty() {
         let k = lab.json(&["results", "--kernel", &kernel, "--json"]);
         assert_eq!(k.as_array().unwrap().len(), 2);
     }
-    assert!(lab.json(&["results", "--job", "99999", "--json"]).as_array().unwrap().is_empty());
+    assert!(
+        lab.json(&["results", "--job", "99999", "--json"])
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     let table = lab.ok(&["results", "--job", &id.to_string()]);
     assert!(table.contains("slept_seconds[1]="), "{table}");
 }
@@ -348,6 +478,10 @@ fn every_command_refuses_an_unmigrated_database() {
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(1), "{args:?}");
-        assert!(text(&out.stderr).contains("autotest db migrate"), "{}", both(&out));
+        assert!(
+            text(&out.stderr).contains("autotest db migrate"),
+            "{}",
+            both(&out)
+        );
     }
 }

@@ -34,8 +34,15 @@ impl Lab {
             ),
         )
         .unwrap();
-        let out = autotest(dir.path()).args(["db", "migrate"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = autotest(dir.path())
+            .args(["db", "migrate"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let url = DbUrl::sqlite(dir.path().join("lab.db"), "test");
         rt().block_on(async {
             let s = Store::open(&url).await.unwrap();
@@ -81,7 +88,11 @@ impl Lab {
             if s.iter().all(|s| s.is_complete()) {
                 return s;
             }
-            assert!(Instant::now() < deadline, "job {job} still {s:?}; scheduler log:\n{}", self.log());
+            assert!(
+                Instant::now() < deadline,
+                "job {job} still {s:?}; scheduler log:\n{}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -121,8 +132,18 @@ fn jobs_run_one_at_a_time_on_their_host_and_their_results_are_stored() {
     let bad = lab.create_job("bad", "job.run_test('sleeptest', tag='bad', bogus=1)\n");
     let mut sched = lab.scheduler();
 
-    assert_eq!(lab.wait_complete(good), vec![EntryStatus::Completed], "{}", lab.log());
-    assert_eq!(lab.wait_complete(bad), vec![EntryStatus::Failed], "{}", lab.log());
+    assert_eq!(
+        lab.wait_complete(good),
+        vec![EntryStatus::Completed],
+        "{}",
+        lab.log()
+    );
+    assert_eq!(
+        lab.wait_complete(bad),
+        vec![EntryStatus::Failed],
+        "{}",
+        lab.log()
+    );
 
     // A second scheduler on the same database is refused, naming the holder.
     let out = autotest(lab.path())
@@ -175,8 +196,17 @@ fn a_scheduler_killed_mid_job_is_replaced_and_the_job_runs_once() {
     sched.kill().unwrap();
     sched.wait().unwrap();
     let mut again = lab.scheduler();
-    assert_eq!(lab.wait_complete(job), vec![EntryStatus::Completed], "{}", lab.log());
+    assert_eq!(
+        lab.wait_complete(job),
+        vec![EntryStatus::Completed],
+        "{}",
+        lab.log()
+    );
     assert_eq!(terminate(&mut again), Some(0));
-    assert_eq!(std::fs::read_to_string(&marker).unwrap(), "run\n", "the job ran more than once");
+    assert_eq!(
+        std::fs::read_to_string(&marker).unwrap(),
+        "run\n",
+        "the job ran more than once"
+    );
     assert!(lab.log().contains("re-attached"), "{}", lab.log());
 }

@@ -5,8 +5,7 @@ mod support;
 
 use autotest_core::scheduler::{Start, assign};
 use autotest_core::store::{
-    EntryStatus, HostStatus, NewJob, NewLabel, NewSpecialTask, SpecialTaskKind, StartOutcome,
-    Store,
+    EntryStatus, HostStatus, NewJob, NewLabel, NewSpecialTask, SpecialTaskKind, StartOutcome, Store,
 };
 use support::lab_db::TestDb;
 
@@ -46,7 +45,11 @@ async fn host_status(store: &Store, name: &str) -> HostStatus {
 
 async fn a_pass_over_the_store_follows_the_rules_and_starts_each_entry_once(db: TestDb) {
     let store = db.migrated().await;
-    lab(&store, &[("h1", &["x86"]), ("h2", &["x86"]), ("h3", &["x86"])]).await;
+    lab(
+        &store,
+        &[("h1", &["x86"]), ("h2", &["x86"]), ("h3", &["x86"])],
+    )
+    .await;
     store.lock_host("h3", "bob", 100).await.unwrap();
     let mut a = job("a", &[], &["x86", "x86"]);
     a.created_on = Some(10);
@@ -114,14 +117,22 @@ async fn a_pass_over_the_store_follows_the_rules_and_starts_each_entry_once(db: 
     assert_eq!(assign(&snapshot).tasks, vec![]);
     store.unlock_host("h3").await.unwrap();
     let d = assign(&store.scheduler_snapshot().await.unwrap());
-    assert_eq!(d.tasks.len(), 1, "the verify goes first once h3 is unlocked");
+    assert_eq!(
+        d.tasks.len(),
+        1,
+        "the verify goes first once h3 is unlocked"
+    );
     assert_eq!(d.starts, vec![], "and keeps h3 from the waiting entry");
     store.close().await;
 }
 
 async fn a_group_starts_in_its_own_subdirectory(db: TestDb) {
     let store = db.migrated().await;
-    lab(&store, &[("n1", &["net"]), ("n2", &["net"]), ("n3", &["net"])]).await;
+    lab(
+        &store,
+        &[("n1", &["net"]), ("n2", &["net"]), ("n3", &["net"])],
+    )
+    .await;
     let mut g = job("pair", &[], &["net", "net", "net", "net"]);
     g.synch_count = 2;
     let g = store.create_job(&g).await.unwrap();

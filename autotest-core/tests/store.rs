@@ -5,9 +5,9 @@ use std::path::Path;
 
 use autotest_core::GlobalConfig;
 use autotest_core::store::{
-    ControlType, DbUrl, HostSpec, JobFilter, ResultFilter, EntryStatus, HostStatus, NewJob, NewLabel, NewSpecialTask, ParsedIteration,
-    ParsedJob, ParsedTest, Protection, SCHEMA_VERSION, SpecialTaskKind, Store, StoreError,
-    resolve_db_with,
+    ControlType, DbUrl, EntryStatus, HostSpec, HostStatus, JobFilter, NewJob, NewLabel,
+    NewSpecialTask, ParsedIteration, ParsedJob, ParsedTest, Protection, ResultFilter,
+    SCHEMA_VERSION, SpecialTaskKind, Store, StoreError, resolve_db_with,
 };
 use autotest_testlab::postgres::PgServer;
 
@@ -669,7 +669,10 @@ async fn parse_reports_bad_lines_and_stores_the_rest(db: TestDb) {
         ("m9", "alice", Some(7), Some(1_700_000_000))
     );
     // The front ends find a job's results by its frontend id.
-    assert_eq!(s.tko_jobs_of_afe_job(7).await.unwrap(), std::slice::from_ref(&job));
+    assert_eq!(
+        s.tko_jobs_of_afe_job(7).await.unwrap(),
+        std::slice::from_ref(&job)
+    );
     assert_eq!(s.tko_jobs_of_afe_job(8).await.unwrap(), []);
     let tests = s.tko_tests(job.job_idx).await.unwrap();
     assert_eq!(
@@ -875,7 +878,10 @@ async fn job_creation_checks_names_control_and_synch_count(db: TestDb) {
         other => panic!("{other:?}"),
     }
     let text = e.to_string();
-    assert!(text.contains("autotest host create ghost1 ghost2"), "{text}");
+    assert!(
+        text.contains("autotest host create ghost1 ghost2"),
+        "{text}"
+    );
     assert!(text.contains("autotest label create"), "{text}");
 
     // synch_count: 3 entries (m1 and 2*x86) but only 3 distinct hosts; 4 is too many, and
@@ -898,7 +904,11 @@ async fn job_creation_checks_names_control_and_synch_count(db: TestDb) {
         ),
         "{e:?}"
     );
-    assert!(e.to_string().contains("synch_count 4 is more than the 3 host(s)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("synch_count 4 is more than the 3 host(s)"),
+        "{e}"
+    );
     sync.synch_count = 3;
     s.create_job(&sync).await.unwrap();
 
@@ -914,14 +924,14 @@ async fn job_creation_checks_names_control_and_synch_count(db: TestDb) {
     let stat = s.job_stat(created.id).await.unwrap();
     let hosts: Vec<_> = stat.entries.iter().map(|e| e.host.as_deref()).collect();
     assert_eq!(hosts, [Some("m2"), Some("m3"), None, None]);
-    assert_eq!(
-        stat.entries[2].meta_host_label.as_deref(),
-        Some("x86")
-    );
+    assert_eq!(stat.entries[2].meta_host_label.as_deref(), Some("x86"));
 
     // Host spec errors name the item and where it came from.
     let e = HostSpec::default().add_list("m1,0*x86", "-m").unwrap_err();
-    assert_eq!(e.to_string(), "-m: \"0*x86\": N*label needs N of at least 1 (e.g. 1*x86)");
+    assert_eq!(
+        e.to_string(),
+        "-m: \"0*x86\": N*label needs N of at least 1 (e.g. 1*x86)"
+    );
     let e = HostSpec::default().add_list("two*x86", "-m").unwrap_err();
     assert!(e.to_string().contains("whole number"), "{e}");
     let dir = tempfile::tempdir().unwrap();
@@ -929,7 +939,8 @@ async fn job_creation_checks_names_control_and_synch_count(db: TestDb) {
     std::fs::write(&file, "# lab\nm1\nm2  # rack 2\n\nbad host\n").unwrap();
     let e = HostSpec::default().add_file(&file).unwrap_err();
     assert!(
-        e.to_string().starts_with(&format!("{}:5: \"bad host\"", file.display())),
+        e.to_string()
+            .starts_with(&format!("{}:5: \"bad host\"", file.display())),
         "{e}"
     );
     std::fs::write(&file, "# lab\nm1\nm2  # rack 2\n2*x86\n").unwrap();
@@ -943,8 +954,18 @@ async fn job_list_stat_and_results_queries(db: TestDb) {
     s.create_host("m1").await.unwrap();
     s.create_host("m2").await.unwrap();
     let mut ids = Vec::new();
-    for (owner, name) in [("alice", "a1"), ("bob", "b1"), ("alice", "a2"), ("alice", "a3")] {
-        let mut j = NewJob::new(owner, name, "job.run_test('sleeptest')\n", ControlType::Client);
+    for (owner, name) in [
+        ("alice", "a1"),
+        ("bob", "b1"),
+        ("alice", "a2"),
+        ("alice", "a3"),
+    ] {
+        let mut j = NewJob::new(
+            owner,
+            name,
+            "job.run_test('sleeptest')\n",
+            ControlType::Client,
+        );
         j.hosts = vec!["m1".into(), "m2".into()];
         j.created_on = Some(1_700_000_000 + ids.len() as i64);
         ids.push(s.create_job(&j).await.unwrap().id);
@@ -957,12 +978,18 @@ async fn job_list_stat_and_results_queries(db: TestDb) {
     };
     let a1 = entries(ids[0]).await;
     for e in &a1 {
-        s.set_entry_status(e.id, EntryStatus::Completed, 10).await.unwrap();
+        s.set_entry_status(e.id, EntryStatus::Completed, 10)
+            .await
+            .unwrap();
     }
     let a2 = entries(ids[2]).await;
-    s.set_entry_status(a2[0].id, EntryStatus::Running, 10).await.unwrap();
+    s.set_entry_status(a2[0].id, EntryStatus::Running, 10)
+        .await
+        .unwrap();
     let a3 = entries(ids[3]).await;
-    s.set_entry_status(a3[0].id, EntryStatus::Failed, 10).await.unwrap();
+    s.set_entry_status(a3[0].id, EntryStatus::Failed, 10)
+        .await
+        .unwrap();
 
     let alice = s.list_jobs(&JobFilter::owner("alice")).await.unwrap();
     assert_eq!(
@@ -971,22 +998,41 @@ async fn job_list_stat_and_results_queries(db: TestDb) {
         "newest first, alice's only"
     );
     assert_eq!(
-        alice[0].status_counts.iter().map(|(k, v)| (k.as_str(), *v)).collect::<Vec<_>>(),
+        alice[0]
+            .status_counts
+            .iter()
+            .map(|(k, v)| (k.as_str(), *v))
+            .collect::<Vec<_>>(),
         [("Failed", 1), ("Queued", 1)]
     );
     assert_eq!(alice[2].status_counts.get("Completed"), Some(&2));
     let all = s
-        .list_jobs(&JobFilter { owner: None, running: false, limit: 0 })
+        .list_jobs(&JobFilter {
+            owner: None,
+            running: false,
+            limit: 0,
+        })
         .await
         .unwrap();
     assert_eq!(all.len(), 4);
     let two = s
-        .list_jobs(&JobFilter { owner: None, running: false, limit: 2 })
+        .list_jobs(&JobFilter {
+            owner: None,
+            running: false,
+            limit: 2,
+        })
         .await
         .unwrap();
-    assert_eq!(two.iter().map(|j| j.id).collect::<Vec<_>>(), [ids[3], ids[2]]);
+    assert_eq!(
+        two.iter().map(|j| j.id).collect::<Vec<_>>(),
+        [ids[3], ids[2]]
+    );
     let running = s
-        .list_jobs(&JobFilter { owner: None, running: true, limit: 0 })
+        .list_jobs(&JobFilter {
+            owner: None,
+            running: true,
+            limit: 0,
+        })
         .await
         .unwrap();
     assert_eq!(
@@ -1019,40 +1065,68 @@ async fn job_list_stat_and_results_queries(db: TestDb) {
     ));
 
     // Parsed results with perf keyvals, filtered.
-    let mut pj = parsed_job("/results/7-alice", &[("dbench", "dbench", "GOOD"), ("sleeptest", "sleeptest", "FAIL")]);
+    let mut pj = parsed_job(
+        "/results/7-alice",
+        &[
+            ("dbench", "dbench", "GOOD"),
+            ("sleeptest", "sleeptest", "FAIL"),
+        ],
+    );
     pj.afe_job_id = Some(7);
     pj.tests[0].iterations = vec![ParsedIteration {
         perf: vec![("throughput".into(), 321.5), ("procs".into(), 4.0)],
         attr: vec![],
     }];
     s.store_parsed_job(&pj).await.unwrap();
-    s.store_parsed_job(&parsed_job("/results/other", &[("dbench", "dbench", "GOOD")]))
-        .await
-        .unwrap();
+    s.store_parsed_job(&parsed_job(
+        "/results/other",
+        &[("dbench", "dbench", "GOOD")],
+    ))
+    .await
+    .unwrap();
     let mine = s
-        .test_results(&ResultFilter { job: Some(7), ..ResultFilter::default() })
+        .test_results(&ResultFilter {
+            job: Some(7),
+            ..ResultFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!(
-        mine.iter().map(|t| (t.test.test.as_str(), t.test.status.as_str())).collect::<Vec<_>>(),
+        mine.iter()
+            .map(|t| (t.test.test.as_str(), t.test.status.as_str()))
+            .collect::<Vec<_>>(),
         [("dbench", "GOOD"), ("sleeptest", "FAIL")]
     );
     assert_eq!(
-        mine[0].perf.iter().map(|p| (p.iteration, p.attribute.as_str(), p.value)).collect::<Vec<_>>(),
+        mine[0]
+            .perf
+            .iter()
+            .map(|p| (p.iteration, p.attribute.as_str(), p.value))
+            .collect::<Vec<_>>(),
         [(1, "procs", 4.0), (1, "throughput", 321.5)]
     );
     let dbench = s
-        .test_results(&ResultFilter { test: Some("dbench".into()), ..ResultFilter::default() })
+        .test_results(&ResultFilter {
+            test: Some("dbench".into()),
+            ..ResultFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!(dbench.len(), 2);
     let failed = s
-        .test_results(&ResultFilter { status: Some("FAIL".into()), machine: Some(pj.machine.clone()), ..ResultFilter::default() })
+        .test_results(&ResultFilter {
+            status: Some("FAIL".into()),
+            machine: Some(pj.machine.clone()),
+            ..ResultFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!(failed.len(), 1);
     let none = s
-        .test_results(&ResultFilter { kernel: Some("no-such-kernel".into()), ..ResultFilter::default() })
+        .test_results(&ResultFilter {
+            kernel: Some("no-such-kernel".into()),
+            ..ResultFilter::default()
+        })
         .await
         .unwrap();
     assert!(none.is_empty());

@@ -71,7 +71,9 @@ impl From<LabFailure> for PyErr {
     fn from(e: LabFailure) -> PyErr {
         let msg = e.to_string();
         match e {
-            LabFailure::Store(StoreError::NotFound { .. }) => NotFoundError::new_err(msg),
+            LabFailure::Store(StoreError::NotFound { .. } | StoreError::UnknownNames { .. }) => {
+                NotFoundError::new_err(msg)
+            }
             LabFailure::Store(StoreError::NewerSchema { .. } | StoreError::OlderSchema { .. }) => {
                 SchemaError::new_err(msg)
             }
@@ -710,7 +712,10 @@ impl PyLabStore {
 
     /// Aborts every entry of a job not complete yet, as `by`; returns how many.
     fn abort_job(&self, py: Python<'_>, job_id: i64, by: String) -> PyResult<u64> {
-        self.call(py, |s| async move { Ok(s.abort_job(job_id, &by, now()).await?) })
+        self.call(
+            py,
+            |s| async move { Ok(s.abort_job(job_id, &by, now()).await?) },
+        )
     }
 
     /// The parsed tests of a job (every machine's), in log order.
@@ -730,7 +735,10 @@ impl PyLabStore {
         py: Python<'py>,
         results_dir: PathBuf,
     ) -> PyResult<(Bound<'py, PyList>, Vec<String>)> {
-        let report = self.call(py, |s| async move { Ok(s.parse_results(&results_dir).await?) })?;
+        let report = self.call(
+            py,
+            |s| async move { Ok(s.parse_results(&results_dir).await?) },
+        )?;
         let jobs = PyList::empty(py);
         for j in &report.jobs {
             jobs.append(pydict!(py, {

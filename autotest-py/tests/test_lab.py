@@ -298,11 +298,11 @@ def test_wait_returns_the_final_status(sqlite_lab):
 
 def test_job_errors_name_the_problem(lab, tmp_path):
     _small_lab(lab)
-    with pytest.raises(NotFoundError, match='no host "nohost"'):
+    with pytest.raises(NotFoundError, match='unknown host.*nohost'):
         lab.create_job("j", control="pass\n", hosts=["m1", "nohost"])
-    with pytest.raises(NotFoundError, match='no label "nolabel"'):
+    with pytest.raises(NotFoundError, match='unknown.*label.*nolabel'):
         lab.create_job("j", control="pass\n", meta_hosts=["nolabel"])
-    with pytest.raises(NotFoundError, match='no label "nodep"'):
+    with pytest.raises(NotFoundError, match='unknown.*label.*nodep'):
         lab.create_job("j", control="pass\n", hosts=["m1"], dependencies=["nodep"])
     with pytest.raises(RefusedError, match="priority 'asap' is not one of low, medium, high, "
                                            "urgent"):

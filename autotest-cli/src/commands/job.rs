@@ -59,7 +59,12 @@ struct CreateArgs {
     #[arg(short = 'b', long = "label", value_name = "LABELS")]
     labels: Vec<String>,
     /// Hosts that must run it at once.
-    #[arg(short = 'y', long = "synch_count", value_name = "N", default_value_t = 1)]
+    #[arg(
+        short = 'y',
+        long = "synch_count",
+        value_name = "N",
+        default_value_t = 1
+    )]
     synch_count: i64,
     /// Priority: low, medium, high or urgent (stored as 0-3).
     #[arg(short = 'p', long, value_name = "PRIORITY", default_value = "medium")]
@@ -74,7 +79,11 @@ struct CreateArgs {
     #[arg(long = "max_runtime", value_name = "HOURS", default_value_t = 72)]
     max_runtime: i64,
     /// Reboot hosts before: never, if_dirty or always.
-    #[arg(long = "reboot_before", value_name = "WHEN", default_value = "if_dirty")]
+    #[arg(
+        long = "reboot_before",
+        value_name = "WHEN",
+        default_value = "if_dirty"
+    )]
     reboot_before: String,
     /// Reboot hosts after: never, if_all_tests_passed or always.
     #[arg(long = "reboot_after", value_name = "WHEN", default_value = "never")]
@@ -254,7 +263,10 @@ fn list(a: ListArgs) -> anyhow::Result<i32> {
     }
     t.print()?;
     if t.is_empty() && !a.all {
-        eprintln!("autotest job list: no jobs of {}: --all lists every owner's", filter.owner.as_deref().unwrap_or(""));
+        eprintln!(
+            "autotest job list: no jobs of {}: --all lists every owner's",
+            filter.owner.as_deref().unwrap_or("")
+        );
     }
     Ok(0)
 }
@@ -295,7 +307,14 @@ fn stat(a: StatArgs) -> anyhow::Result<i32> {
         }
         let j = &s.job;
         let mut t = Table::new(&[
-            "Id", "Name", "Owner", "Priority", "Type", "Synch", "Created On", "Dependencies",
+            "Id",
+            "Name",
+            "Owner",
+            "Priority",
+            "Type",
+            "Synch",
+            "Created On",
+            "Dependencies",
         ]);
         t.row([
             j.id.to_string(),
@@ -309,7 +328,14 @@ fn stat(a: StatArgs) -> anyhow::Result<i32> {
         ]);
         t.print()?;
         println!();
-        let mut t = Table::new(&["Entry", "Host", "Metahost", "Status", "Aborted By", "Aborted On"]);
+        let mut t = Table::new(&[
+            "Entry",
+            "Host",
+            "Metahost",
+            "Status",
+            "Aborted By",
+            "Aborted On",
+        ]);
         for e in &s.entries {
             t.row([
                 e.entry.id.to_string(),
@@ -342,9 +368,14 @@ fn abort(a: AbortArgs) -> anyhow::Result<i32> {
     let mut code = 0;
     for (id, r) in results {
         match r {
-            Ok(n) => println!("job {id}: {n} entr{} aborted", if n == 1 { "y" } else { "ies" }),
+            Ok(n) => println!(
+                "job {id}: {n} entr{} aborted",
+                if n == 1 { "y" } else { "ies" }
+            ),
             Err(store::StoreError::NotFound { kind: "job", .. }) => {
-                eprintln!("autotest job abort: no job {id}: see `autotest job list --all` for the jobs there are");
+                eprintln!(
+                    "autotest job abort: no job {id}: see `autotest job list --all` for the jobs there are"
+                );
                 code = 1;
             }
             Err(e) => {

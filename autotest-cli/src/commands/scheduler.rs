@@ -19,9 +19,11 @@ use super::db::DbLocation;
 
 /// Arguments of `autotest scheduler`.
 #[derive(Args, Debug)]
-#[command(after_help = "Exit codes: 0 stopped by SIGTERM or SIGINT (running jobs keep running \
+#[command(
+    after_help = "Exit codes: 0 stopped by SIGTERM or SIGINT (running jobs keep running \
 and are re-attached at the next start); 1 could not start (database, results directory, or \
-another scheduler holds the database).")]
+another scheduler holds the database)."
+)]
 pub struct SchedulerArgs {
     #[command(flatten)]
     location: DbLocation,
@@ -37,7 +39,8 @@ pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
     super::init_logging();
     let url = a.location.resolve()?;
     let exe = std::env::current_exe().context("cannot find the autotest binary to run autoserv")?;
-    let mut config = SchedulerConfig::new(&a.results, Arc::new(LocalProcessLauncher::autotest(exe)));
+    let mut config =
+        SchedulerConfig::new(&a.results, Arc::new(LocalProcessLauncher::autotest(exe)));
     config.safety_pass = Duration::from_secs(a.safety_pass.max(1));
     if let Some(dir) = &a.location.config_dir {
         let gc = GlobalConfig::load(
@@ -71,18 +74,20 @@ pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
         let (_lock, _watcher) = match url.sqlite_file() {
             Some(file) => (
                 Some(lock_sqlite_scheduler(file)?),
-                Some(wake_on_sqlite_writes(file, wake.clone()).with_context(|| {
-                    format!("cannot watch {} for changes", file.display())
-                })?),
+                Some(
+                    wake_on_sqlite_writes(file, wake.clone())
+                        .with_context(|| format!("cannot watch {} for changes", file.display()))?,
+                ),
             ),
             None => (None, None),
         };
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) =
-                (signal(SignalKind::terminate()), signal(SignalKind::interrupt()))
-            else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 return;
             };
             tokio::select! {

@@ -244,8 +244,7 @@ impl<'a> Pass<'a> {
         // first entry names a host, then age.
         let mut by_job: HashMap<i64, Vec<&SnapshotEntry>> = HashMap::new();
         for e in &self.snapshot.entries {
-            if self.jobs.contains_key(&e.job_id) && (e.host_id.is_some() || e.meta_host.is_some())
-            {
+            if self.jobs.contains_key(&e.job_id) && (e.host_id.is_some() || e.meta_host.is_some()) {
                 by_job.entry(e.job_id).or_default().push(e);
             }
         }

@@ -130,11 +130,9 @@ pub async fn run_scheduler(
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), SchedulerError> {
-    std::fs::create_dir_all(&config.results_dir).map_err(|source| {
-        SchedulerError::ResultsDir {
-            path: config.results_dir.clone(),
-            source,
-        }
+    std::fs::create_dir_all(&config.results_dir).map_err(|source| SchedulerError::ResultsDir {
+        path: config.results_dir.clone(),
+        source,
     })?;
     // Absolute: autoserv runs inside its results directory and is given paths to it.
     let results_dir = std::fs::canonicalize(&config.results_dir).map_err(|source| {
@@ -248,7 +246,10 @@ impl Scheduler<'_> {
                     self.launch(&key, hosts_of(start)).await;
                 }
                 StartOutcome::Stale => {
-                    tracing::debug!(job = start.job_id, "decision stale, deciding again next pass")
+                    tracing::debug!(
+                        job = start.job_id,
+                        "decision stale, deciding again next pass"
+                    )
                 }
             }
         }
@@ -285,7 +286,10 @@ impl Scheduler<'_> {
                         tracing::info!(job = key.job_id, subdir = %key.subdir, pid, "aborting");
                         signal_group(pid);
                     }
-                    None => tracing::warn!(job = key.job_id, "abort: no autoserv pid yet, retried next pass"),
+                    None => tracing::warn!(
+                        job = key.job_id,
+                        "abort: no autoserv pid yet, retried next pass"
+                    ),
                 }
             }
         }
@@ -296,7 +300,11 @@ impl Scheduler<'_> {
     async fn launch(&mut self, key: &GroupKey, host_ids: Vec<i64>) {
         let now = crate::store::now();
         let result: Result<PathBuf, String> = async {
-            let job = self.store.job(key.job_id).await.map_err(|e| e.to_string())?;
+            let job = self
+                .store
+                .job(key.job_id)
+                .await
+                .map_err(|e| e.to_string())?;
             let mut machines = Vec::new();
             for id in host_ids {
                 machines.push(

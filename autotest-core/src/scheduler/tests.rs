@@ -120,7 +120,11 @@ fn only_if_needed_hosts_serve_only_jobs_that_ask_for_the_label() {
         entries: vec![on_label(1, 10, L), on_label(2, 11, L)],
         ..Snapshot::default()
     };
-    assert_eq!(pairs(&s), vec![(2, 1)], "the job without ONLY is passed over");
+    assert_eq!(
+        pairs(&s),
+        vec![(2, 1)],
+        "the job without ONLY is passed over"
+    );
 
     let s = Snapshot {
         hosts: vec![host(1, &[ONLY])],
@@ -138,7 +142,11 @@ fn only_if_needed_hosts_serve_only_jobs_that_ask_for_the_label() {
         entries: vec![on_host(1, 10, 1)],
         ..Snapshot::default()
     };
-    assert_eq!(pairs(&s), vec![(1, 1)], "a host named by the job is taken as asked");
+    assert_eq!(
+        pairs(&s),
+        vec![(1, 1)],
+        "a host named by the job is taken as asked"
+    );
 }
 
 #[test]
@@ -365,17 +373,19 @@ fn lab() -> impl Strategy<Value = Snapshot> {
             let jobs: Vec<SnapshotJob> = jobs
                 .into_iter()
                 .enumerate()
-                .map(|(i, (priority, created_on, synch_count, dependencies, ineligible))| {
-                    SnapshotJob {
-                        id: i as i64,
-                        priority,
-                        created_on,
-                        synch_count,
-                        dependencies,
-                        ineligible_hosts: ineligible,
-                        used_hosts: Vec::new(),
-                    }
-                })
+                .map(
+                    |(i, (priority, created_on, synch_count, dependencies, ineligible))| {
+                        SnapshotJob {
+                            id: i as i64,
+                            priority,
+                            created_on,
+                            synch_count,
+                            dependencies,
+                            ineligible_hosts: ineligible,
+                            used_hosts: Vec::new(),
+                        }
+                    },
+                )
                 .collect();
             let njobs = jobs.len();
             let entries = entries

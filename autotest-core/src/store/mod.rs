@@ -59,8 +59,8 @@ mod jobs;
 mod migrations;
 mod parse;
 mod queries;
-mod submit;
 mod scheduling;
+mod submit;
 mod tko;
 
 use sqlx::AnyPool;
@@ -75,15 +75,15 @@ pub use jobs::{
     ResultsLocation, SpecialTask, SpecialTaskKind,
 };
 pub use migrations::SCHEMA_VERSION;
+pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use queries::{
     DEFAULT_LIST_LIMIT, EntryDetail, JobFilter, JobRow, JobStat, ResultFilter, ResultPerf,
     TestResult, format_utc,
 };
+pub use scheduling::StartOutcome;
 pub use submit::{
     CHECK_CONTROL_MODULE, HostSpec, Priority, client_python, current_user, read_control_file,
 };
-pub use scheduling::StartOutcome;
-pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use tko::{
     KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob,
     TkoKernel, TkoTest,

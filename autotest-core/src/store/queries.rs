@@ -8,10 +8,10 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::Store;
 use super::error::StoreError;
 use super::jobs::{Job, QueueEntry, entry_from_row, read_err};
 use super::tko::TkoTest;
-use super::Store;
 
 /// The rows a list shows unless told otherwise (atest's pages are about this long).
 pub const DEFAULT_LIST_LIMIT: i64 = 100;

@@ -10,9 +10,9 @@ use std::process::Stdio;
 use sqlx::Row;
 use tokio::io::AsyncWriteExt;
 
+use super::Store;
 use super::error::StoreError;
 use super::jobs::NewJob;
-use super::Store;
 use super::jobs::read_err;
 
 /// The Python module that checks a control file (`python3 -m <module> <name> < control`).
@@ -57,7 +57,8 @@ pub fn read_control_file(path: &Path) -> Result<String, StoreError> {
         path: path.to_owned(),
         problem,
     };
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("{e}: give the path of a control file")))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| err(format!("{e}: give the path of a control file")))?;
     if !meta.is_file() {
         return Err(err(format!(
             "it is a {}, not a regular file: give the path of a control file",
@@ -154,7 +155,8 @@ impl HostSpec {
             if label.is_empty() || label.contains('*') {
                 return Err(bad("N*label needs one label name after the * (e.g. 2*x86)"));
             }
-            self.meta_hosts.extend(std::iter::repeat_n(label.to_owned(), n));
+            self.meta_hosts
+                .extend(std::iter::repeat_n(label.to_owned(), n));
             return Ok(());
         }
         if item.chars().any(char::is_whitespace) {
@@ -322,7 +324,9 @@ impl Store {
                 .bind(label)
                 .fetch_all(self.pool())
                 .await
-                .map_err(StoreError::query(format!("reading the hosts of label {label}")))?;
+                .map_err(StoreError::query(format!(
+                    "reading the hosts of label {label}"
+                )))?;
             for r in rows {
                 hosts.insert(r.try_get(0).map_err(read_err("a host id"))?);
             }
@@ -354,7 +358,10 @@ async fn check_control(new: &NewJob) -> Result<(), StoreError> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| fail(format!("cannot start it: {e}")))?;
-    let mut stdin = child.stdin.take().ok_or_else(|| fail("no stdin".to_owned()))?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| fail("no stdin".to_owned()))?;
     let text = new.control_file.clone().into_bytes();
     // Written beside the wait: a large file must not fill the pipe before Python reads it.
     let writer = tokio::spawn(async move {
