@@ -5,6 +5,7 @@
 //!
 //! Run: `cargo bench -p autotest-benches --bench assign`.
 
+#![allow(clippy::print_stderr)]
 use std::hint::black_box;
 use std::time::Duration;
 
