@@ -4,8 +4,6 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
-// The lab database's list and stat commands are its users.
-#[allow(dead_code)]
 mod output;
 
 use clap::{Parser, Subcommand};
@@ -43,6 +41,10 @@ enum Command {
     Db(commands::db::DbArgs),
     /// Parse jobs' results directories into the lab database (the legacy tko-parse -r -o).
     Parse(commands::db::ParseArgs),
+    /// The lab's hosts: create, list, stat, mod (lock, unlock, protection), delete.
+    Host(commands::host::HostArgs),
+    /// The lab's labels: create, list, delete, and add to or remove from hosts.
+    Label(commands::label::LabelArgs),
 }
 
 fn main() {
@@ -59,6 +61,8 @@ fn main() {
         Command::Mirror(args) => commands::mirror::run(args),
         Command::Db(args) => commands::db::db(args),
         Command::Parse(args) => commands::db::parse(args),
+        Command::Host(args) => commands::host::run(args),
+        Command::Label(args) => commands::label::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

@@ -22,7 +22,7 @@ pub struct DbLocation {
 }
 
 impl DbLocation {
-    fn resolve(&self) -> anyhow::Result<store::DbUrl> {
+    pub(crate) fn resolve(&self) -> anyhow::Result<store::DbUrl> {
         let config = match &self.config_dir {
             Some(dir) => Some(GlobalConfig::load(
                 dir.join("global_config.ini"),

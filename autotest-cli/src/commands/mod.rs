@@ -2,6 +2,8 @@ pub mod autoserv;
 pub mod conmux;
 pub mod console;
 pub mod db;
+pub mod host;
+pub mod label;
 pub mod mirror;
 pub mod queue;
 pub mod run;
