@@ -48,6 +48,10 @@ enum Command {
     /// Run the lab database's jobs on their hosts (the legacy monitor_db): results under
     /// <RESULTS_DIR>/<jobid>-<owner>/.
     Scheduler(commands::scheduler::SchedulerArgs),
+    /// The lab's hosts: create, list, stat, mod (lock, unlock, protection), delete.
+    Host(commands::host::HostArgs),
+    /// The lab's labels: create, list, delete, and add to or remove from hosts.
+    Label(commands::label::LabelArgs),
 }
 
 fn main() {
@@ -67,6 +71,8 @@ fn main() {
         Command::Job(args) => commands::job::run(args),
         Command::Results(args) => commands::results::run(args),
         Command::Scheduler(args) => commands::scheduler::run(args),
+        Command::Host(args) => commands::host::run(args),
+        Command::Label(args) => commands::label::run(args),
     };
     match code {
         Ok(code) => std::process::exit(code),

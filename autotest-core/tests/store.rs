@@ -5,9 +5,9 @@ use std::path::Path;
 
 use autotest_core::GlobalConfig;
 use autotest_core::store::{
-    ControlType, DbUrl, EntryStatus, HostSpec, HostStatus, JobFilter, NewJob, NewLabel,
-    NewSpecialTask, ParsedIteration, ParsedJob, ParsedTest, Protection, ResultFilter,
-    SCHEMA_VERSION, SpecialTaskKind, Store, StoreError, resolve_db_with,
+    ControlType, DbUrl, EntryStatus, HostFilter, HostSpec, HostStatus, NewHost, NewJob, NewLabel,
+    NewSpecialTask, ParsedIteration, ParsedJob, ParsedTest, Protection, RECENT_TASKS, ResultFilter,
+    SCHEMA_VERSION, SpecialTaskKind, Store, StoreError, resolve_db_with, utc_text,
 };
 use autotest_testlab::postgres::PgServer;
 
@@ -69,6 +69,10 @@ both_backends!(
     migrate_is_needed_then_idempotent,
     a_newer_database_is_refused_and_left_alone,
     hosts_labels_and_drones,
+    hosts_are_created_with_labels_and_lock_or_not_at_all,
+    host_lists_filter_and_carry_labels,
+    host_details_and_label_counts,
+    locks_and_label_refusals_name_who_and_the_fix,
     jobs_entries_aborts_and_tasks,
     a_reparse_replaces_rows_and_keeps_test_ids,
     parse_reports_bad_lines_and_stores_the_rest,
@@ -309,6 +313,378 @@ async fn hosts_labels_and_drones(db: TestDb) {
         [("d1", false), ("localhost", true)]
     );
     assert!(s.set_drone_enabled("d9", true).await.is_err());
+}
+
+/// Labels x86 and arm (platforms), gpu (only if needed), net.
+async fn lab_labels(s: &Store) {
+    for (name, platform, only_if_needed) in [
+        ("x86", true, false),
+        ("arm", true, false),
+        ("gpu", false, true),
+        ("net", false, false),
+    ] {
+        s.create_label(&NewLabel {
+            name: name.into(),
+            platform,
+            only_if_needed,
+        })
+        .await
+        .unwrap();
+    }
+}
+
+fn names<'a>(it: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    it.into_iter().collect()
+}
+
+async fn hosts_are_created_with_labels_and_lock_or_not_at_all(db: TestDb) {
+    let s = db.migrated().await;
+    lab_labels(&s).await;
+    let h = s
+        .add_host(&NewHost {
+            hostname: "m1".into(),
+            labels: vec!["net".into(), "gpu".into()],
+            platform: Some("x86".into()),
+            locked_by: Some("alice".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!((h.locked, h.locked_by.as_deref()), (true, Some("alice")));
+    assert!(h.lock_time.unwrap() >= h.created_on);
+    assert_eq!(
+        names(s.host_labels("m1").await.unwrap().iter().map(|l| l.name.as_str())),
+        ["gpu", "net", "x86"]
+    );
+
+    // Each refusal writes nothing: no host, no labels.
+    let refused = [
+        (
+            NewHost {
+                labels: vec!["gpu".into(), "nope".into()],
+                ..NewHost::new("m2")
+            },
+            "no label \"nope\"",
+        ),
+        (
+            NewHost {
+                platform: Some("gpu".into()),
+                ..NewHost::new("m2")
+            },
+            "label gpu is not a platform label",
+        ),
+        (
+            NewHost {
+                labels: vec!["arm".into()],
+                platform: Some("x86".into()),
+                ..NewHost::new("m2")
+            },
+            "would get 2 platforms (x86, arm)",
+        ),
+        (NewHost::new("m1"), "host m1 already exists"),
+        (NewHost::new("two words"), "empty or has spaces"),
+    ];
+    for (new, want) in refused {
+        let e = s.add_host(&new).await.unwrap_err().to_string();
+        assert!(e.contains(want), "{e}");
+    }
+    assert!(s.host("m2").await.unwrap().is_none());
+    assert_eq!(s.hosts().await.unwrap().len(), 1);
+
+    // A deleted host comes back with only the labels asked for now, unlocked.
+    s.delete_host("m1").await.unwrap();
+    let h = s
+        .add_host(&NewHost {
+            labels: vec!["net".into()],
+            ..NewHost::new("m1")
+        })
+        .await
+        .unwrap();
+    assert!(!h.locked);
+    assert_eq!(
+        names(s.host_labels("m1").await.unwrap().iter().map(|l| l.name.as_str())),
+        ["net"]
+    );
+}
+
+async fn host_lists_filter_and_carry_labels(db: TestDb) {
+    let s = db.migrated().await;
+    lab_labels(&s).await;
+    for (host, labels, platform, lock) in [
+        ("b1", vec!["gpu", "net"], Some("x86"), None),
+        ("a1", vec![], None, Some("alice")),
+        ("c1", vec!["gpu"], Some("arm"), Some("bob")),
+        ("d1", vec!["net"], None, None),
+    ] {
+        s.add_host(&NewHost {
+            hostname: host.into(),
+            labels: labels.into_iter().map(String::from).collect(),
+            platform: platform.map(String::from),
+            locked_by: lock.map(String::from),
+        })
+        .await
+        .unwrap();
+    }
+    s.set_host_status("d1", HostStatus::RepairFailed).await.unwrap();
+    s.create_host("gone").await.unwrap();
+    s.delete_host("gone").await.unwrap();
+
+    let all = s.host_list(&HostFilter::default()).await.unwrap();
+    assert_eq!(
+        names(all.iter().map(|h| h.host.hostname.as_str())),
+        ["a1", "b1", "c1", "d1"]
+    );
+    let b1 = &all[1];
+    assert_eq!(b1.platform.as_deref(), Some("x86"));
+    assert_eq!(b1.labels, ["gpu", "net", "x86"]);
+    assert!(all[0].labels.is_empty() && all[0].platform.is_none());
+    assert_eq!(all[2].host.locked_by.as_deref(), Some("bob"));
+
+    let list = |f: HostFilter| {
+        let s = s.clone();
+        async move {
+            s.host_list(&f)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| h.host.hostname)
+                .collect::<Vec<_>>()
+        }
+    };
+    let by_label = |l: &str| HostFilter {
+        label: Some(l.into()),
+        ..HostFilter::default()
+    };
+    assert_eq!(list(by_label("gpu")).await, ["b1", "c1"]);
+    // A listed host keeps all its labels, not only the one filtered on.
+    let gpu = s.host_list(&by_label("gpu")).await.unwrap();
+    assert_eq!(gpu[0].labels, ["gpu", "net", "x86"]);
+    assert_eq!(list(by_label("x86")).await, ["b1"]);
+    assert_eq!(
+        list(HostFilter {
+            locked: Some(true),
+            ..HostFilter::default()
+        })
+        .await,
+        ["a1", "c1"]
+    );
+    assert_eq!(
+        list(HostFilter {
+            locked: Some(false),
+            ..HostFilter::default()
+        })
+        .await,
+        ["b1", "d1"]
+    );
+    assert_eq!(
+        list(HostFilter {
+            status: Some(HostStatus::RepairFailed),
+            ..HostFilter::default()
+        })
+        .await,
+        ["d1"]
+    );
+    assert_eq!(
+        list(HostFilter {
+            label: Some("gpu".into()),
+            locked: Some(true),
+            status: Some(HostStatus::Ready),
+        })
+        .await,
+        ["c1"]
+    );
+    assert!(
+        list(HostFilter {
+            label: Some("net".into()),
+            status: Some(HostStatus::Running),
+            ..HostFilter::default()
+        })
+        .await
+        .is_empty()
+    );
+    let e = s.host_list(&by_label("nope")).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::NotFound { kind: "label", name } if name == "nope"),
+        "{e}"
+    );
+
+    // The JSON shape is the host's fields with its labels beside them.
+    let v = serde_json::to_value(b1).unwrap();
+    assert_eq!(v["hostname"], "b1");
+    assert_eq!(v["status"], "Ready");
+    assert_eq!(v["protection"], "No protection");
+    assert_eq!(v["platform"], "x86");
+    assert_eq!(v["labels"], serde_json::json!(["gpu", "net", "x86"]));
+    assert_eq!(v["locked"], false);
+}
+
+async fn host_details_and_label_counts(db: TestDb) {
+    let s = db.migrated().await;
+    lab_labels(&s).await;
+    s.add_host(&NewHost {
+        labels: vec!["gpu".into()],
+        platform: Some("arm".into()),
+        ..NewHost::new("m1")
+    })
+    .await
+    .unwrap();
+    s.add_host(&NewHost {
+        labels: vec!["gpu".into()],
+        ..NewHost::new("m2")
+    })
+    .await
+    .unwrap();
+    s.add_host(&NewHost {
+        labels: vec!["gpu".into()],
+        ..NewHost::new("m3")
+    })
+    .await
+    .unwrap();
+    s.delete_host("m3").await.unwrap();
+    s.set_host_attribute("m1", "serial", "ttyS0").await.unwrap();
+    s.set_host_attribute("m1", "arch", "aarch64").await.unwrap();
+    let mut ids = Vec::new();
+    for i in 0..RECENT_TASKS + 2 {
+        let task = if i % 2 == 0 {
+            SpecialTaskKind::Verify
+        } else {
+            SpecialTaskKind::Cleanup
+        };
+        let t = s
+            .create_special_task(&NewSpecialTask {
+                hostname: "m1".into(),
+                task,
+                requested_by: "sched".into(),
+                queue_entry_id: None,
+            })
+            .await
+            .unwrap();
+        ids.push(t.id);
+    }
+    let d = s.host_details("m1").await.unwrap();
+    assert_eq!(d.host.hostname, "m1");
+    assert_eq!(d.platform.as_deref(), Some("arm"));
+    assert_eq!(names(d.labels.iter().map(|l| l.name.as_str())), ["arm", "gpu"]);
+    assert_eq!(
+        d.attributes
+            .iter()
+            .map(|a| (a.attribute.as_str(), a.value.as_str()))
+            .collect::<Vec<_>>(),
+        [("arch", "aarch64"), ("serial", "ttyS0")]
+    );
+    // The newest tasks, newest first, at most RECENT_TASKS.
+    let newest: Vec<i64> = ids.iter().rev().take(RECENT_TASKS as usize).copied().collect();
+    assert_eq!(d.recent_tasks.iter().map(|t| t.id).collect::<Vec<_>>(), newest);
+    let v = serde_json::to_value(&d).unwrap();
+    assert_eq!(v["recent_tasks"][0]["task"], "Cleanup");
+    assert_eq!(v["labels"][0]["platform"], true);
+    assert_eq!(v["attributes"][1]["attribute"], "serial");
+    let d2 = s.host_details("m2").await.unwrap();
+    assert!(d2.platform.is_none() && d2.attributes.is_empty() && d2.recent_tasks.is_empty());
+    assert!(matches!(
+        s.host_details("m3").await,
+        Err(StoreError::NotFound { kind: "host", .. })
+    ));
+
+    let labels = s.label_list().await.unwrap();
+    assert_eq!(
+        labels
+            .iter()
+            .map(|l| (
+                l.label.name.as_str(),
+                l.hosts,
+                l.label.platform,
+                l.label.only_if_needed
+            ))
+            .collect::<Vec<_>>(),
+        [
+            ("arm", 1, true, false),
+            ("gpu", 2, false, true),
+            ("net", 0, false, false),
+            ("x86", 0, true, false)
+        ]
+    );
+    let v = serde_json::to_value(&labels[1]).unwrap();
+    assert_eq!((v["name"].as_str(), v["hosts"].as_i64()), (Some("gpu"), Some(2)));
+}
+
+async fn locks_and_label_refusals_name_who_and_the_fix(db: TestDb) {
+    let s = db.migrated().await;
+    lab_labels(&s).await;
+    for h in ["m1", "m2"] {
+        s.add_host(&NewHost {
+            labels: vec!["gpu".into()],
+            ..NewHost::new(h)
+        })
+        .await
+        .unwrap();
+    }
+    s.lock_host("m1", "alice", 1_700_000_000).await.unwrap();
+    // Locking one's own lock again keeps it as it was.
+    let h = s.lock_host("m1", "alice", 1_700_000_500).await.unwrap();
+    assert_eq!(h.lock_time, Some(1_700_000_000));
+    let e = s.lock_host("m1", "bob", 1_700_000_900).await.unwrap_err().to_string();
+    assert!(
+        e.contains("locked already by alice since 2023-11-14 22:13:20 UTC")
+            && e.contains("autotest host mod m1 --unlock"),
+        "{e}"
+    );
+    assert_eq!(utc_text(1_700_000_000), "2023-11-14 22:13:20 UTC");
+    assert!(matches!(
+        s.lock_host("nope", "bob", 1).await,
+        Err(StoreError::NotFound { kind: "host", .. })
+    ));
+
+    // Carried by hosts: refused, naming them and the command that frees it.
+    let e = s.delete_label("gpu").await.unwrap_err().to_string();
+    assert!(
+        e.contains("2 host(s) carry it (m1, m2)")
+            && e.contains("`autotest label remove gpu -m m1,m2`"),
+        "{e}"
+    );
+    assert!(s.label("gpu").await.unwrap().is_some());
+    let e = s.remove_host_label("m1", "net").await.unwrap_err().to_string();
+    assert!(e.contains("host m1 does not carry label net"), "{e}");
+    s.remove_host_label("m1", "gpu").await.unwrap();
+    s.remove_host_label("m2", "gpu").await.unwrap();
+
+    // Needed by an unfinished job (dependency, or metahost): refused, naming the job.
+    let mut new = NewJob::new("alice", "gpujob", "job.run_test('sleeptest')\n", ControlType::Client);
+    new.hosts = vec!["m1".into()];
+    new.dependencies = vec!["net".into()];
+    s.add_host_label("m1", "net").await.unwrap();
+    let job = s.create_job(&new).await.unwrap();
+    s.remove_host_label("m1", "net").await.unwrap();
+    let e = s.delete_label("net").await.unwrap_err().to_string();
+    assert!(
+        e.contains(&format!("1 unfinished job(s) need it ({} (gpujob))", job.id))
+            && e.contains("autotest job abort"),
+        "{e}"
+    );
+    s.add_host_label("m2", "gpu").await.unwrap();
+    let mut meta = NewJob::new("bob", "anygpu", "job.run_test('sleeptest')\n", ControlType::Client);
+    meta.meta_hosts = vec!["gpu".into()];
+    let mjob = s.create_job(&meta).await.unwrap();
+    s.remove_host_label("m2", "gpu").await.unwrap();
+    let e = s.delete_label("gpu").await.unwrap_err().to_string();
+    assert!(e.contains(&format!("({} (anygpu))", mjob.id)), "{e}");
+    // Once the jobs are finished the labels can go.
+    for j in [job.id, mjob.id] {
+        for entry in s.queue_entries(j).await.unwrap() {
+            s.set_entry_status(entry.id, EntryStatus::Completed, 1_700_000_000)
+                .await
+                .unwrap();
+        }
+    }
+    s.delete_label("net").await.unwrap();
+    s.delete_label("gpu").await.unwrap();
+    assert_eq!(
+        names(s.label_list().await.unwrap().iter().map(|l| l.label.name.as_str())),
+        ["arm", "x86"]
+    );
+    assert!(matches!(
+        s.delete_label("gpu").await,
+        Err(StoreError::NotFound { kind: "label", .. })
+    ));
 }
 
 async fn jobs_entries_aborts_and_tasks(db: TestDb) {

@@ -3,6 +3,8 @@ pub mod conmux;
 pub mod console;
 pub mod db;
 pub mod job;
+pub mod host;
+pub mod label;
 pub mod mirror;
 pub mod queue;
 pub mod results;

@@ -4,7 +4,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::error::StoreError;
-use super::{Store, bit, flag, now};
+use super::{Store, bit, flag};
 
 text_enum!(
     /// A host's state in the scheduler (FORMATS §12).
@@ -43,7 +43,7 @@ text_enum!(
 );
 
 /// A machine of the lab.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Host {
     /// Row id.
     pub id: i64,
@@ -68,7 +68,7 @@ pub struct Host {
 }
 
 /// A label: a platform, or a property jobs can ask for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Label {
     /// Row id.
     pub id: i64,
@@ -120,14 +120,14 @@ macro_rules! host_cols {
     };
 }
 
-fn read_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+pub(crate) fn read_err(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
     move |source| StoreError::Query {
         what: format!("reading {what}"),
         source,
     }
 }
 
-fn host_from_row(r: &AnyRow) -> Result<Host, StoreError> {
+pub(crate) fn host_from_row(r: &AnyRow) -> Result<Host, StoreError> {
     let e = read_err("a host");
     Ok(Host {
         id: r.try_get("id").map_err(&e)?,
@@ -155,37 +155,9 @@ pub(crate) fn label_from_row(r: &AnyRow) -> Result<Label, StoreError> {
 }
 
 impl Store {
-    /// Adds a host (Ready, unlocked). A deleted host of that name comes back, reset.
+    /// Adds a host (Ready, unlocked, no labels). A deleted host of that name comes back, reset.
     pub async fn create_host(&self, hostname: &str) -> Result<Host, StoreError> {
-        let hostname = hostname.trim();
-        if hostname.is_empty() || hostname.chars().any(char::is_whitespace) {
-            return Err(StoreError::Invalid(format!(
-                "host name {hostname:?} is empty or has spaces: give the name the lab reaches it by"
-            )));
-        }
-        if let Some(old) = self.host_any(hostname).await? {
-            if !old.invalid {
-                return Err(StoreError::Invalid(format!(
-                    "host {hostname} already exists (id {})",
-                    old.id
-                )));
-            }
-            sqlx::query(
-                "UPDATE hosts SET invalid = 0, status = 'Ready', locked = 0, locked_by = NULL, lock_time = NULL, dirty = 0, protection = 'No protection' WHERE id = $1",
-            )
-            .bind(old.id)
-            .execute(self.pool())
-            .await
-            .map_err(StoreError::query(format!("restoring host {hostname}")))?;
-        } else {
-            sqlx::query("INSERT INTO hosts (hostname, created_on) VALUES ($1, $2)")
-                .bind(hostname)
-                .bind(now())
-                .execute(self.pool())
-                .await
-                .map_err(StoreError::query(format!("adding host {hostname}")))?;
-        }
-        self.host_named(hostname).await
+        self.add_host(&super::NewHost::new(hostname)).await
     }
 
     /// A host by name, deleted ones included.
@@ -314,8 +286,9 @@ impl Store {
         self.host_named(hostname).await
     }
 
-    /// Locks a host for `by` at `at` (UTC epoch seconds); a host locked already is refused,
-    /// naming who holds it.
+    /// Locks a host for `by` at `at` (UTC epoch seconds); a host locked by someone else is
+    /// refused, naming who holds it and since when. Locking one's own locked host again keeps
+    /// the first lock time.
     pub async fn lock_host(&self, hostname: &str, by: &str, at: i64) -> Result<Host, StoreError> {
         // One statement, so that two lockers cannot both win.
         let n = sqlx::query("UPDATE hosts SET locked = 1, locked_by = $1, lock_time = $2 WHERE hostname = $3 AND invalid = 0 AND locked = 0")
@@ -326,12 +299,12 @@ impl Store {
             .await
             .map_err(StoreError::query(format!("locking host {hostname}")))?;
         let host = self.host_named(hostname).await?;
-        if n.rows_affected() == 0 {
+        if n.rows_affected() == 0 && host.locked_by.as_deref() != Some(by) {
             return Err(StoreError::Invalid(format!(
-                "host {hostname} is locked already by {} since {}: unlock it first",
+                "host {hostname} is locked already by {} since {}: ask them, or unlock it first with `autotest host mod {hostname} --unlock`",
                 host.locked_by.as_deref().unwrap_or("?"),
                 host.lock_time
-                    .map(|t| t.to_string())
+                    .map(super::utc_text)
                     .unwrap_or_else(|| "?".into())
             )));
         }
@@ -423,7 +396,9 @@ impl Store {
             return Err(StoreError::Invalid("a label needs a name".into()));
         }
         if self.label(name).await?.is_some() {
-            return Err(StoreError::Invalid(format!("label {name} already exists")));
+            return Err(StoreError::Invalid(format!(
+                "label {name} already exists: pick another name, or delete it first with `autotest label delete {name}`"
+            )));
         }
         sqlx::query(
             "INSERT INTO labels (name, platform, only_if_needed) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET invalid = 0, platform = excluded.platform, only_if_needed = excluded.only_if_needed",
@@ -464,9 +439,11 @@ impl Store {
         rows.iter().map(label_from_row).collect()
     }
 
-    /// Deletes a label: marked invalid, taken off every host.
+    /// Deletes a label (marked invalid). A label hosts carry, or that unfinished jobs need (as a
+    /// dependency or a metahost), is refused, naming them and the fix.
     pub async fn delete_label(&self, name: &str) -> Result<(), StoreError> {
         let label = self.label_named(name).await?;
+        self.check_label_unused(&label).await?;
         let mut tx = self
             .pool()
             .begin()
@@ -517,11 +494,11 @@ impl Store {
         Ok(())
     }
 
-    /// Takes a label off a host.
+    /// Takes a label off a host; a host without it is refused.
     pub async fn remove_host_label(&self, hostname: &str, label: &str) -> Result<(), StoreError> {
         let host = self.host_named(hostname).await?;
         let label = self.label_named(label).await?;
-        sqlx::query("DELETE FROM host_labels WHERE host_id = $1 AND label_id = $2")
+        let n = sqlx::query("DELETE FROM host_labels WHERE host_id = $1 AND label_id = $2")
             .bind(host.id)
             .bind(label.id)
             .execute(self.pool())
@@ -530,6 +507,12 @@ impl Store {
                 "removing label {} from host {hostname}",
                 label.name
             )))?;
+        if n.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!(
+                "host {hostname} does not carry label {}: nothing to remove (see `autotest host stat {hostname}`)",
+                label.name
+            )));
+        }
         Ok(())
     }
 

@@ -258,7 +258,7 @@ pub struct NewSpecialTask {
 }
 
 /// A stored special task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SpecialTask {
     /// Row id (the `<taskid>` of `results/hosts/<host>/<taskid>-<task>/`).
     pub id: i64,
@@ -329,7 +329,7 @@ macro_rules! task_cols {
     };
 }
 
-fn task_from_row(r: &AnyRow) -> Result<SpecialTask, StoreError> {
+pub(crate) fn task_from_row(r: &AnyRow) -> Result<SpecialTask, StoreError> {
     let e = read_err("a special task");
     Ok(SpecialTask {
         id: r.try_get("id").map_err(&e)?,

@@ -38,6 +38,7 @@ macro_rules! text_enum {
             }
         }
 
+        // JSON shows the stored (legacy) text, as the tables do.
         impl serde::Serialize for $name {
             fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.as_str())
@@ -54,6 +55,7 @@ macro_rules! text_enum {
 
 mod connect;
 mod error;
+mod host_queries;
 mod hosts;
 mod jobs;
 mod migrations;
@@ -69,6 +71,9 @@ pub use connect::{
     Backend, DB_ENV, DEFAULT_DB_FILE, DbUrl, default_db_file, resolve_db, resolve_db_with,
 };
 pub use error::StoreError;
+pub use host_queries::{
+    HostAttribute, HostDetails, HostFilter, HostListing, LabelListing, NewHost, RECENT_TASKS, utc_text,
+};
 pub use hosts::{Drone, Host, HostStatus, Label, NewLabel, Protection};
 pub use jobs::{
     ControlType, EntryStatus, Job, NewJob, NewSpecialTask, QueueEntry, RebootAfter, RebootBefore,
