@@ -113,10 +113,9 @@ fn main() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let secs: f64 = text
-        .split(" in ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|s| s.parse().ok())
+        .lines()
+        .find_map(|l| l.strip_prefix("median_seconds="))
+        .and_then(|s| s.trim().parse().ok())
         .unwrap_or_else(|| panic!("unexpected legacy_parse.py output: {text}"));
     let anchor = Duration::from_secs_f64(secs);
 
