@@ -91,6 +91,8 @@ bench() {
   cargo build --release -q -p autotest-cli
   say "whole process: autotest run on a one-line sleeptest control file"
   bash benches/run_cost.sh
+  say "lab database: a 1,000-test job parsed and stored, SQLite and PostgreSQL, beside the Python parse"
+  cargo bench -p autotest-benches --bench store_parse
   say "one control file on 20 machines: autoserv beside OpenSSH processes"
   cargo bench -p autotest-benches --bench fanout
   say "copying back 10,000 files over SSH beside rsync and scp"

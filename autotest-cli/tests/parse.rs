@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use autotest_core::store::{DbUrl, RowCounts, Store};
+use autotest_core::store::{DbUrl, RowCounts, SCHEMA_VERSION, Store};
 
 fn autotest(args: &[&str], cwd: &Path, env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
@@ -142,7 +142,7 @@ fn results_of_autoserv_on_localhost_with_the_database_from_global_config() {
     let out = autotest(&["db", "migrate", "--config-dir", "."], dir.path(), &[]);
     ok(&out);
     assert!(
-        text(&out.stdout).contains("schema version 0 -> 1"),
+        text(&out.stdout).contains(&format!("schema version 0 -> {SCHEMA_VERSION}")),
         "{}",
         text(&out.stdout)
     );

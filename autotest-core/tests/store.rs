@@ -6,8 +6,9 @@ use std::path::Path;
 use autotest_core::GlobalConfig;
 use autotest_core::store::{
     ControlType, DbUrl, EntryStatus, HostFilter, HostSpec, HostStatus, NewHost, NewJob, NewLabel,
-    NewSpecialTask, ParsedIteration, ParsedJob, ParsedTest, Protection, RECENT_TASKS, ResultFilter,
-    SCHEMA_VERSION, SpecialTaskKind, Store, StoreError, resolve_db_with, utc_text,
+    NewSpecialTask, ParsedIteration, ParsedJob, ParsedTest, Protection, PruneOptions, PruneReport,
+    RECENT_TASKS, ResultFilter, SCHEMA_VERSION, SpecialTaskKind, Store, StoreError, resolve_db_with,
+    utc_text,
 };
 use autotest_testlab::postgres::PgServer;
 
@@ -79,6 +80,10 @@ both_backends!(
     two_parsers_of_one_job_do_not_duplicate_rows,
     job_creation_checks_names_control_and_synch_count,
     job_list_stat_and_results_queries,
+    a_version_1_database_is_migrated_with_its_rows,
+    every_list_query_uses_an_index,
+    prune_removes_old_finished_jobs_and_their_results_only,
+    prune_works_in_bounded_batches,
 );
 
 async fn migrate_is_needed_then_idempotent(db: TestDb) {
@@ -1509,4 +1514,516 @@ async fn job_list_stat_and_results_queries(db: TestDb) {
     let json = serde_json::to_value(&mine[0]).unwrap();
     assert_eq!(json["test"], "dbench");
     assert_eq!(json["perf"][1]["value"], 321.5);
+/// A plain pool on the test's database, for what the store API does not do (an old schema,
+/// query plans, rows without an entry).
+async fn raw_pool(db: &TestDb) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    let raw_url = match db.url.sqlite_file() {
+        Some(f) => format!("sqlite://{}?mode=rwc", f.display()),
+        None => db.url.to_string(),
+    };
+    sqlx::AnyPool::connect(&raw_url).await.unwrap()
+}
+
+async fn exec(pool: &sqlx::AnyPool, sql: &str) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .execute(pool)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+async fn a_version_1_database_is_migrated_with_its_rows(db: TestDb) {
+    let m = Store::migrate_to(&db.url, 1).await.unwrap();
+    assert_eq!((m.from, m.to), (0, 1));
+    let e = Store::open(&db.url).await.unwrap_err();
+    assert!(
+        matches!(e, StoreError::OlderSchema { database: 1, .. }),
+        "{e}"
+    );
+    // Rows as a version-1 build wrote them.
+    let pool = raw_pool(&db).await;
+    for sql in [
+        "INSERT INTO hosts (hostname, created_on) VALUES ('m1', 1700000000)",
+        "INSERT INTO jobs (owner, name, control_file, control_type, timeout_hrs, max_runtime_hrs, created_on) VALUES ('alice', 'old', 'pass', 'Client', 72, 72, 1700000000)",
+        "INSERT INTO host_queue_entries (job_id, host_id, status, complete, finished_on) VALUES (1, 1, 'Completed', 1, 1700000100)",
+        "INSERT INTO tko_machines (hostname) VALUES ('m1')",
+        "INSERT INTO tko_jobs (tag, machine_idx, status, afe_job_id) VALUES ('/r/1-alice', 1, 'GOOD', 1)",
+        "INSERT INTO tko_tests (job_idx, test, status, machine_idx, log_line) VALUES (1, 'sleeptest', 'GOOD', 1, 2)",
+        "INSERT INTO tko_iteration_result (test_idx, iteration, attribute, value) VALUES (1, 1, 'ops', 2.5)",
+    ] {
+        exec(&pool, sql).await;
+    }
+    pool.close().await;
+    assert!(
+        Store::migrate_to(&db.url, SCHEMA_VERSION + 1)
+            .await
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist")
+    );
+
+    let (s, m) = Store::migrate(&db.url).await.unwrap();
+    assert_eq!((m.from, m.to), (1, SCHEMA_VERSION));
+    assert_eq!(s.schema_version().await.unwrap(), 2);
+    assert_eq!(s.host_named("m1").await.unwrap().hostname, "m1");
+    let job = s.job(1).await.unwrap();
+    assert_eq!((job.owner.as_str(), job.name.as_str()), ("alice", "old"));
+    let entries = s.queue_entries(1).await.unwrap();
+    assert_eq!(
+        (entries.len(), entries[0].status, entries[0].finished_on),
+        (1, EntryStatus::Completed, Some(1_700_000_100))
+    );
+    let tko = s.tko_job("/r/1-alice").await.unwrap().unwrap();
+    let tests = s.tko_tests(tko.job_idx).await.unwrap();
+    assert_eq!(tests[0].test, "sleeptest");
+    assert_eq!(
+        s.tko_iterations(tests[0].test_idx).await.unwrap()[0].perf,
+        [("ops".to_owned(), 2.5)]
+    );
+    s.close().await;
+    // Going back is refused, and changes nothing.
+    let e = Store::migrate_to(&db.url, 1).await.unwrap_err().to_string();
+    assert!(e.contains("never taken back"), "{e}");
+    assert!(Store::open(&db.url).await.is_ok());
+}
+
+/// The list queries of the front ends, written as the commands ask for them (job list
+/// -u/--all/--running, job stat, host list -b/--status/--locked, host stat, results
+/// --job/--test/--kernel/--status/--machine with perf keyvals, and prune's own), with the
+/// aliases whose full walk is allowed: an ordered primary-key walk under a LIMIT stops early.
+const LIST_QUERIES: &[(&str, &str, &[&str])] = &[
+    (
+        "job list -u alice",
+        "SELECT id, owner, name, priority, created_on FROM jobs WHERE owner = 'alice' ORDER BY id DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "job list --all",
+        "SELECT id, owner, name, priority, created_on FROM jobs ORDER BY id DESC LIMIT 100",
+        &["jobs"],
+    ),
+    (
+        "job list -u alice --running",
+        "SELECT id, owner, name FROM jobs WHERE owner = 'alice' AND id IN (SELECT job_id FROM host_queue_entries WHERE complete = 0 AND active = 1) ORDER BY id DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "job list --all --running",
+        "SELECT id, owner, name FROM jobs WHERE id IN (SELECT job_id FROM host_queue_entries WHERE complete = 0 AND active = 1) ORDER BY id DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "job list: jobs created since",
+        "SELECT id, owner, name FROM jobs WHERE created_on >= 1700000000 ORDER BY created_on DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "job stat: entries",
+        "SELECT id, host_id, meta_host, status FROM host_queue_entries WHERE job_id = 5 ORDER BY id",
+        &[],
+    ),
+    (
+        "job stat: dependencies",
+        "SELECT l.name FROM labels l JOIN job_dependency_labels d ON d.label_id = l.id WHERE d.job_id = 5",
+        &[],
+    ),
+    (
+        "label delete: jobs that depend on it",
+        "SELECT job_id FROM job_dependency_labels WHERE label_id = 3",
+        &[],
+    ),
+    (
+        "scheduler: queued entries of a metahost label",
+        "SELECT id, job_id FROM host_queue_entries WHERE meta_host = 3 AND complete = 0 AND active = 0",
+        &[],
+    ),
+    (
+        "host list -b gpu",
+        "SELECT h.id, h.hostname, h.status FROM hosts h JOIN host_labels hl ON hl.host_id = h.id JOIN labels l ON l.id = hl.label_id WHERE l.name = 'gpu' AND h.invalid = 0 ORDER BY h.hostname",
+        &[],
+    ),
+    (
+        "host list --status Ready",
+        "SELECT id, hostname, status, locked FROM hosts WHERE status = 'Ready' AND invalid = 0 ORDER BY hostname",
+        &[],
+    ),
+    (
+        "host list --locked",
+        "SELECT id, hostname, status, locked_by FROM hosts WHERE locked = 1 AND invalid = 0 ORDER BY hostname",
+        &[],
+    ),
+    (
+        "host stat: labels",
+        "SELECT l.name FROM labels l JOIN host_labels hl ON hl.label_id = l.id WHERE hl.host_id = 3",
+        &[],
+    ),
+    (
+        "host stat: recent entries",
+        "SELECT id, job_id, status FROM host_queue_entries WHERE host_id = 3 ORDER BY id DESC LIMIT 20",
+        &[],
+    ),
+    (
+        "host stat: special tasks",
+        "SELECT id, task, is_complete FROM special_tasks WHERE host_id = 3 ORDER BY id DESC LIMIT 20",
+        &[],
+    ),
+    (
+        "results --job 7",
+        "SELECT t.test_idx, t.test, t.status FROM tko_tests t JOIN tko_jobs j ON j.job_idx = t.job_idx WHERE j.afe_job_id = 7 ORDER BY t.test_idx",
+        &[],
+    ),
+    (
+        "results --test dbench",
+        "SELECT t.test_idx, t.test, t.status FROM tko_tests t WHERE t.test = 'dbench' ORDER BY t.test_idx DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "results --kernel 6.6.1",
+        "SELECT t.test_idx, t.test, t.status FROM tko_tests t JOIN tko_kernels k ON k.kernel_idx = t.kernel_idx WHERE k.printable = '6.6.1' ORDER BY t.test_idx DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "results --status FAIL",
+        "SELECT t.test_idx, t.test, t.status FROM tko_tests t WHERE t.status = 'FAIL' ORDER BY t.test_idx DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "results --machine m1",
+        "SELECT t.test_idx, t.test, t.status FROM tko_tests t JOIN tko_machines m ON m.machine_idx = t.machine_idx WHERE m.hostname = 'm1' ORDER BY t.test_idx DESC LIMIT 100",
+        &[],
+    ),
+    (
+        "results: perf keyvals of the tests shown",
+        "SELECT test_idx, iteration, attribute, value FROM tko_iteration_result WHERE test_idx IN (1, 2, 3) ORDER BY test_idx, iteration",
+        &[],
+    ),
+    (
+        "results: attributes of the tests shown",
+        "SELECT test_idx, attribute, value FROM tko_test_attributes WHERE test_idx IN (1, 2, 3)",
+        &[],
+    ),
+    (
+        "prune: is a job finished?",
+        "SELECT 1 FROM host_queue_entries e WHERE e.job_id = 5 AND (e.complete = 0 OR e.finished_on >= 1700000000)",
+        &[],
+    ),
+    (
+        "prune: the parsed jobs of a job",
+        "SELECT job_idx FROM tko_jobs WHERE afe_job_id IN (1, 2, 3)",
+        &[],
+    ),
+    (
+        "prune: special tasks of pruned entries",
+        "SELECT id FROM special_tasks WHERE queue_entry_id IN (1, 2, 3)",
+        &[],
+    ),
+];
+
+/// The full scans in a query's plan: SQLite's `SCAN <table>` lines; PostgreSQL's (with
+/// sequential scans priced out) `Seq Scan` nodes and index scans without an index condition.
+/// Each as the table's alias, or its name.
+async fn full_scans(db: &TestDb, pool: &sqlx::AnyPool, sql: &str) -> Vec<String> {
+    use sqlx::Row;
+    let mut conn = pool.acquire().await.unwrap();
+    if db.url.sqlite_file().is_some() {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.iter()
+            .filter_map(|r| {
+                let detail: String = r.get(3);
+                let table = detail.strip_prefix("SCAN ")?.split(' ').next()?.to_owned();
+                Some(table)
+            })
+            .collect()
+    } else {
+        sqlx::query("SET enable_seqscan = off")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        // Text format: sqlx's Any driver cannot decode PostgreSQL's json type.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        // Node lines hold "  (cost="; an index scan's "Index Cond:" follows its node line.
+        let mut out = Vec::new();
+        let mut open_index_scan: Option<String> = None;
+        for r in &rows {
+            let line: String = r.get(0);
+            let body = line.trim_start();
+            let body = body.strip_prefix("->  ").unwrap_or(body);
+            if let Some((node, _)) = body.split_once("  (cost=") {
+                out.extend(open_index_scan.take());
+                let alias = node.rsplit(' ').next().unwrap_or("?").to_owned();
+                if node.starts_with("Seq Scan") {
+                    out.push(alias);
+                } else if node.starts_with("Index Scan") || node.starts_with("Index Only Scan") {
+                    open_index_scan = Some(alias);
+                }
+            } else if body.starts_with("Index Cond:") {
+                open_index_scan = None;
+            }
+        }
+        out.extend(open_index_scan);
+        out
+    }
+}
+
+async fn every_list_query_uses_an_index(db: TestDb) {
+    db.migrated().await.close().await;
+    let pool = raw_pool(&db).await;
+    let mut problems = Vec::new();
+    for (what, sql, allowed) in LIST_QUERIES {
+        for table in full_scans(&db, &pool, sql).await {
+            if !allowed.contains(&table.as_str()) {
+                problems.push(format!("{what}: reads all of {table}: {sql}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    // And the check sees a missing index (on a new connection: no plan cached).
+    exec(&pool, "DROP INDEX tko_tests_status").await;
+    pool.close().await;
+    let pool = raw_pool(&db).await;
+    let (_, sql, _) = LIST_QUERIES
+        .iter()
+        .find(|(w, _, _)| *w == "results --status FAIL")
+        .unwrap();
+    assert_eq!(full_scans(&db, &pool, sql).await, ["t"]);
+    pool.close().await;
+}
+
+const DAY: i64 = 86_400;
+
+/// A job of `owner` created `age_days` ago on host m1, with the given entry states
+/// (status, finished how many days ago).
+async fn aged_job(s: &Store, name: &str, created_days_ago: i64, entries: &[(EntryStatus, i64)]) -> i64 {
+    let now = chrono_now();
+    let mut new = NewJob::new("alice", name, "pass\n", ControlType::Client);
+    new.hosts = vec!["m1".into(); entries.len().max(1)];
+    new.created_on = Some(now - created_days_ago * DAY);
+    let job = s.create_job(&new).await.unwrap();
+    let ids: Vec<i64> = s
+        .queue_entries(job.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    for (id, (status, finished_days_ago)) in ids.iter().zip(entries) {
+        s.set_entry_status(*id, *status, now - finished_days_ago * DAY)
+            .await
+            .unwrap();
+    }
+    job.id
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A parsed job with two tests of two iterations each.
+fn tko_of(tag: &str, afe_job_id: Option<i64>, finished: Option<i64>) -> ParsedJob {
+    let mut p = parsed_job(tag, &[("a", "a", "GOOD"), ("b", "b", "FAIL")]);
+    p.afe_job_id = afe_job_id;
+    p.queued = None;
+    p.started = None;
+    p.finished = finished;
+    for t in &mut p.tests {
+        t.iterations.push(ParsedIteration {
+            perf: vec![("ops".into(), 2.0)],
+            attr: vec![],
+        });
+    }
+    p
+}
+
+async fn prune_removes_old_finished_jobs_and_their_results_only(db: TestDb) {
+    use EntryStatus::{Completed, Failed, Queued, Running};
+    let s = db.migrated().await;
+    s.create_host("m1").await.unwrap();
+    s.create_host("m2").await.unwrap();
+    s.create_label(&NewLabel::new("x86")).await.unwrap();
+    let now = chrono_now();
+    let old = now - 100 * DAY;
+
+    // Goes: old, every entry finished long ago; with everything that hangs off a job.
+    let gone = {
+        let mut new = NewJob::new("alice", "gone", "pass\n", ControlType::Client);
+        new.hosts = vec!["m1".into(), "m2".into()];
+        new.dependencies = vec!["x86".into()];
+        new.keyvals = vec![("suite".into(), "smoke".into())];
+        new.created_on = Some(old);
+        s.create_job(&new).await.unwrap().id
+    };
+    let e = s.queue_entries(gone).await.unwrap();
+    s.set_entry_status(e[0].id, Completed, old + 60).await.unwrap();
+    s.abort_job(gone, "bob", old + 70).await.unwrap();
+    s.set_entry_status(e[1].id, EntryStatus::Aborted, old + 80)
+        .await
+        .unwrap();
+    let m2 = s.host_named("m2").await.unwrap().id;
+    s.block_host(gone, m2).await.unwrap();
+    s.set_results_location(gone, "localhost", "/results/1-alice")
+        .await
+        .unwrap();
+    let task = s
+        .create_special_task(&NewSpecialTask {
+            hostname: "m1".into(),
+            task: SpecialTaskKind::Cleanup,
+            requested_by: "scheduler".into(),
+            queue_entry_id: Some(e[0].id),
+        })
+        .await
+        .unwrap();
+    s.store_parsed_job(&tko_of("/r/gone", Some(gone), Some(old)))
+        .await
+        .unwrap();
+    // Goes: old, no entries at all (by its creation).
+    let bare = aged_job(&s, "bare", 95, &[]).await;
+    let pool = raw_pool(&db).await;
+    exec(
+        &pool,
+        &format!("DELETE FROM host_queue_entries WHERE job_id = {bare}"),
+    )
+    .await;
+    // Stay: one entry still running; one finished recently; created recently, no entries;
+    // still queued.
+    let running = aged_job(&s, "running", 100, &[(Completed, 99), (Running, 99)]).await;
+    let recent = aged_job(&s, "recent", 100, &[(Failed, 10)]).await;
+    let young = aged_job(&s, "young", 1, &[]).await;
+    exec(
+        &pool,
+        &format!("DELETE FROM host_queue_entries WHERE job_id = {young}"),
+    )
+    .await;
+    let queued = aged_job(&s, "queued", 100, &[(Queued, 100)]).await;
+    pool.close().await;
+    s.store_parsed_job(&tko_of("/r/running", Some(running), Some(old)))
+        .await
+        .unwrap();
+    // Parsed jobs without a frontend job: an old one goes, a young one and one with no time
+    // stay.
+    s.store_parsed_job(&tko_of("/r/orphan-old", None, Some(old)))
+        .await
+        .unwrap();
+    s.store_parsed_job(&tko_of("/r/orphan-gone-afe", Some(9999), Some(old)))
+        .await
+        .unwrap();
+    s.store_parsed_job(&tko_of("/r/orphan-young", None, Some(now - DAY)))
+        .await
+        .unwrap();
+    s.store_parsed_job(&tko_of("/r/orphan-timeless", None, None))
+        .await
+        .unwrap();
+
+    let before = s.tko_row_counts().await.unwrap();
+    let jobs_before = s.job_ids().await.unwrap();
+    let mut opts = PruneOptions::older_than(90 * DAY);
+    opts.dry_run = true;
+    let dry = s.prune(&opts).await.unwrap();
+    let expected = PruneReport {
+        cutoff: opts.cutoff,
+        dry_run: true,
+        jobs: 2,
+        entries: 2,
+        aborts: 1,
+        ineligible_hosts: 1,
+        dependency_labels: 1,
+        keyvals: 1,
+        results_locations: 1,
+        tko_jobs: 3,
+        tests: 6,
+        iterations: 12,
+        trees: 0,
+        trees_kept: vec![],
+        batches: 2,
+    };
+    assert_eq!(dry, expected);
+    assert_eq!(s.tko_row_counts().await.unwrap(), before, "a dry run removes nothing");
+    assert_eq!(s.job_ids().await.unwrap(), jobs_before);
+
+    opts.dry_run = false;
+    let report = s.prune(&opts).await.unwrap();
+    assert_eq!(
+        report,
+        PruneReport {
+            dry_run: false,
+            ..expected
+        }
+    );
+    assert_eq!(s.job_ids().await.unwrap(), [running, recent, young, queued]);
+    assert!(matches!(
+        s.job(gone).await,
+        Err(StoreError::NotFound { kind: "job", .. })
+    ));
+    assert!(s.queue_entries(gone).await.unwrap().is_empty());
+    assert_eq!(s.entry_abort(e[1].id).await.unwrap(), None);
+    assert!(s.ineligible_hosts(gone).await.unwrap().is_empty());
+    // The host's history stays, without the entry.
+    let task = s.special_task(task.id).await.unwrap();
+    assert_eq!(task.queue_entry_id, None);
+    let mut tags = s.tko_job_tags().await.unwrap();
+    tags.sort();
+    assert_eq!(tags, ["/r/orphan-timeless", "/r/orphan-young", "/r/running"]);
+    let after = s.tko_row_counts().await.unwrap();
+    assert_eq!(
+        (
+            after.jobs,
+            after.job_keyvals,
+            after.tests,
+            after.test_attributes,
+            after.iteration_results,
+            after.iteration_attributes
+        ),
+        (
+            before.jobs - 3,
+            before.job_keyvals - 6,
+            before.tests - 6,
+            before.test_attributes - 6,
+            before.iteration_results - 12,
+            before.iteration_attributes - 6
+        )
+    );
+    // Nothing is left to prune.
+    let again = s.prune(&opts).await.unwrap();
+    assert_eq!((again.jobs, again.tko_jobs, again.batches), (0, 0, 0));
+}
+
+async fn prune_works_in_bounded_batches(db: TestDb) {
+    let s = db.migrated().await;
+    s.create_host("m1").await.unwrap();
+    let mut old = Vec::new();
+    for i in 0..7 {
+        old.push(aged_job(&s, &format!("old{i}"), 30, &[(EntryStatus::Completed, 20)]).await);
+        s.store_parsed_job(&tko_of(&format!("/r/old{i}"), old.last().copied(), None))
+            .await
+            .unwrap();
+    }
+    let kept = aged_job(&s, "kept", 30, &[(EntryStatus::Completed, 5)]).await;
+    let mut opts = PruneOptions::older_than(10 * DAY);
+    opts.batch = 3;
+    opts.dry_run = true;
+    let dry = s.prune(&opts).await.unwrap();
+    assert_eq!((dry.jobs, dry.tko_jobs, dry.tests, dry.batches), (7, 7, 14, 3));
+    assert_eq!(s.job_ids().await.unwrap().len(), 8);
+    opts.dry_run = false;
+    let report = s.prune(&opts).await.unwrap();
+    assert_eq!(
+        (report.jobs, report.entries, report.tko_jobs, report.batches),
+        (7, 7, 7, 3)
+    );
+    assert_eq!(s.job_ids().await.unwrap(), [kept]);
+    assert_eq!(s.tko_row_counts().await.unwrap().jobs, 0);
+    // Exactly a batch's worth: the last, empty look ends it.
+    for i in 0..3 {
+        aged_job(&s, &format!("again{i}"), 30, &[(EntryStatus::Completed, 20)]).await;
+    }
+    let report = s.prune(&opts).await.unwrap();
+    assert_eq!((report.jobs, report.batches), (3, 1));
 }

@@ -1,4 +1,4 @@
-//! `autotest db migrate` and `autotest parse`: the lab database's front end. Finding the
+//! `autotest db migrate`, `autotest db prune` and `autotest parse`: the lab database's front end. Finding the
 //! database, migrating and parsing are autotest-core's (`autotest_core::store`).
 
 use std::path::PathBuf;
@@ -23,13 +23,7 @@ pub(crate) struct DbLocation {
 
 impl DbLocation {
     pub(crate) fn resolve(&self) -> anyhow::Result<store::DbUrl> {
-        let config = match &self.config_dir {
-            Some(dir) => Some(GlobalConfig::load(
-                dir.join("global_config.ini"),
-                Some(&dir.join("shadow_config.ini")),
-            )?),
-            None => None,
-        };
+        let config = self.config()?;
         Ok(store::resolve_db(self.db.as_deref(), config.as_ref())?)
     }
 }
@@ -45,6 +39,118 @@ pub struct DbArgs {
 enum DbCommand {
     /// Create the lab database's tables, or bring them to this build's schema version.
     Migrate(#[command(flatten)] DbLocation),
+    /// Delete finished jobs older than an age, with their entries and parsed results, in
+    /// batches (results trees are kept unless --results is given).
+    Prune(PruneArgs),
+}
+
+/// Arguments of `autotest db prune`.
+#[derive(Args, Debug)]
+struct PruneArgs {
+    #[command(flatten)]
+    location: DbLocation,
+    /// Jobs whose last entry finished longer ago than this go: a whole number and a unit, m
+    /// (minutes), h (hours), d (days) or w (weeks): 30m, 12h, 90d, 2w.
+    #[arg(long, value_name = "AGE", value_parser = age)]
+    older_than: i64,
+    /// Say what would be deleted, delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also remove the pruned jobs' results directories, those recorded in the database that
+    /// lie inside the results root (never a path outside it).
+    #[arg(long)]
+    results: bool,
+    /// The results root for --results (default: the results directory below [SCHEDULER]
+    /// drone_installation_directory of global_config.ini, /usr/local/autotest/results).
+    #[arg(long, value_name = "DIR", requires = "results")]
+    results_root: Option<PathBuf>,
+    /// Jobs deleted per transaction.
+    #[arg(long, value_name = "N", default_value_t = store::PRUNE_BATCH as u32, value_parser = clap::value_parser!(u32).range(1..))]
+    batch: u32,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn age(text: &str) -> Result<i64, String> {
+    store::parse_age(text).map_err(|e| e.to_string())
+}
+
+impl DbLocation {
+    fn config(&self) -> anyhow::Result<Option<GlobalConfig>> {
+        Ok(match &self.config_dir {
+            Some(dir) => Some(GlobalConfig::load(
+                dir.join("global_config.ini"),
+                Some(&dir.join("shadow_config.ini")),
+            )?),
+            None => None,
+        })
+    }
+}
+
+/// "1 job" / "2 jobs".
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn prune(a: PruneArgs) -> anyhow::Result<i32> {
+    let url = a.location.resolve()?;
+    let results_root = if a.results {
+        Some(match a.results_root {
+            Some(root) => root,
+            None => {
+                let install = match a.location.config()? {
+                    Some(c) => c.scheduler()?.drone_installation_directory,
+                    None => "/usr/local/autotest".to_owned(),
+                };
+                PathBuf::from(install).join("results")
+            }
+        })
+    } else {
+        None
+    };
+    let mut opts = store::PruneOptions::older_than(a.older_than);
+    opts.dry_run = a.dry_run;
+    opts.results_root = results_root;
+    opts.batch = a.batch as usize;
+    let rt = super::runtime()?;
+    let report = rt.block_on(async {
+        let store = Store::open(&url).await?;
+        let report = store.prune(&opts).await;
+        store.close().await;
+        report
+    })?;
+    if a.json {
+        crate::output::print_json(&report)?;
+    } else {
+        let r = &report;
+        let mut line = format!(
+            "{}: {}, {}, {}, {}, {}",
+            if r.dry_run {
+                "would delete (dry run, nothing changed)"
+            } else {
+                "deleted"
+            },
+            count(r.jobs, "job", "jobs"),
+            count(r.entries, "queue entry", "queue entries"),
+            count(r.tko_jobs, "parsed job", "parsed jobs"),
+            count(r.tests, "test", "tests"),
+            count(r.iterations, "iteration", "iterations"),
+        );
+        if opts.results_root.is_some() {
+            line.push_str(&format!(", {}", count(r.trees, "results tree", "results trees")));
+        }
+        println!("{line} ({} in {})", url, count(r.batches, "batch", "batches"));
+        for k in &r.trees_kept {
+            eprintln!(
+                "autotest db prune: warning: kept the results of job {} ({}): {}",
+                k.job_id,
+                autotest_core::visible(&k.path),
+                k.reason
+            );
+        }
+    }
+    Ok(0)
 }
 
 /// Arguments of `autotest parse`.
@@ -74,6 +180,7 @@ pub fn db(a: DbArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
+        DbCommand::Prune(args) => prune(args),
     }
 }
 

@@ -172,6 +172,14 @@ pub enum StoreError {
         /// What is wrong and what to write instead.
         problem: String,
     },
+    /// An age (`--older-than`) that is not a number and a unit.
+    #[error(
+        "age {text:?} is not understood: use a whole number and a unit, m (minutes), h (hours), d (days) or w (weeks), e.g. 30m, 12h, 90d, 2w"
+    )]
+    BadAge {
+        /// The text given.
+        text: String,
+    },
     /// A results directory without a status log.
     #[error("{}: no status.log or status file: is this a job's results directory?", path.display())]
     NoStatusLog {

@@ -14,7 +14,10 @@ use super::connect::Backend;
 use super::error::StoreError;
 
 /// The migrations, oldest first: (version, description, SQL template).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "lab database", include_str!("sql/0001_lab.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "lab database", include_str!("sql/0001_lab.sql")),
+    (2, "list and prune indexes", include_str!("sql/0002_indexes.sql")),
+];
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -35,10 +38,11 @@ fn render(template: &str, backend: Backend) -> String {
         .replace("@FLOAT@", float)
 }
 
-/// sqlx's migrator over the embedded migrations for `backend`.
-pub(crate) fn migrator(backend: Backend) -> Migrator {
+/// sqlx's migrator over the embedded migrations for `backend`, up to and including `upto`.
+pub(crate) fn migrator(backend: Backend, upto: i64) -> Migrator {
     let migrations = MIGRATIONS
         .iter()
+        .filter(|(version, _, _)| *version <= upto)
         .map(|(version, description, template)| {
             Migration::new(
                 *version,

@@ -60,6 +60,7 @@ mod hosts;
 mod jobs;
 mod migrations;
 mod parse;
+mod prune;
 mod queries;
 mod scheduling;
 mod submit;
@@ -80,6 +81,7 @@ pub use jobs::{
     ResultsLocation, SpecialTask, SpecialTaskKind,
 };
 pub use migrations::SCHEMA_VERSION;
+pub use prune::{KeptTree, PRUNE_BATCH, PruneOptions, PruneReport, parse_age};
 pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use queries::{
     DEFAULT_LIST_LIMIT, EntryDetail, JobFilter, JobRow, JobStat, ResultFilter, ResultPerf,
@@ -142,8 +144,37 @@ impl Store {
     /// Applies the migrations this build has and the database lacks, then opens it. A database
     /// from a newer build is refused before anything is written.
     pub async fn migrate(url: &DbUrl) -> Result<(Store, Migrated), StoreError> {
+        let (pool, m) = Store::migrate_pool(url, SCHEMA_VERSION).await?;
+        let store = Store {
+            pool,
+            url: url.clone(),
+        };
+        Ok((store, m))
+    }
+
+    /// Brings the schema to `version` exactly, not beyond (a staged upgrade, or a test that
+    /// needs a database as an older build left it). Refuses a version this build does not
+    /// have, and a database already past it (nothing is changed then).
+    pub async fn migrate_to(url: &DbUrl, version: i64) -> Result<Migrated, StoreError> {
+        if !(1..=SCHEMA_VERSION).contains(&version) {
+            return Err(StoreError::Invalid(format!(
+                "schema version {version} does not exist: this build has versions 1 to {SCHEMA_VERSION}"
+            )));
+        }
+        let (pool, m) = Store::migrate_pool(url, version).await?;
+        pool.close().await;
+        Ok(m)
+    }
+
+    async fn migrate_pool(url: &DbUrl, upto: i64) -> Result<(AnyPool, Migrated), StoreError> {
         let pool = connect::connect_pool(url).await?;
         let from = migrations::applied_version(&pool, url.backend()).await?;
+        if from > upto && upto < SCHEMA_VERSION && from <= SCHEMA_VERSION {
+            pool.close().await;
+            return Err(StoreError::Invalid(format!(
+                "{url} is at schema version {from} already, past {upto}: schemas are never taken back (nothing was changed)"
+            )));
+        }
         if from > SCHEMA_VERSION {
             pool.close().await;
             return Err(StoreError::NewerSchema {
@@ -152,24 +183,14 @@ impl Store {
                 build: SCHEMA_VERSION,
             });
         }
-        migrations::migrator(url.backend())
+        migrations::migrator(url.backend(), upto)
             .run(&pool)
             .await
             .map_err(|source| StoreError::Migrate {
                 url: url.to_string(),
                 source,
             })?;
-        let store = Store {
-            pool,
-            url: url.clone(),
-        };
-        Ok((
-            store,
-            Migrated {
-                from,
-                to: SCHEMA_VERSION,
-            },
-        ))
+        Ok((pool, Migrated { from, to: upto }))
     }
 
     /// Where the database is.
