@@ -142,10 +142,14 @@ fn db_migrate_brings_a_version_1_database_to_this_version_and_keeps_its_rows() {
         pool.close().await;
     });
     // Commands other than `db migrate` refuse a version-1 database.
-    let out = autotest(&["db", "prune", "--older-than", "1d", "--db", &db], dir.path());
+    let out = autotest(
+        &["db", "prune", "--older-than", "1d", "--db", &db],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("schema version 1, this build needs 2: run `autotest db migrate`"),
+        text(&out.stderr)
+            .contains("schema version 1, this build needs 2: run `autotest db migrate`"),
         "{}",
         text(&out.stderr)
     );
@@ -173,13 +177,27 @@ fn prune_deletes_old_finished_jobs_and_a_dry_run_nothing() {
     let young = finished_job(&url, "young", 10, None);
 
     let out = autotest(
-        &["db", "prune", "--db", &db, "--older-than", "90d", "--dry-run", "--json"],
+        &[
+            "db",
+            "prune",
+            "--db",
+            &db,
+            "--older-than",
+            "90d",
+            "--dry-run",
+            "--json",
+        ],
         dir.path(),
     );
     let report: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(report["dry_run"], true);
     assert_eq!(
-        (&report["jobs"], &report["entries"], &report["tko_jobs"], &report["tests"]),
+        (
+            &report["jobs"],
+            &report["entries"],
+            &report["tko_jobs"],
+            &report["tests"]
+        ),
         (&1.into(), &1.into(), &1.into(), &1.into()),
         "{report}"
     );
@@ -187,7 +205,15 @@ fn prune_deletes_old_finished_jobs_and_a_dry_run_nothing() {
     assert_eq!(job_ids(&url), [old, young], "a dry run deletes nothing");
 
     let out = ok(&autotest(
-        &["db", "prune", "--db", &db, "--older-than", "90d", "--dry-run"],
+        &[
+            "db",
+            "prune",
+            "--db",
+            &db,
+            "--older-than",
+            "90d",
+            "--dry-run",
+        ],
         dir.path(),
     ));
     assert!(
@@ -199,7 +225,9 @@ fn prune_deletes_old_finished_jobs_and_a_dry_run_nothing() {
         dir.path(),
     ));
     assert!(
-        out.starts_with("deleted: 1 job, 1 queue entry, 1 parsed job, 1 test, 0 iterations (sqlite:"),
+        out.starts_with(
+            "deleted: 1 job, 1 queue entry, 1 parsed job, 1 test, 0 iterations (sqlite:"
+        ),
         "{out}"
     );
     assert_eq!(job_ids(&url), [young]);
@@ -223,7 +251,9 @@ fn a_bad_age_is_refused_naming_the_text_and_the_forms() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", text(&out.stdout));
         let e = text(&out.stderr);
         assert!(
-            e.contains(&format!("{bad:?}")) && e.contains("30m, 12h, 90d, 2w") && e.contains("--older-than"),
+            e.contains(&format!("{bad:?}"))
+                && e.contains("30m, 12h, 90d, 2w")
+                && e.contains("--older-than"),
             "{bad}: {e}"
         );
     }
@@ -244,7 +274,10 @@ fn results_trees_go_only_with_results_and_only_inside_the_root() {
     std::fs::create_dir(&conf).unwrap();
     std::fs::write(
         conf.join("global_config.ini"),
-        format!("[SCHEDULER]\ndrone_installation_directory: {}\n", install.display()),
+        format!(
+            "[SCHEDULER]\ndrone_installation_directory: {}\n",
+            install.display()
+        ),
     )
     .unwrap();
     let tree = |name: &str| {
@@ -259,7 +292,16 @@ fn results_trees_go_only_with_results_and_only_inside_the_root() {
     let t0 = tree("1-alice");
     finished_job(&url, "no-results-flag", 100, Some(t0.to_str().unwrap()));
     let out = ok(&autotest(
-        &["db", "prune", "--db", &db, "--config-dir", conf_dir, "--older-than", "90d"],
+        &[
+            "db",
+            "prune",
+            "--db",
+            &db,
+            "--config-dir",
+            conf_dir,
+            "--older-than",
+            "90d",
+        ],
         dir.path(),
     ));
     assert!(!out.contains("results tree"), "{out}");
@@ -278,24 +320,50 @@ fn results_trees_go_only_with_results_and_only_inside_the_root() {
     finished_job(&url, "young", 1, Some(young.to_str().unwrap()));
 
     let args = |extra: &[&'static str]| {
-        let mut v = vec!["db", "prune", "--db", &db, "--config-dir", conf_dir, "--older-than", "90d", "--results"];
+        let mut v = vec![
+            "db",
+            "prune",
+            "--db",
+            &db,
+            "--config-dir",
+            conf_dir,
+            "--older-than",
+            "90d",
+            "--results",
+        ];
         v.extend_from_slice(extra);
         v
     };
     let dry: serde_json::Value =
         serde_json::from_str(&ok(&autotest(&args(&["--dry-run", "--json"]), dir.path()))).unwrap();
-    assert_eq!((&dry["jobs"], &dry["trees"]), (&6.into(), &2.into()), "{dry}");
-    assert!(inside_abs.exists() && inside_rel.exists(), "a dry run removes no tree");
+    assert_eq!(
+        (&dry["jobs"], &dry["trees"]),
+        (&6.into(), &2.into()),
+        "{dry}"
+    );
+    assert!(
+        inside_abs.exists() && inside_rel.exists(),
+        "a dry run removes no tree"
+    );
 
     let out = autotest(&args(&["--json"]), dir.path());
     let report: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!((&report["jobs"], &report["trees"]), (&6.into(), &2.into()), "{report}");
+    assert_eq!(
+        (&report["jobs"], &report["trees"]),
+        (&6.into(), &2.into()),
+        "{report}"
+    );
     assert!(!inside_abs.exists() && !inside_rel.exists());
     let kept: Vec<(i64, String)> = report["trees_kept"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|k| (k["job_id"].as_i64().unwrap(), k["reason"].as_str().unwrap().to_owned()))
+        .map(|k| {
+            (
+                k["job_id"].as_i64().unwrap(),
+                k["reason"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     assert_eq!(
         kept.iter().map(|(j, _)| *j).collect::<Vec<_>>(),
@@ -303,10 +371,14 @@ fn results_trees_go_only_with_results_and_only_inside_the_root() {
         "{kept:?}"
     );
     assert!(
-        kept.iter().all(|(_, why)| why.starts_with("outside the results root")),
+        kept.iter()
+            .all(|(_, why)| why.starts_with("outside the results root")),
         "{kept:?}"
     );
-    assert_eq!(std::fs::read_to_string(outside.join("precious")).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(outside.join("precious")).unwrap(),
+        "keep me"
+    );
     assert!(root.join("4-link").exists() && young.exists() && t0.exists());
     let _ = (a, b);
 
@@ -315,15 +387,31 @@ fn results_trees_go_only_with_results_and_only_inside_the_root() {
     std::fs::create_dir(&other).unwrap();
     finished_job(&url, "outside-again", 100, Some(outside.to_str().unwrap()));
     let out = autotest(
-        &["db", "prune", "--db", &db, "--older-than", "90d", "--results", "--results-root", other.to_str().unwrap()],
+        &[
+            "db",
+            "prune",
+            "--db",
+            &db,
+            "--older-than",
+            "90d",
+            "--results",
+            "--results-root",
+            other.to_str().unwrap(),
+        ],
         dir.path(),
     );
     let stdout = ok(&out);
-    assert!(stdout.contains("1 job,") && stdout.contains("0 results trees"), "{stdout}");
+    assert!(
+        stdout.contains("1 job,") && stdout.contains("0 results trees"),
+        "{stdout}"
+    );
     let stderr = text(&out.stderr);
     assert!(
         stderr.contains("warning: kept the results of job")
-            && stderr.contains(&format!("outside the results root {}", other.canonicalize().unwrap().display())),
+            && stderr.contains(&format!(
+                "outside the results root {}",
+                other.canonicalize().unwrap().display()
+            )),
         "{stderr}"
     );
     assert!(outside.join("precious").exists());
@@ -331,7 +419,17 @@ fn results_trees_go_only_with_results_and_only_inside_the_root() {
     // A results root that does not exist is an error naming it.
     finished_job(&url, "more", 100, None);
     let out = autotest(
-        &["db", "prune", "--db", &db, "--older-than", "90d", "--results", "--results-root", "/nonexistent/results"],
+        &[
+            "db",
+            "prune",
+            "--db",
+            &db,
+            "--older-than",
+            "90d",
+            "--results",
+            "--results-root",
+            "/nonexistent/results",
+        ],
         dir.path(),
     );
     assert_eq!(out.status.code(), Some(1));

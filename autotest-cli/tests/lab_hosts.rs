@@ -143,7 +143,10 @@ fn hosts_are_created_with_labels_platform_and_lock_and_listed() {
     assert_eq!(m1["status"], "Ready");
     assert_eq!(m1["platform"], "x86");
     assert_eq!(m1["labels"], serde_json::json!(["gpu", "net", "x86"]));
-    assert_eq!((m1["locked"].as_bool(), m1["locked_by"].is_null()), (Some(false), true));
+    assert_eq!(
+        (m1["locked"].as_bool(), m1["locked_by"].is_null()),
+        (Some(false), true)
+    );
     let m3 = &all[2];
     assert_eq!(m3["locked"], true);
     assert_eq!(m3["locked_by"].as_str(), Some(me().as_str()));
@@ -153,15 +156,32 @@ fn hosts_are_created_with_labels_platform_and_lock_and_listed() {
     let table = lab.ok(&["host", "list"]);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 4, "{table}");
-    assert!(lines[0].starts_with("Host  Status  Locked  Locked by"), "{table}");
-    assert!(lines[1].starts_with("m1") && lines[1].ends_with("x86       gpu, net, x86"), "{table}");
-    assert!(lines[3].contains("True") && lines[3].contains(&me()), "{table}");
+    assert!(
+        lines[0].starts_with("Host  Status  Locked  Locked by"),
+        "{table}"
+    );
+    assert!(
+        lines[1].starts_with("m1") && lines[1].ends_with("x86       gpu, net, x86"),
+        "{table}"
+    );
+    assert!(
+        lines[3].contains("True") && lines[3].contains(&me()),
+        "{table}"
+    );
 
-    assert_eq!(hostnames(&lab.json(&["host", "list", "-b", "gpu"])), ["m1", "m2"]);
+    assert_eq!(
+        hostnames(&lab.json(&["host", "list", "-b", "gpu"])),
+        ["m1", "m2"]
+    );
     assert_eq!(hostnames(&lab.json(&["host", "list", "--locked"])), ["m3"]);
-    assert_eq!(hostnames(&lab.json(&["host", "list", "--unlocked"])), ["m1", "m2"]);
+    assert_eq!(
+        hostnames(&lab.json(&["host", "list", "--unlocked"])),
+        ["m1", "m2"]
+    );
     lab.with_store(|s| async move {
-        s.set_host_status("m2", HostStatus::RepairFailed).await.unwrap();
+        s.set_host_status("m2", HostStatus::RepairFailed)
+            .await
+            .unwrap();
     });
     assert_eq!(
         hostnames(&lab.json(&["host", "list", "--status", "repair_failed"])),
@@ -179,7 +199,10 @@ fn host_create_and_list_refusals_name_the_input_and_the_fix() {
     let lab = Lab::populated();
     // Each host on its own: m1 is refused, m4 is added, and the exit says a refusal happened.
     let (out, err) = lab.fails(&["host", "create", "m1", "m4"], 1);
-    assert!(err.contains("m1: lab database: host m1 already exists"), "{err}");
+    assert!(
+        err.contains("m1: lab database: host m1 already exists"),
+        "{err}"
+    );
     assert!(out.contains("Added host m4"), "{out}");
     // An unknown label refuses the command once, before any host is added.
     let (_, err) = lab.fails(&["host", "create", "-b", "gpu,nope", "m5", "m6"], 1);
@@ -200,7 +223,10 @@ fn host_create_and_list_refusals_name_the_input_and_the_fix() {
     let (out, err) = lab.fails(&["host", "list", "-b", "nope"], 1);
     assert!(out.is_empty() && err.contains("no label \"nope\""), "{err}");
     let (_, err) = lab.fails(&["host", "list", "--status", "Broken"], 2);
-    assert!(err.contains("\"Broken\" is not a host status: give one of Ready,"), "{err}");
+    assert!(
+        err.contains("\"Broken\" is not a host status: give one of Ready,"),
+        "{err}"
+    );
     lab.fails(&["host", "list", "--locked", "--unlocked"], 2);
     lab.fails(&["host", "create"], 2);
 
@@ -213,7 +239,11 @@ fn host_create_and_list_refusals_name_the_input_and_the_fix() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("run `autotest db migrate`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("run `autotest db migrate`"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -233,7 +263,9 @@ fn host_stat_shows_labels_attributes_and_tasks() {
                 .unwrap();
             if task == SpecialTaskKind::Verify {
                 s.start_special_task(t.id, 1_700_000_000).await.unwrap();
-                s.finish_special_task(t.id, true, 1_700_000_060).await.unwrap();
+                s.finish_special_task(t.id, true, 1_700_000_060)
+                    .await
+                    .unwrap();
             }
         }
     });
@@ -246,7 +278,12 @@ fn host_stat_shows_labels_attributes_and_tasks() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|l| (l["name"].as_str().unwrap(), l["platform"].as_bool().unwrap()))
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap(),
+                l["platform"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(labels, [("gpu", false), ("net", false), ("x86", true)]);
     assert_eq!(
@@ -255,8 +292,14 @@ fn host_stat_shows_labels_attributes_and_tasks() {
     );
     let tasks = m1["recent_tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 2);
-    assert_eq!((tasks[0]["task"].as_str(), tasks[0]["is_complete"].as_bool()), (Some("Repair"), Some(false)));
-    assert_eq!((tasks[1]["task"].as_str(), tasks[1]["success"].as_bool()), (Some("Verify"), Some(true)));
+    assert_eq!(
+        (tasks[0]["task"].as_str(), tasks[0]["is_complete"].as_bool()),
+        (Some("Repair"), Some(false))
+    );
+    assert_eq!(
+        (tasks[1]["task"].as_str(), tasks[1]["success"].as_bool()),
+        (Some("Verify"), Some(true))
+    );
     assert_eq!(v[1]["locked_by"].as_str(), Some(me().as_str()));
 
     let table = lab.ok(&["host", "stat", "m1"]);
@@ -266,7 +309,10 @@ fn host_stat_shows_labels_attributes_and_tasks() {
         table.contains("Verify  sched") && table.contains("2023-11-14 22:14:20 UTC  Passed"),
         "{table}"
     );
-    assert!(table.contains("Repair") && table.contains("Queued"), "{table}");
+    assert!(
+        table.contains("Repair") && table.contains("Queued"),
+        "{table}"
+    );
 
     // An unknown host is refused with the fix; the others are still shown.
     let (out, err) = lab.fails(&["host", "stat", "--json", "nope", "m2"], 1);
@@ -283,7 +329,10 @@ fn host_stat_shows_labels_attributes_and_tasks() {
 fn host_mod_locks_unlocks_and_protects_each_host_on_its_own() {
     let lab = Lab::populated();
     let out = lab.ok(&["host", "mod", "--lock", "m1"]);
-    assert!(out.contains(&format!("Host m1: locked by {}", me())), "{out}");
+    assert!(
+        out.contains(&format!("Host m1: locked by {}", me())),
+        "{out}"
+    );
     // One's own lock again is fine.
     lab.ok(&["host", "mod", "--lock", "m1"]);
     lab.with_store(|s| async move {
@@ -291,8 +340,9 @@ fn host_mod_locks_unlocks_and_protects_each_host_on_its_own() {
     });
     let (out, err) = lab.fails(&["host", "mod", "--lock", "m2", "nope", "m3"], 1);
     assert!(
-        err.contains("m2: lab database: host m2 is locked already by alice since 2023-11-14 22:13:20 UTC")
-            && err.contains("`autotest host mod m2 --unlock`"),
+        err.contains(
+            "m2: lab database: host m2 is locked already by alice since 2023-11-14 22:13:20 UTC"
+        ) && err.contains("`autotest host mod m2 --unlock`"),
         "{err}"
     );
     assert!(err.contains("nope: no host \"nope\""), "{err}");
@@ -305,7 +355,14 @@ fn host_mod_locks_unlocks_and_protects_each_host_on_its_own() {
 
     let out = lab.ok(&["host", "mod", "--protection", "do_not_repair", "m1"]);
     assert!(out.contains("protection Do not repair"), "{out}");
-    lab.ok(&["host", "mod", "--protection", "repair_filesystem_only", "--lock", "m2"]);
+    lab.ok(&[
+        "host",
+        "mod",
+        "--protection",
+        "repair_filesystem_only",
+        "--lock",
+        "m2",
+    ]);
     let v = lab.json(&["host", "stat", "m1", "m2"]);
     assert_eq!(v[0]["protection"], "Do not repair");
     assert_eq!(
@@ -328,11 +385,19 @@ fn host_delete_removes_each_host_given() {
     assert_eq!(hostnames(&lab.json(&["host", "list"])), ["m1", "m3"]);
     lab.fails(&["host", "delete", "m2"], 1);
     let labels = lab.json(&["label", "list"]);
-    let gpu = labels.as_array().unwrap().iter().find(|l| l["name"] == "gpu").unwrap();
+    let gpu = labels
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "gpu")
+        .unwrap();
     assert_eq!(gpu["hosts"], 1);
     // It comes back bare.
     lab.ok(&["host", "create", "m2"]);
-    assert_eq!(lab.json(&["host", "stat", "m2"])[0]["labels"], serde_json::json!([]));
+    assert_eq!(
+        lab.json(&["host", "stat", "m2"])[0]["labels"],
+        serde_json::json!([])
+    );
 }
 
 #[test]
@@ -362,8 +427,14 @@ fn labels_are_created_listed_added_removed_and_deleted() {
         ]
     );
     let table = lab.ok(&["label", "list"]);
-    assert!(table.starts_with("Name  Platform  Only if needed  Hosts\n"), "{table}");
-    assert!(table.contains("gpu   False     True            2"), "{table}");
+    assert!(
+        table.starts_with("Name  Platform  Only if needed  Hosts\n"),
+        "{table}"
+    );
+    assert!(
+        table.contains("gpu   False     True            2"),
+        "{table}"
+    );
 
     let (out, err) = lab.fails(&["label", "create", "gpu", "disk"], 1);
     assert!(err.contains("label gpu already exists"), "{err}");
@@ -372,11 +443,17 @@ fn labels_are_created_listed_added_removed_and_deleted() {
     let out = lab.ok(&["label", "add", "disk", "-m", "m1,m3"]);
     assert!(out.contains("Host m3: label disk added"), "{out}");
     let (out, err) = lab.fails(&["label", "add", "arm", "-m", "m1,nope,m3"], 1);
-    assert!(err.contains("m1: lab database: host m1 has platform x86 already"), "{err}");
+    assert!(
+        err.contains("m1: lab database: host m1 has platform x86 already"),
+        "{err}"
+    );
     assert!(err.contains("nope: no host \"nope\""), "{err}");
     assert!(out.contains("Host m3: label arm added"), "{out}");
     let (_, err) = lab.fails(&["label", "add", "nope", "-m", "m1,m2"], 1);
-    assert!(err.contains("no label \"nope\"") && err.contains("no host changed"), "{err}");
+    assert!(
+        err.contains("no label \"nope\"") && err.contains("no host changed"),
+        "{err}"
+    );
     lab.fails(&["label", "add", "disk"], 2);
 
     let list = lab.json(&["host", "list", "-b", "disk"]);
@@ -406,8 +483,17 @@ fn labels_are_created_listed_added_removed_and_deleted() {
     });
     lab.ok(&["label", "remove", "arm", "-m", "m3"]);
     let (_, err) = lab.fails(&["label", "delete", "arm"], 1);
-    assert!(err.contains("1 unfinished job(s) need it (1 (needs-arm))"), "{err}");
-    let names: Vec<String> = lab.json(&["label", "list"]).as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap().to_owned()).collect();
+    assert!(
+        err.contains("1 unfinished job(s) need it (1 (needs-arm))"),
+        "{err}"
+    );
+    let names: Vec<String> = lab
+        .json(&["label", "list"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, ["arm", "gpu", "net", "x86"]);
 }
 
@@ -427,8 +513,10 @@ fn every_command_documents_its_exit_codes() {
         ["label", "remove"],
     ] {
         let out = lab.ok(&[cmd[0], cmd[1], "--help"]);
-        assert!(out.contains("Exit codes: 0 done; 1 refused"), "{cmd:?}:\n{out}");
+        assert!(
+            out.contains("Exit codes: 0 done; 1 refused"),
+            "{cmd:?}:\n{out}"
+        );
         assert!(out.contains("--db <URL>"), "{cmd:?}:\n{out}");
     }
 }
-

@@ -5,10 +5,10 @@ use std::path::Path;
 
 use autotest_core::GlobalConfig;
 use autotest_core::store::{
-    ControlType, DbUrl, EntryStatus, HostFilter, HostSpec, HostStatus, NewHost, NewJob, NewLabel,
-    NewSpecialTask, ParsedIteration, ParsedJob, ParsedTest, Protection, PruneOptions, PruneReport,
-    RECENT_TASKS, ResultFilter, SCHEMA_VERSION, SpecialTaskKind, Store, StoreError, resolve_db_with,
-    utc_text,
+    ControlType, DbUrl, EntryStatus, HostFilter, HostSpec, HostStatus, JobFilter, NewHost, NewJob,
+    NewLabel, NewSpecialTask, ParsedIteration, ParsedJob, ParsedTest, Protection, PruneOptions,
+    PruneReport, RECENT_TASKS, ResultFilter, SCHEMA_VERSION, SpecialTaskKind, Store, StoreError,
+    resolve_db_with, utc_text,
 };
 use autotest_testlab::postgres::PgServer;
 
@@ -357,7 +357,13 @@ async fn hosts_are_created_with_labels_and_lock_or_not_at_all(db: TestDb) {
     assert_eq!((h.locked, h.locked_by.as_deref()), (true, Some("alice")));
     assert!(h.lock_time.unwrap() >= h.created_on);
     assert_eq!(
-        names(s.host_labels("m1").await.unwrap().iter().map(|l| l.name.as_str())),
+        names(
+            s.host_labels("m1")
+                .await
+                .unwrap()
+                .iter()
+                .map(|l| l.name.as_str())
+        ),
         ["gpu", "net", "x86"]
     );
 
@@ -406,7 +412,13 @@ async fn hosts_are_created_with_labels_and_lock_or_not_at_all(db: TestDb) {
         .unwrap();
     assert!(!h.locked);
     assert_eq!(
-        names(s.host_labels("m1").await.unwrap().iter().map(|l| l.name.as_str())),
+        names(
+            s.host_labels("m1")
+                .await
+                .unwrap()
+                .iter()
+                .map(|l| l.name.as_str())
+        ),
         ["net"]
     );
 }
@@ -429,7 +441,9 @@ async fn host_lists_filter_and_carry_labels(db: TestDb) {
         .await
         .unwrap();
     }
-    s.set_host_status("d1", HostStatus::RepairFailed).await.unwrap();
+    s.set_host_status("d1", HostStatus::RepairFailed)
+        .await
+        .unwrap();
     s.create_host("gone").await.unwrap();
     s.delete_host("gone").await.unwrap();
 
@@ -568,7 +582,10 @@ async fn host_details_and_label_counts(db: TestDb) {
     let d = s.host_details("m1").await.unwrap();
     assert_eq!(d.host.hostname, "m1");
     assert_eq!(d.platform.as_deref(), Some("arm"));
-    assert_eq!(names(d.labels.iter().map(|l| l.name.as_str())), ["arm", "gpu"]);
+    assert_eq!(
+        names(d.labels.iter().map(|l| l.name.as_str())),
+        ["arm", "gpu"]
+    );
     assert_eq!(
         d.attributes
             .iter()
@@ -577,8 +594,16 @@ async fn host_details_and_label_counts(db: TestDb) {
         [("arch", "aarch64"), ("serial", "ttyS0")]
     );
     // The newest tasks, newest first, at most RECENT_TASKS.
-    let newest: Vec<i64> = ids.iter().rev().take(RECENT_TASKS as usize).copied().collect();
-    assert_eq!(d.recent_tasks.iter().map(|t| t.id).collect::<Vec<_>>(), newest);
+    let newest: Vec<i64> = ids
+        .iter()
+        .rev()
+        .take(RECENT_TASKS as usize)
+        .copied()
+        .collect();
+    assert_eq!(
+        d.recent_tasks.iter().map(|t| t.id).collect::<Vec<_>>(),
+        newest
+    );
     let v = serde_json::to_value(&d).unwrap();
     assert_eq!(v["recent_tasks"][0]["task"], "Cleanup");
     assert_eq!(v["labels"][0]["platform"], true);
@@ -609,7 +634,10 @@ async fn host_details_and_label_counts(db: TestDb) {
         ]
     );
     let v = serde_json::to_value(&labels[1]).unwrap();
-    assert_eq!((v["name"].as_str(), v["hosts"].as_i64()), (Some("gpu"), Some(2)));
+    assert_eq!(
+        (v["name"].as_str(), v["hosts"].as_i64()),
+        (Some("gpu"), Some(2))
+    );
 }
 
 async fn locks_and_label_refusals_name_who_and_the_fix(db: TestDb) {
@@ -627,7 +655,11 @@ async fn locks_and_label_refusals_name_who_and_the_fix(db: TestDb) {
     // Locking one's own lock again keeps it as it was.
     let h = s.lock_host("m1", "alice", 1_700_000_500).await.unwrap();
     assert_eq!(h.lock_time, Some(1_700_000_000));
-    let e = s.lock_host("m1", "bob", 1_700_000_900).await.unwrap_err().to_string();
+    let e = s
+        .lock_host("m1", "bob", 1_700_000_900)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(
         e.contains("locked already by alice since 2023-11-14 22:13:20 UTC")
             && e.contains("autotest host mod m1 --unlock"),
@@ -647,13 +679,22 @@ async fn locks_and_label_refusals_name_who_and_the_fix(db: TestDb) {
         "{e}"
     );
     assert!(s.label("gpu").await.unwrap().is_some());
-    let e = s.remove_host_label("m1", "net").await.unwrap_err().to_string();
+    let e = s
+        .remove_host_label("m1", "net")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("host m1 does not carry label net"), "{e}");
     s.remove_host_label("m1", "gpu").await.unwrap();
     s.remove_host_label("m2", "gpu").await.unwrap();
 
     // Needed by an unfinished job (dependency, or metahost): refused, naming the job.
-    let mut new = NewJob::new("alice", "gpujob", "job.run_test('sleeptest')\n", ControlType::Client);
+    let mut new = NewJob::new(
+        "alice",
+        "gpujob",
+        "job.run_test('sleeptest')\n",
+        ControlType::Client,
+    );
     new.hosts = vec!["m1".into()];
     new.dependencies = vec!["net".into()];
     s.add_host_label("m1", "net").await.unwrap();
@@ -661,12 +702,19 @@ async fn locks_and_label_refusals_name_who_and_the_fix(db: TestDb) {
     s.remove_host_label("m1", "net").await.unwrap();
     let e = s.delete_label("net").await.unwrap_err().to_string();
     assert!(
-        e.contains(&format!("1 unfinished job(s) need it ({} (gpujob))", job.id))
-            && e.contains("autotest job abort"),
+        e.contains(&format!(
+            "1 unfinished job(s) need it ({} (gpujob))",
+            job.id
+        )) && e.contains("autotest job abort"),
         "{e}"
     );
     s.add_host_label("m2", "gpu").await.unwrap();
-    let mut meta = NewJob::new("bob", "anygpu", "job.run_test('sleeptest')\n", ControlType::Client);
+    let mut meta = NewJob::new(
+        "bob",
+        "anygpu",
+        "job.run_test('sleeptest')\n",
+        ControlType::Client,
+    );
     meta.meta_hosts = vec!["gpu".into()];
     let mjob = s.create_job(&meta).await.unwrap();
     s.remove_host_label("m2", "gpu").await.unwrap();
@@ -683,7 +731,13 @@ async fn locks_and_label_refusals_name_who_and_the_fix(db: TestDb) {
     s.delete_label("net").await.unwrap();
     s.delete_label("gpu").await.unwrap();
     assert_eq!(
-        names(s.label_list().await.unwrap().iter().map(|l| l.label.name.as_str())),
+        names(
+            s.label_list()
+                .await
+                .unwrap()
+                .iter()
+                .map(|l| l.label.name.as_str())
+        ),
         ["arm", "x86"]
     );
     assert!(matches!(
@@ -1514,6 +1568,8 @@ async fn job_list_stat_and_results_queries(db: TestDb) {
     let json = serde_json::to_value(&mine[0]).unwrap();
     assert_eq!(json["test"], "dbench");
     assert_eq!(json["perf"][1]["value"], 321.5);
+}
+
 /// A plain pool on the test's database, for what the store API does not do (an old schema,
 /// query plans, rows without an entry).
 async fn raw_pool(db: &TestDb) -> sqlx::AnyPool {
@@ -1799,7 +1855,12 @@ const DAY: i64 = 86_400;
 
 /// A job of `owner` created `age_days` ago on host m1, with the given entry states
 /// (status, finished how many days ago).
-async fn aged_job(s: &Store, name: &str, created_days_ago: i64, entries: &[(EntryStatus, i64)]) -> i64 {
+async fn aged_job(
+    s: &Store,
+    name: &str,
+    created_days_ago: i64,
+    entries: &[(EntryStatus, i64)],
+) -> i64 {
     let now = chrono_now();
     let mut new = NewJob::new("alice", name, "pass\n", ControlType::Client);
     new.hosts = vec!["m1".into(); entries.len().max(1)];
@@ -1862,7 +1923,9 @@ async fn prune_removes_old_finished_jobs_and_their_results_only(db: TestDb) {
         s.create_job(&new).await.unwrap().id
     };
     let e = s.queue_entries(gone).await.unwrap();
-    s.set_entry_status(e[0].id, Completed, old + 60).await.unwrap();
+    s.set_entry_status(e[0].id, Completed, old + 60)
+        .await
+        .unwrap();
     s.abort_job(gone, "bob", old + 70).await.unwrap();
     s.set_entry_status(e[1].id, EntryStatus::Aborted, old + 80)
         .await
@@ -1945,7 +2008,11 @@ async fn prune_removes_old_finished_jobs_and_their_results_only(db: TestDb) {
         batches: 2,
     };
     assert_eq!(dry, expected);
-    assert_eq!(s.tko_row_counts().await.unwrap(), before, "a dry run removes nothing");
+    assert_eq!(
+        s.tko_row_counts().await.unwrap(),
+        before,
+        "a dry run removes nothing"
+    );
     assert_eq!(s.job_ids().await.unwrap(), jobs_before);
 
     opts.dry_run = false;
@@ -1970,7 +2037,10 @@ async fn prune_removes_old_finished_jobs_and_their_results_only(db: TestDb) {
     assert_eq!(task.queue_entry_id, None);
     let mut tags = s.tko_job_tags().await.unwrap();
     tags.sort();
-    assert_eq!(tags, ["/r/orphan-timeless", "/r/orphan-young", "/r/running"]);
+    assert_eq!(
+        tags,
+        ["/r/orphan-timeless", "/r/orphan-young", "/r/running"]
+    );
     let after = s.tko_row_counts().await.unwrap();
     assert_eq!(
         (
@@ -2010,7 +2080,10 @@ async fn prune_works_in_bounded_batches(db: TestDb) {
     opts.batch = 3;
     opts.dry_run = true;
     let dry = s.prune(&opts).await.unwrap();
-    assert_eq!((dry.jobs, dry.tko_jobs, dry.tests, dry.batches), (7, 7, 14, 3));
+    assert_eq!(
+        (dry.jobs, dry.tko_jobs, dry.tests, dry.batches),
+        (7, 7, 14, 3)
+    );
     assert_eq!(s.job_ids().await.unwrap().len(), 8);
     opts.dry_run = false;
     let report = s.prune(&opts).await.unwrap();
@@ -2022,7 +2095,13 @@ async fn prune_works_in_bounded_batches(db: TestDb) {
     assert_eq!(s.tko_row_counts().await.unwrap().jobs, 0);
     // Exactly a batch's worth: the last, empty look ends it.
     for i in 0..3 {
-        aged_job(&s, &format!("again{i}"), 30, &[(EntryStatus::Completed, 20)]).await;
+        aged_job(
+            &s,
+            &format!("again{i}"),
+            30,
+            &[(EntryStatus::Completed, 20)],
+        )
+        .await;
     }
     let report = s.prune(&opts).await.unwrap();
     assert_eq!((report.jobs, report.batches), (3, 1));

@@ -58,13 +58,22 @@ fn core_runs(
 }
 
 /// Times the `autotest parse` process into new databases (migrated beforehand, not timed).
-fn cli_runs(bin: &Path, runs: usize, job: &Path, mut new_db: impl FnMut(usize) -> String) -> Duration {
+fn cli_runs(
+    bin: &Path,
+    runs: usize,
+    job: &Path,
+    mut new_db: impl FnMut(usize) -> String,
+) -> Duration {
     let mut times = Vec::new();
     for i in 0..runs {
         let db = new_db(i);
         let ok = |c: &mut Command| {
             let out = c.output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         };
         ok(Command::new(bin).args(["db", "migrate", "--db", &db]));
         let t0 = Instant::now();
@@ -94,7 +103,11 @@ fn main() {
         .arg(tests.to_string())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = job.join("status.log");
     let log_bytes = std::fs::metadata(&log).unwrap().len();
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -110,7 +123,11 @@ fn main() {
         .arg(runs.to_string())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     let secs: f64 = text
         .lines()
@@ -124,7 +141,10 @@ fn main() {
         DbUrl::sqlite(sqlite_file(i), "bench")
     });
     let sq_cli = cli_runs(&bin, runs, &job, |i| {
-        format!("sqlite:{}", dir.path().join(format!("cli-{i}.db")).display())
+        format!(
+            "sqlite:{}",
+            dir.path().join(format!("cli-{i}.db")).display()
+        )
     });
     let pg = PgServer::start().expect("PostgreSQL is needed for this benchmark");
     let (pg_first, pg_again) = core_runs(&rt, runs, tests, &job, |i| {
@@ -147,11 +167,20 @@ fn main() {
             rate(d) / rate(anchor)
         );
     };
-    row("anchor: legacy-style Python parse of the status log alone", anchor);
+    row(
+        "anchor: legacy-style Python parse of the status log alone",
+        anchor,
+    );
     row("`Store::parse_results`, SQLite, first parse", sq_first);
-    row("`Store::parse_results`, SQLite, reparse (rows replaced)", sq_again);
+    row(
+        "`Store::parse_results`, SQLite, reparse (rows replaced)",
+        sq_again,
+    );
     row("`autotest parse` process, SQLite", sq_cli);
     row("`Store::parse_results`, PostgreSQL, first parse", pg_first);
-    row("`Store::parse_results`, PostgreSQL, reparse (rows replaced)", pg_again);
+    row(
+        "`Store::parse_results`, PostgreSQL, reparse (rows replaced)",
+        pg_again,
+    );
     row("`autotest parse` process, PostgreSQL", pg_cli);
 }

@@ -138,9 +138,16 @@ fn prune(a: PruneArgs) -> anyhow::Result<i32> {
             count(r.iterations, "iteration", "iterations"),
         );
         if opts.results_root.is_some() {
-            line.push_str(&format!(", {}", count(r.trees, "results tree", "results trees")));
+            line.push_str(&format!(
+                ", {}",
+                count(r.trees, "results tree", "results trees")
+            ));
         }
-        println!("{line} ({} in {})", url, count(r.batches, "batch", "batches"));
+        println!(
+            "{line} ({} in {})",
+            url,
+            count(r.batches, "batch", "batches")
+        );
         for k in &r.trees_kept {
             eprintln!(
                 "autotest db prune: warning: kept the results of job {} ({}): {}",

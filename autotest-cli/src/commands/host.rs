@@ -2,8 +2,8 @@
 //! (autotest_core::store). Several hosts in one command are each done or refused on their own.
 
 use autotest_core::store::{
-    DbUrl, HostDetails, HostFilter, HostListing, HostStatus, NewHost, Protection, Store, StoreError,
-    utc_text,
+    DbUrl, HostDetails, HostFilter, HostListing, HostStatus, NewHost, Protection, Store,
+    StoreError, utc_text,
 };
 use clap::{Args, Subcommand, ValueEnum};
 
@@ -47,7 +47,12 @@ struct CreateArgs {
     #[command(flatten)]
     location: DbLocation,
     /// Labels to give every host (comma-separated; they must exist).
-    #[arg(short = 'b', long = "labels", value_delimiter = ',', value_name = "LABELS")]
+    #[arg(
+        short = 'b',
+        long = "labels",
+        value_delimiter = ',',
+        value_name = "LABELS"
+    )]
     labels: Vec<String>,
     /// Lock the hosts at once, for you.
     #[arg(long)]
@@ -158,7 +163,10 @@ fn parse_status(text: &str) -> Result<HostStatus, String> {
         .find(|s| s.as_str().eq_ignore_ascii_case(&want))
         .ok_or_else(|| {
             let all: Vec<&str> = HostStatus::ALL.iter().map(|s| s.as_str()).collect();
-            format!("{text:?} is not a host status: give one of {}", all.join(", "))
+            format!(
+                "{text:?} is not a host status: give one of {}",
+                all.join(", ")
+            )
         })
 }
 
@@ -321,7 +329,14 @@ fn list(a: ListArgs) -> anyhow::Result<i32> {
 }
 
 fn host_table(hosts: &[HostListing]) -> Table {
-    let mut t = Table::new(&["Host", "Status", "Locked", "Locked by", "Platform", "Labels"]);
+    let mut t = Table::new(&[
+        "Host",
+        "Status",
+        "Locked",
+        "Locked by",
+        "Platform",
+        "Labels",
+    ]);
     for h in hosts {
         t.row([
             h.host.hostname.clone(),

@@ -182,15 +182,15 @@ impl Store {
                 .map_err(StoreError::query(format!("restoring host {hostname}")))?;
                 id
             }
-            None => sqlx::query(
-                "INSERT INTO hosts (hostname, created_on) VALUES ($1, $2) RETURNING id",
-            )
-            .bind(hostname)
-            .bind(now())
-            .fetch_one(&mut *tx)
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(what())?,
+            None => {
+                sqlx::query("INSERT INTO hosts (hostname, created_on) VALUES ($1, $2) RETURNING id")
+                    .bind(hostname)
+                    .bind(now())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .map_err(what())?
+            }
         };
         for label in &labels {
             sqlx::query(
@@ -203,13 +203,15 @@ impl Store {
             .map_err(what())?;
         }
         if let Some(by) = &new.locked_by {
-            sqlx::query("UPDATE hosts SET locked = 1, locked_by = $1, lock_time = $2 WHERE id = $3")
-                .bind(by.as_str())
-                .bind(now())
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(what())?;
+            sqlx::query(
+                "UPDATE hosts SET locked = 1, locked_by = $1, lock_time = $2 WHERE id = $3",
+            )
+            .bind(by.as_str())
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(what())?;
         }
         tx.commit().await.map_err(what())?;
         self.host_named(hostname).await
@@ -348,10 +350,7 @@ impl Store {
         .map(task_from_row)
         .collect::<Result<Vec<_>, _>>()?;
         Ok(HostDetails {
-            platform: labels
-                .iter()
-                .find(|l| l.platform)
-                .map(|l| l.name.clone()),
+            platform: labels.iter().find(|l| l.platform).map(|l| l.name.clone()),
             host,
             labels,
             attributes,
@@ -417,7 +416,9 @@ impl Store {
             let fix = if hosts.len() <= 5 {
                 format!("`autotest label remove {name} -m {}`", hosts.join(","))
             } else {
-                format!("`autotest label remove {name} -m <hosts>` (`autotest host list -b {name}` lists them)")
+                format!(
+                    "`autotest label remove {name} -m <hosts>` (`autotest host list -b {name}` lists them)"
+                )
             };
             why.push(format!(
                 "{} host(s) carry it ({}): take it off them first with {fix}",

@@ -16,7 +16,11 @@ use super::error::StoreError;
 /// The migrations, oldest first: (version, description, SQL template).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "lab database", include_str!("sql/0001_lab.sql")),
-    (2, "list and prune indexes", include_str!("sql/0002_indexes.sql")),
+    (
+        2,
+        "list and prune indexes",
+        include_str!("sql/0002_indexes.sql"),
+    ),
 ];
 
 /// The schema version this build writes and reads.

@@ -73,7 +73,8 @@ pub use connect::{
 };
 pub use error::StoreError;
 pub use host_queries::{
-    HostAttribute, HostDetails, HostFilter, HostListing, LabelListing, NewHost, RECENT_TASKS, utc_text,
+    HostAttribute, HostDetails, HostFilter, HostListing, LabelListing, NewHost, RECENT_TASKS,
+    utc_text,
 };
 pub use hosts::{Drone, Host, HostStatus, Label, NewLabel, Protection};
 pub use jobs::{
@@ -81,8 +82,8 @@ pub use jobs::{
     ResultsLocation, SpecialTask, SpecialTaskKind,
 };
 pub use migrations::SCHEMA_VERSION;
-pub use prune::{KeptTree, PRUNE_BATCH, PruneOptions, PruneReport, parse_age};
 pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
+pub use prune::{KeptTree, PRUNE_BATCH, PruneOptions, PruneReport, parse_age};
 pub use queries::{
     DEFAULT_LIST_LIMIT, EntryDetail, JobFilter, JobRow, JobStat, ResultFilter, ResultPerf,
     TestResult, format_utc,

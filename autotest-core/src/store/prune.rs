@@ -206,7 +206,8 @@ async fn prune_jobs(
     .await?;
     prune_tko(tx, &tko, dry_run, report).await?;
     let entries = format!("job_id IN ({p})");
-    let of_entries = format!("queue_entry_id IN (SELECT id FROM host_queue_entries WHERE {entries})");
+    let of_entries =
+        format!("queue_entry_id IN (SELECT id FROM host_queue_entries WHERE {entries})");
     if !dry_run {
         // Special tasks are the host's history: they stay, without the entry.
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -215,13 +216,14 @@ async fn prune_jobs(
         for id in jobs {
             q = q.bind(*id);
         }
-        q.execute(&mut **tx)
-            .await
-            .map_err(StoreError::query("unlinking special tasks from pruned entries"))?;
+        q.execute(&mut **tx).await.map_err(StoreError::query(
+            "unlinking special tasks from pruned entries",
+        ))?;
     }
     report.aborts += remove(tx, "aborted_host_queue_entries", &of_entries, jobs, dry_run).await?;
     report.entries += remove(tx, "host_queue_entries", &entries, jobs, dry_run).await?;
-    report.ineligible_hosts += remove(tx, "ineligible_host_queues", &entries, jobs, dry_run).await?;
+    report.ineligible_hosts +=
+        remove(tx, "ineligible_host_queues", &entries, jobs, dry_run).await?;
     report.dependency_labels +=
         remove(tx, "job_dependency_labels", &entries, jobs, dry_run).await?;
     report.keyvals += remove(tx, "job_keyvals", &entries, jobs, dry_run).await?;
@@ -428,7 +430,16 @@ mod tests {
         assert_eq!(parse_age("2w").unwrap(), 14 * 86_400);
         assert_eq!(parse_age("30m").unwrap(), 1800);
         assert_eq!(parse_age("0d").unwrap(), 0);
-        for bad in ["", "90", "d", "-1d", "1.5d", "90 d", "3y", "9999999999999999999w"] {
+        for bad in [
+            "",
+            "90",
+            "d",
+            "-1d",
+            "1.5d",
+            "90 d",
+            "3y",
+            "9999999999999999999w",
+        ] {
             let e = parse_age(bad).unwrap_err().to_string();
             assert!(e.contains(&format!("{bad:?}")) && e.contains("90d"), "{e}");
         }
