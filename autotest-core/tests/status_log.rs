@@ -20,8 +20,9 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use autotest_core::status::{
-    ParsedEntry, ProblemReason, StatusCode, StatusEntry, StatusLineKind, StatusLog, StatusLogError,
-    StatusNode, summarize, summarize_file, summarize_reader,
+    ParseProblem, ParsedEntry, ProblemReason, StatusCode, StatusEntry, StatusLineKind, StatusLog,
+    StatusLogError, StatusLogRef, StatusNode, summarize, summarize_file, summarize_reader,
+    summarize_ref,
 };
 use proptest::prelude::*;
 
@@ -473,5 +474,220 @@ proptest! {
         let log = StatusLog::parse_bytes(&bytes);
         let summary = summarize(&log);
         prop_assert_eq!(summarize_reader(&bytes[..], 1 << 20).unwrap(), summary);
+    }
+}
+
+// ---- the borrowed parser against the owned one it replaced ----
+
+/// The parser as it was before entries were borrowed (owned strings for every part, split with
+/// `str::lines`), kept here only as the oracle the borrowed parser must match exactly.
+mod oracle {
+    use super::*;
+
+    pub fn parse(text: &str) -> StatusLog {
+        let mut entries: Vec<ParsedEntry> = Vec::new();
+        let mut problems = Vec::new();
+        let mut lines = 0;
+        let mut continues = false;
+        for (index, raw) in text.lines().enumerate() {
+            let line = index + 1;
+            lines = line;
+            let problem = |reason| ParseProblem {
+                line,
+                text: raw.to_owned(),
+                reason,
+            };
+            if raw.is_empty() {
+                continue;
+            }
+            let body = raw.trim_start_matches('\t');
+            let depth = raw.len() - body.len();
+            if let Some(extra) = body.strip_prefix("  ") {
+                match entries.last_mut() {
+                    Some(last) if continues => last.entry.extra_lines.push(extra.to_owned()),
+                    _ => problems.push(problem(ProblemReason::OrphanMessageLine)),
+                }
+                continue;
+            }
+            match parse_body(body) {
+                Ok(entry) => {
+                    entries.push(ParsedEntry { entry, depth, line });
+                    continues = true;
+                }
+                Err(reason) => {
+                    problems.push(problem(reason));
+                    continues = false;
+                }
+            }
+        }
+        StatusLog {
+            entries,
+            problems,
+            lines,
+        }
+    }
+
+    fn parse_body(body: &str) -> Result<StatusEntry, ProblemReason> {
+        if body.is_empty() {
+            return Err(ProblemReason::MissingCode);
+        }
+        let parts: Vec<&str> = body.split('\t').collect();
+        let kind = parse_kind(parts[0])?;
+        if parts.len() < 4 {
+            return Err(ProblemReason::TooFewFields { found: parts.len() });
+        }
+        let mut fields = Vec::new();
+        let mut i = 3;
+        while i + 1 < parts.len() {
+            let Some((k, v)) = split_field(parts[i]) else {
+                break;
+            };
+            fields.push((k.to_owned(), v.to_owned()));
+            i += 1;
+        }
+        let part = |s: &str| (!s.is_empty() && s != "----").then(|| s.to_owned());
+        Ok(StatusEntry {
+            kind,
+            subdir: part(parts[1]),
+            operation: part(parts[2]),
+            fields,
+            message: parts[i..].join("\t"),
+            extra_lines: Vec::new(),
+        })
+    }
+
+    fn parse_kind(code: &str) -> Result<StatusLineKind, ProblemReason> {
+        let status = |s: &str| StatusCode::ALL.iter().copied().find(|c| c.as_str() == s);
+        match code {
+            "START" => Ok(StatusLineKind::Start),
+            "INFO" => Ok(StatusLineKind::Info),
+            "END" | "END " => Err(ProblemReason::EndWithoutCode),
+            _ => match code.strip_prefix("END ") {
+                Some(c) => status(c).map(StatusLineKind::End),
+                None => status(code).map(StatusLineKind::Status),
+            }
+            .ok_or_else(|| ProblemReason::UnknownCode(code.to_owned())),
+        }
+    }
+
+    fn split_field(part: &str) -> Option<(&str, &str)> {
+        let (key, value) = part.split_once('=')?;
+        let valid = !key.is_empty()
+            && key
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        valid.then_some((key, value))
+    }
+}
+
+/// The borrowed parse, its owned form, its accessors and its summary all agree with the oracle.
+fn assert_same_as_oracle(text: &str) -> Result<(), TestCaseError> {
+    let expected = oracle::parse(text);
+    let borrowed = StatusLogRef::parse(text);
+    prop_assert_eq!(borrowed.entries.len(), expected.entries.len());
+    for (b, e) in borrowed.entries.iter().zip(&expected.entries) {
+        prop_assert_eq!(b.kind, e.entry.kind);
+        prop_assert_eq!((b.depth, b.line), (e.depth, e.line));
+        prop_assert_eq!(b.subdir, e.entry.subdir.as_deref());
+        prop_assert_eq!(b.operation, e.entry.operation.as_deref());
+        prop_assert_eq!(b.message, e.entry.message.as_str());
+        let fields: Vec<(&str, &str)> = b.fields().collect();
+        let want: Vec<(&str, &str)> =
+            e.entry.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        prop_assert_eq!(fields, want);
+        for (k, _) in &e.entry.fields {
+            prop_assert_eq!(b.field(k), e.entry.field(k));
+        }
+        prop_assert_eq!(b.timestamp(), e.entry.timestamp());
+        let extra: Vec<&str> = b.extra_lines().collect();
+        prop_assert_eq!(extra, e.entry.extra_lines.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    prop_assert_eq!(summarize_ref(&borrowed), summarize(&expected));
+    prop_assert_eq!(&borrowed.clone().into_owned(), &expected);
+    prop_assert_eq!(&StatusLog::parse(text), &expected);
+    Ok(())
+}
+
+/// Every sample log (legacy and edge cases) reads exactly as the old parser read it.
+#[test]
+fn borrowed_parser_matches_the_old_one_on_the_sample_logs() {
+    let mut cases = 0;
+    for entry in std::fs::read_dir(data_dir()).unwrap() {
+        let case = entry.unwrap().path();
+        if case.extension().and_then(|e| e.to_str()) != Some("log") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&std::fs::read(&case).unwrap()).into_owned();
+        assert_same_as_oracle(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
+        cases += 1;
+    }
+    assert!(cases >= 10, "expected the status log cases in {:?}", data_dir());
+}
+
+/// Line endings and indentation the line splitter must treat exactly as `str::lines` does.
+#[test]
+fn borrowed_parser_matches_the_old_one_on_line_ends() {
+    for text in [
+        "",
+        "\n",
+        "\r\n",
+        "\r",
+        "GOOD\t-\t-\tm\r",
+        "GOOD\t-\t-\tm\r\n  x\r\n\r\n\t  y\r",
+        "GOOD\t-\t-\tm\n\n\n  x\n\n",
+        "GOOD\t-\t-\tm\n  x\nbad\n  orphan\n",
+        "\t\t\n  \n\t  a\n",
+        "INFO\t----\t----\tk=v\tj=\t=x\tm\n  \n",
+        "START\ta\tb\t\tk=v\t\n",
+        "END GOOD\t\t\tk=v\n",
+    ] {
+        assert_same_as_oracle(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn borrowed_parser_matches_the_old_one_on_written_logs(
+        entries in proptest::collection::vec(entry(), 0..24),
+        crlf in any::<bool>(),
+    ) {
+        let (entries, _) = with_depths(entries);
+        let mut text: String = entries.iter().map(|(e, d)| e.render(*d)).collect();
+        if crlf {
+            text = text.replace('\n', "\r\n");
+        }
+        assert_same_as_oracle(&text)?;
+    }
+
+    #[test]
+    fn borrowed_parser_matches_the_old_one_on_any_text(
+        text in "[\tA-Z _=\r\n-]{0,200}|\\PC{0,200}",
+    ) {
+        assert_same_as_oracle(&text)?;
+    }
+
+    #[test]
+    fn borrowed_parser_matches_the_old_one_on_status_words(
+        lines in proptest::collection::vec(
+            (0usize..4, proptest::collection::vec(
+                prop_oneof![
+                    Just("START".to_owned()), Just("END".to_owned()), Just("END GOOD".to_owned()),
+                    Just("INFO".to_owned()), Just("FAIL".to_owned()), Just("----".to_owned()),
+                    Just("reboot".to_owned()), Just("kernel=1".to_owned()), Just("  x".to_owned()),
+                    Just("timestamp=12".to_owned()), Just("é=1".to_owned()), Just("\r".to_owned()),
+                    Just(String::new()), "[a-z=]{0,4}",
+                ],
+                0..7,
+            )),
+            0..30,
+        )
+    ) {
+        let text: String = lines
+            .iter()
+            .map(|(d, parts)| format!("{}{}\n", "\t".repeat(*d), parts.join("\t")))
+            .collect();
+        assert_same_as_oracle(&text)?;
     }
 }

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Duration;
 
-use autotest_core::status::{StatusLog, summarize};
+use autotest_core::status::{StatusLog, StatusLogRef, summarize, summarize_ref};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// Size of the generated log.
@@ -226,10 +226,18 @@ fn bench_status_log(c: &mut Criterion) {
     group.bench_function("floor_lines_and_tabs", |b| {
         b.iter(|| floor(black_box(&text)))
     });
-    // Parsing and dropping the result, as a caller pays for it.
+    // Parsing and dropping the result, as a caller pays for it: entries borrowed from the text,
+    // and (`parse`) every entry copied into owned strings.
+    group.bench_function("parse_borrowed", |b| {
+        b.iter(|| StatusLogRef::parse(black_box(&text)))
+    });
     group.bench_function("parse", |b| b.iter(|| StatusLog::parse(black_box(&text))));
     let log = StatusLog::parse(&text);
     group.bench_function("summarize", |b| b.iter(|| summarize(black_box(&log))));
+    let borrowed = StatusLogRef::parse(&text);
+    group.bench_function("summarize_ref", |b| {
+        b.iter(|| summarize_ref(black_box(&borrowed)))
+    });
     group.finish();
 }
 

@@ -8,9 +8,10 @@ mod summary;
 pub use code::{StatusCode, UnknownStatusCode};
 pub use entry::{EMPTY_FIELD, StatusEntry, StatusLineKind, format_localtime};
 pub use parse::{
-    DEFAULT_ABORT_REASON, ParseProblem, ParsedEntry, ProblemReason, StatusGroup, StatusLog,
-    StatusLogError, StatusNode, StatusTree, file_kind,
+    DEFAULT_ABORT_REASON, EntryRef, ParseProblem, ParsedEntry, ProblemReason, StatusGroup,
+    StatusLog, StatusLogError, StatusLogRef, StatusNode, StatusTree, file_kind,
 };
 pub use summary::{
     JobSummary, MAX_LINE_BYTES, Summarizer, TestResult, summarize, summarize_file, summarize_reader,
+    summarize_ref,
 };

@@ -39,6 +39,171 @@ impl ParsedEntry {
     }
 }
 
+/// One entry of a status log borrowed from the log's text, as [`StatusLogRef::parse`] reads it:
+/// nothing is copied, and fields and extra message lines are split only when asked for.
+/// [`EntryRef::to_parsed`] makes the owned [`ParsedEntry`] when a caller must keep it.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryRef<'a> {
+    /// The line kind (`START`, `INFO`, `GOOD`, `END FAIL`, ...).
+    pub kind: StatusLineKind,
+    /// The results subdirectory of the test, if any (`----` and empty read as none).
+    pub subdir: Option<&'a str>,
+    /// The operation, if any.
+    pub operation: Option<&'a str>,
+    /// The first line of the message (may be empty).
+    pub message: &'a str,
+    /// Its indentation: the number of leading TABs.
+    pub depth: usize,
+    /// The 1-based number of its first line in the log.
+    pub line: usize,
+    /// The `key=value` parts as they stand in the line, TABs between them (empty: none).
+    fields: &'a str,
+    /// The lines of the extra message lines, from the first to the newline of the last, as they
+    /// stand in the log (indentation, empty lines between them and all; empty: none).
+    extra: &'a str,
+}
+
+impl<'a> EntryRef<'a> {
+    /// The `key=value` fields in the order they are written.
+    pub fn fields(&self) -> impl Iterator<Item = (&'a str, &'a str)> + use<'a> {
+        // Empty spans give one empty part; a real field never is empty (its key is not).
+        self.fields
+            .split('\t')
+            .filter(|part| !part.is_empty())
+            .map(|part| part.split_once('=').unwrap_or((part, "")))
+    }
+
+    /// The value of a field (the first of that key).
+    pub fn field(&self, key: &str) -> Option<&'a str> {
+        self.fields().find(|&(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// The `timestamp` field as epoch seconds.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.field("timestamp")?.parse().ok()
+    }
+
+    /// The further message lines, without their indentation and two spaces.
+    pub fn extra_lines(&self) -> impl Iterator<Item = &'a str> + use<'a> {
+        // Only empty lines may stand between extra lines (any other line ends the entry).
+        self.extra
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| l.trim_start_matches('\t').get(2..).unwrap_or_default())
+    }
+
+    /// The entry as an owned [`StatusEntry`].
+    pub fn to_entry(&self) -> StatusEntry {
+        StatusEntry {
+            kind: self.kind,
+            subdir: self.subdir.map(str::to_owned),
+            operation: self.operation.map(str::to_owned),
+            fields: self
+                .fields()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect(),
+            message: self.message.to_owned(),
+            extra_lines: self.extra_lines().map(str::to_owned).collect(),
+        }
+    }
+
+    /// The entry, its depth and line as an owned [`ParsedEntry`].
+    pub fn to_parsed(&self) -> ParsedEntry {
+        ParsedEntry {
+            entry: self.to_entry(),
+            depth: self.depth,
+            line: self.line,
+        }
+    }
+}
+
+/// A status log parsed without copying: entries borrowed from its text (see [`EntryRef`]), and
+/// the lines that were skipped. [`StatusLogRef::into_owned`] gives the [`StatusLog`] that
+/// [`StatusLog::parse`] would.
+#[derive(Debug, Clone, Default)]
+pub struct StatusLogRef<'a> {
+    /// Every entry read, in log order.
+    pub entries: Vec<EntryRef<'a>>,
+    /// Every line that could not be read, in log order.
+    pub problems: Vec<ParseProblem>,
+    /// The number of lines in the log.
+    pub lines: usize,
+}
+
+impl<'a> StatusLogRef<'a> {
+    /// Parses the text of a status log as [`StatusLog::parse`] does (the same entries, problems
+    /// and line count), borrowing every part of every entry from `text`.
+    pub fn parse(text: &'a str) -> StatusLogRef<'a> {
+        // A status line is rarely shorter than 48 bytes; reserving for that avoids regrowing.
+        let mut entries: Vec<EntryRef<'a>> = Vec::with_capacity(text.len() / 48 + 1);
+        let mut problems = Vec::new();
+        let mut lines = 0;
+        // May an extra message line continue the last entry? Not after a skipped line.
+        let mut continues = false;
+        // Where the extra lines of the last entry start in `text`.
+        let mut extra_start = 0;
+        let bytes = text.as_bytes();
+        let mut pos = 0;
+        // Lines as `str::lines` splits them: at `\n`, without a `\r` before it.
+        while pos < bytes.len() {
+            let (end, next) = match memchr::memchr(b'\n', &bytes[pos..]) {
+                Some(i) => {
+                    let newline = pos + i;
+                    let end = if i > 0 && bytes[newline - 1] == b'\r' {
+                        newline - 1
+                    } else {
+                        newline
+                    };
+                    (end, newline + 1)
+                }
+                None => (bytes.len(), bytes.len()),
+            };
+            let raw = &text[pos..end];
+            lines += 1;
+            match classify(raw) {
+                RawLine::Empty => {}
+                RawLine::Extra => match entries.last_mut() {
+                    Some(last) if continues => {
+                        if last.extra.is_empty() {
+                            extra_start = pos;
+                        }
+                        last.extra = &text[extra_start..next];
+                    }
+                    _ => problems.push(ParseProblem::new(
+                        lines,
+                        raw,
+                        ProblemReason::OrphanMessageLine,
+                    )),
+                },
+                RawLine::Entry(mut entry) => {
+                    entry.line = lines;
+                    entries.push(entry);
+                    continues = true;
+                }
+                RawLine::Bad(reason) => {
+                    problems.push(ParseProblem::new(lines, raw, reason));
+                    continues = false;
+                }
+            }
+            pos = next;
+        }
+        StatusLogRef {
+            entries,
+            problems,
+            lines,
+        }
+    }
+
+    /// The owned log: every entry copied out of the text.
+    pub fn into_owned(self) -> StatusLog {
+        StatusLog {
+            entries: self.entries.iter().map(EntryRef::to_parsed).collect(),
+            problems: self.problems,
+            lines: self.lines,
+        }
+    }
+}
+
 /// Why a line of a status log could not be used, or what is wrong with the log's nesting.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ProblemReason {
@@ -182,40 +347,11 @@ impl StatusLog {
     /// then runs, TABs included, to the end of the line. A line that starts, after its TABs, with
     /// two spaces is an extra message line of the entry before it. Empty lines are ignored;
     /// every other line that cannot be read is recorded in [`StatusLog::problems`] and skipped.
+    ///
+    /// This copies every part of every entry into owned strings; a caller that only reads the
+    /// log while holding its text uses [`StatusLogRef::parse`], which copies nothing.
     pub fn parse(text: &str) -> StatusLog {
-        let mut entries: Vec<ParsedEntry> = Vec::with_capacity(text.len() / 128 + 1);
-        let mut problems = Vec::new();
-        let mut lines = 0;
-        // May an extra message line continue the last entry? Not after a skipped line.
-        let mut continues = false;
-        for (index, raw) in text.lines().enumerate() {
-            let line = index + 1;
-            lines = line;
-            match classify(raw) {
-                RawLine::Empty => {}
-                RawLine::Extra(extra) => match entries.last_mut() {
-                    Some(last) if continues => last.entry.extra_lines.push(extra.to_owned()),
-                    _ => problems.push(ParseProblem::new(
-                        line,
-                        raw,
-                        ProblemReason::OrphanMessageLine,
-                    )),
-                },
-                RawLine::Entry(entry, depth) => {
-                    entries.push(ParsedEntry { entry, depth, line });
-                    continues = true;
-                }
-                RawLine::Bad(reason) => {
-                    problems.push(ParseProblem::new(line, raw, reason));
-                    continues = false;
-                }
-            }
-        }
-        StatusLog {
-            entries,
-            problems,
-            lines,
-        }
+        StatusLogRef::parse(text).into_owned()
     }
 
     /// Parses a status log given as bytes; invalid UTF-8 is replaced by U+FFFD.
@@ -495,27 +631,27 @@ fn attach(
 pub(super) enum RawLine<'a> {
     /// An empty line: ignored.
     Empty,
-    /// An extra message line (two spaces after the indentation), without those spaces.
-    Extra(&'a str),
-    /// An entry and its depth.
-    Entry(StatusEntry, usize),
+    /// An extra message line (two spaces after the indentation): the caller keeps the line.
+    Extra,
+    /// An entry, with its depth (its line number is the caller's to set).
+    Entry(EntryRef<'a>),
     /// A line that cannot be read.
     Bad(ProblemReason),
 }
 
-/// Classifies one line (without its newline): shared by [`StatusLog::parse`] and the streaming
-/// summary so both read a line the same way.
+/// Classifies one line (without its newline): shared by [`StatusLogRef::parse`] and the
+/// streaming summary so both read a line the same way.
 pub(super) fn classify(raw: &str) -> RawLine<'_> {
     if raw.is_empty() {
         return RawLine::Empty;
     }
-    let body = raw.trim_start_matches('\t');
-    let depth = raw.len() - body.len();
-    if let Some(extra) = body.strip_prefix("  ") {
-        return RawLine::Extra(extra);
+    let depth = raw.bytes().take_while(|&b| b == b'\t').count();
+    let body = &raw[depth..];
+    if body.starts_with("  ") {
+        return RawLine::Extra;
     }
-    match parse_body(body) {
-        Ok(entry) => RawLine::Entry(entry, depth),
+    match parse_body(body, depth) {
+        Ok(entry) => RawLine::Entry(entry),
         Err(reason) => RawLine::Bad(reason),
     }
 }
@@ -629,8 +765,8 @@ impl<R: std::io::BufRead> LineReader<R> {
     }
 }
 
-/// Parses one line after its indentation, in one pass over its bytes.
-fn parse_body(body: &str) -> Result<StatusEntry, ProblemReason> {
+/// Parses one line after its indentation, in one pass over its bytes, borrowing every part.
+fn parse_body(body: &str, depth: usize) -> Result<EntryRef<'_>, ProblemReason> {
     if body.is_empty() {
         return Err(ProblemReason::MissingCode);
     }
@@ -644,23 +780,27 @@ fn parse_body(body: &str) -> Result<StatusEntry, ProblemReason> {
     let t2 = next_tab(bytes, t1 + 1).ok_or_else(too_few)?;
     let t3 = next_tab(bytes, t2 + 1).ok_or_else(too_few)?;
     // Every part followed by a TAB may be a field; the first that is not (or the last part)
-    // starts the message.
-    let mut fields = Vec::new();
+    // starts the message. The fields stay one span, split again only when read.
     let mut pos = t3 + 1;
     while let Some(tab) = next_tab(bytes, pos) {
-        let Some((k, v)) = split_field(&body[pos..tab]) else {
+        if split_field(&body[pos..tab]).is_none() {
             break;
-        };
-        fields.push((k.to_owned(), v.to_owned()));
+        }
         pos = tab + 1;
     }
-    Ok(StatusEntry {
+    Ok(EntryRef {
         kind,
         subdir: optional_part(&body[t1 + 1..t2]),
         operation: optional_part(&body[t2 + 1..t3]),
-        fields,
-        message: body[pos..].to_owned(),
-        extra_lines: Vec::new(),
+        fields: if pos > t3 + 1 {
+            &body[t3 + 1..pos - 1]
+        } else {
+            ""
+        },
+        message: &body[pos..],
+        extra: "",
+        depth,
+        line: 0,
     })
 }
 
@@ -723,8 +863,8 @@ fn split_field(part: &str) -> Option<(&str, &str)> {
     None
 }
 
-fn optional_part(s: &str) -> Option<String> {
-    (!s.is_empty() && s != EMPTY_FIELD).then(|| s.to_owned())
+fn optional_part(s: &str) -> Option<&str> {
+    (!s.is_empty() && s != EMPTY_FIELD).then_some(s)
 }
 
 #[cfg(test)]

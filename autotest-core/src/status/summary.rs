@@ -5,8 +5,8 @@ use std::path::Path;
 use super::code::StatusCode;
 use super::entry::StatusLineKind;
 use super::parse::{
-    DEFAULT_ABORT_REASON, LineReader, ParseProblem, ParsedEntry, ProblemReason, RawLine,
-    StatusGroup, StatusLog, StatusLogError, StatusNode, classify, open_regular,
+    DEFAULT_ABORT_REASON, EntryRef, LineReader, ParseProblem, ParsedEntry, ProblemReason, RawLine,
+    StatusGroup, StatusLog, StatusLogError, StatusLogRef, StatusNode, classify, open_regular,
 };
 
 /// The result of one test, as read from a status log.
@@ -85,6 +85,17 @@ pub fn summarize(log: &StatusLog) -> JobSummary {
         problems,
         open_groups,
     }
+}
+
+/// Summarizes a log parsed without copying ([`StatusLogRef::parse`]): the same summary as
+/// [`summarize`] of the owned log, in one pass over the entries without building the tree.
+pub fn summarize_ref(log: &StatusLogRef<'_>) -> JobSummary {
+    let mut summarizer = Summarizer::default();
+    for &entry in &log.entries {
+        summarizer.entry(entry);
+    }
+    summarizer.problems.extend(log.problems.iter().cloned());
+    summarizer.finish()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -316,17 +327,17 @@ impl Summarizer {
         self.line += 1;
         match classify(raw) {
             RawLine::Empty => {}
-            RawLine::Extra(_) => {
+            RawLine::Extra => {
                 // Only the first line of a message is a reason, so extra lines are not kept.
                 if !self.continues {
                     let p = ParseProblem::new(self.line, raw, ProblemReason::OrphanMessageLine);
                     self.problems.push(p);
                 }
             }
-            RawLine::Entry(entry, depth) => {
+            RawLine::Entry(mut entry) => {
                 self.continues = true;
-                let line = self.line;
-                self.entry(ParsedEntry { entry, depth, line });
+                entry.line = self.line;
+                self.entry(entry);
             }
             RawLine::Bad(reason) => self.bad_line(raw, reason),
         }
@@ -361,8 +372,8 @@ impl Summarizer {
         }
     }
 
-    fn entry(&mut self, pe: ParsedEntry) {
-        let keep = match pe.entry.kind {
+    fn entry(&mut self, pe: EntryRef<'_>) {
+        let keep = match pe.kind {
             StatusLineKind::Info => usize::MAX,
             StatusLineKind::End(_) => pe.depth + 1,
             StatusLineKind::Start | StatusLineKind::Status(_) => pe.depth,
@@ -378,33 +389,33 @@ impl Summarizer {
             });
             self.close(frame, None, StatusCode::Abort);
         }
-        match pe.entry.kind {
+        match pe.kind {
             StatusLineKind::Start => self.open(pe),
             StatusLineKind::End(code) => match self.frames.pop() {
                 Some(frame) => self.close(frame, Some(&pe), code),
                 None => {
                     self.problems.push(ParseProblem {
                         line: pe.line,
-                        text: pe.first_line(),
+                        text: pe.to_parsed().first_line(),
                         reason: ProblemReason::UnmatchedEnd,
                     });
                     self.fold_top(code);
                 }
             },
             StatusLineKind::Info => {
-                if let Some(k) = pe.entry.field("kernel") {
+                if let Some(k) = pe.field("kernel") {
                     self.kernel = Some(k.to_owned());
                 }
             }
             StatusLineKind::Status(code) => {
-                let e = &pe.entry;
+                let e = &pe;
                 let inside = self.frames.last().is_some_and(|f| f.inside);
-                if !inside && let Some(name) = e.operation.as_ref().or(e.subdir.as_ref()) {
+                if !inside && let Some(name) = e.operation.or(e.subdir) {
                     self.tests.push(TestResult {
-                        name: name.clone(),
-                        subdir: e.subdir.clone(),
+                        name: name.to_owned(),
+                        subdir: e.subdir.map(str::to_owned),
                         status: code,
-                        reason: e.message.clone(),
+                        reason: e.message.to_owned(),
                         started: None,
                         finished: e.timestamp(),
                         kernel: e.field("kernel").map(str::to_owned).or(self.kernel.clone()),
@@ -413,7 +424,7 @@ impl Summarizer {
                 }
                 match self.frames.last_mut() {
                     Some(frame) => {
-                        frame.fold(code, &e.message);
+                        frame.fold(code, e.message);
                         if frame.inner_kernel.is_none() {
                             frame.inner_kernel = e.field("kernel").map(str::to_owned);
                         }
@@ -424,19 +435,19 @@ impl Summarizer {
         }
     }
 
-    fn open(&mut self, start: ParsedEntry) {
-        let (subdir, operation) = (&start.entry.subdir, &start.entry.operation);
-        let kind = match operation.as_deref() {
+    fn open(&mut self, start: EntryRef<'_>) {
+        let (subdir, operation) = (start.subdir, start.operation);
+        let kind = match operation {
             None if subdir.is_none() => FrameKind::Job,
             Some("reboot") => FrameKind::Reboot,
             _ => {
-                let name = operation.as_ref().or(subdir.as_ref()).cloned();
+                let name = operation.or(subdir).map(str::to_owned);
                 self.tests.push(TestResult {
                     name: name.unwrap_or_default(),
-                    subdir: subdir.clone(),
+                    subdir: subdir.map(str::to_owned),
                     status: StatusCode::NoStatus,
                     reason: String::new(),
-                    started: start.entry.timestamp(),
+                    started: start.timestamp(),
                     finished: None,
                     kernel: None,
                     line: start.line,
@@ -447,7 +458,8 @@ impl Summarizer {
         let inside = kind != FrameKind::Job || self.frames.last().is_some_and(|f| f.inside);
         self.frames.push(Frame {
             kind,
-            start,
+            // Owned: the frame outlives the line it was read from in the streaming summary.
+            start: start.to_parsed(),
             inside,
             worst: None,
             firsts: Default::default(),
@@ -457,7 +469,7 @@ impl Summarizer {
 
     /// Closes a group with its `END` (or none: then `code` is ABORT) and hands its status and
     /// messages to the group around it.
-    fn close(&mut self, mut frame: Frame, end: Option<&ParsedEntry>, code: StatusCode) {
+    fn close(&mut self, mut frame: Frame, end: Option<&EntryRef<'_>>, code: StatusCode) {
         let status = frame.worst.map_or(code, |w| w.worst(code));
         let start = &frame.start.entry;
         match frame.kind {
@@ -465,26 +477,26 @@ impl Summarizer {
             FrameKind::Reboot => {
                 let booted = end
                     .filter(|_| !status.is_failure())
-                    .and_then(|end| end.entry.field("kernel").or(start.field("kernel")));
+                    .and_then(|end| end.field("kernel").or(start.field("kernel")));
                 if let Some(k) = booted {
                     self.kernel = Some(k.to_owned());
                 }
             }
             FrameKind::Test(index) => {
                 let own_kernel = end
-                    .and_then(|e| e.entry.field("kernel"))
+                    .and_then(|e| e.field("kernel"))
                     .or(start.field("kernel"))
                     .map(str::to_owned)
                     .or_else(|| frame.inner_kernel.take());
                 // Cloned: the message is also the enclosing group's, for its own reason.
                 let reason = match (frame.firsts[code_index(status)].clone(), end) {
                     (Some(m), _) => m,
-                    (None, Some(end)) => end.entry.message.clone(),
+                    (None, Some(end)) => end.message.to_owned(),
                     (None, None) => DEFAULT_ABORT_REASON.to_owned(),
                 };
                 let test = &mut self.tests[index];
                 test.status = status;
-                test.finished = end.and_then(|e| e.entry.timestamp());
+                test.finished = end.and_then(|e| e.timestamp());
                 test.kernel = own_kernel.or(self.kernel.clone());
                 test.reason = reason;
             }
@@ -502,8 +514,8 @@ impl Summarizer {
         }
         if let Some(end) = end {
             let slot = &mut parent.firsts[code_index(code)];
-            if slot.is_none() && !end.entry.message.is_empty() {
-                *slot = Some(end.entry.message.clone());
+            if slot.is_none() && !end.message.is_empty() {
+                *slot = Some(end.message.to_owned());
             }
         }
     }
