@@ -160,6 +160,7 @@ def main(argv=None):
     try:
         if resumed:
             job.close_interrupted()
+            job.resume_reboot()
         exec(code, ns)
         if not resumed and callable(ns.get("step_init")):
             job.next_step(ns["step_init"])
