@@ -17,6 +17,7 @@ import traceback
 
 from autotest import _native
 from autotest.client import profilers as _profilers
+from autotest.client import sysinfo as _sysinfo
 from autotest.client import test as _test
 from autotest.client.shared import error
 
@@ -81,6 +82,7 @@ class Job(object):
         self.tests_dirs = [os.path.abspath(d) for d in tests_dirs] + [
             control_dir, os.path.dirname(control_dir), BUILTIN_TESTS]
         self.profilers = _profilers.Profilers(self)
+        self.sysinfo = _sysinfo.sysinfo(self.resultdir, self)
         self.num_tests_run = 0
         self.num_tests_failed = 0
         self._status_fd = status_fd
