@@ -62,7 +62,11 @@ def test_good_test_writes_exact_lines_and_keyvals(job_dir, run):
     ]
     assert r.read("passing", "results", "keyval") == (
         "slept{perf}=0.1\niteration{perf}=1\n\nslept{perf}=0.1\niteration{perf}=2\n\n")
-    assert r.read("passing", "keyval") == "version=1\n"
+    # The version, then (as legacy) the machine's facts from sysinfo.
+    test_keyval = r.read("passing", "keyval").splitlines()
+    assert test_keyval[0] == "version=1"
+    assert sorted(l.split("=", 1)[0] for l in test_keyval[1:]) == [
+        "sysinfo-cmdline", "sysinfo-memtotal-in-kb", "sysinfo-phys-mbytes", "sysinfo-uname"]
     keyval = dict(l.split("=", 1) for l in r.read("keyval").splitlines())
     assert keyval["status_version"] == "1"
     assert int(keyval["job_finished"]) >= int(keyval["job_started"])

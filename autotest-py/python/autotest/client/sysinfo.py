@@ -117,7 +117,31 @@ def _read_first_line(path):
         return ""
 
 
+_DPKG_STATUS = "/var/lib/dpkg/status"
+# (stat of dpkg's status file, package list): the list is asked again only when the file
+# changed, so a test costs no package query when it installed nothing.
+_packages_cache = [None, None]
+
+
+def _dpkg_stamp():
+    try:
+        st = os.stat(_DPKG_STATUS)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _packages():
+    stamp = _dpkg_stamp()
+    if stamp is not None and _packages_cache[0] == stamp:
+        return _packages_cache[1]
+    pkgs = _query_packages()
+    if stamp is not None and pkgs is not None:
+        _packages_cache[:] = [stamp, pkgs]
+    return pkgs
+
+
+def _query_packages():
     try:
         r = subprocess.run(_PACKAGES_CMD, stdin=subprocess.DEVNULL, capture_output=True,
                            text=True, timeout=_COMMAND_TIMEOUT)
