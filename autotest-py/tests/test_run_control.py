@@ -381,7 +381,7 @@ def test_profiler_output_and_unknown_profiler(job_dir, run):
     vm = r.read("passing", "profiling", "vmstat").splitlines()
     assert vm[0].startswith("procs") and len(vm) >= 3, vm
     assert not os.path.exists(os.path.join(r.results, "passing.plain", "profiling", "vmstat"))
-    assert "unknown profiler 'frobstat': the known profilers are iostat, vmstat" in r.status
+    assert "unknown profiler 'frobstat': the known profilers are iostat, oprofile, perf, readprofile, vmstat" in r.status
 
 
 def test_args_reach_the_control_file(job_dir, run):
