@@ -479,3 +479,59 @@ fn server_side_test_gets_its_host() {
     let kv = std::fs::read_to_string(dir.path().join("r/hostcheck/results/keyval")).unwrap();
     assert_eq!(kv, format!("remote_hostname{{attr}}={}\n\n", m.hostname()));
 }
+
+#[test]
+fn server_job_rolls_up_client_errors_and_runs_tagged_clients_on_one_machine() {
+    let lab = Lab::new(1);
+    let dir = tempfile::tempdir().unwrap();
+    // Autotest() without a host, the host given to run_test; then legacy's
+    // parallel_sleeptest.srv pattern: two tagged clients at once on one machine, their control
+    // file read from job.autodir.
+    std::fs::write(
+        dir.path().join("control"),
+        "host = hosts.create_host(machines[0])\n\
+         at = autotest_remote.Autotest()\n\
+         at.run_test('sleeptest', host=host, tag='bad', bogus=1)\n\
+         control = open(os.path.join(job.autodir, 'client/tests/sleeptest/control')).read()\n\
+         def run_client(tag):\n\
+         \x20   at.run(control, host=host, tag=tag, parallel_flag=True)\n\
+         parallel([subcommand(run_client, [t]) for t in ('sleeptag0', 'sleeptag1')])\n",
+    )
+    .unwrap();
+    let list = lab.machine_list();
+    let out = autoserv(&lab, dir.path(), &list, false, &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let lines = status_entries(&dir.path().join("r/status.log"));
+    assert_eq!(
+        lines,
+        [
+            "START\t----\t----\t",
+            "\tSTART\t----\t----\t",
+            "\t\tSTART\tsleeptest.bad\tsleeptest.bad\t",
+            "\t\t\tERROR\tsleeptest.bad\tsleeptest.bad\tunknown parameter bogus for test \
+             sleeptest.bad: its methods accept iterations, profile_only, seconds, test_length",
+            "\t\tEND ERROR\tsleeptest.bad\tsleeptest.bad\t",
+            "\tEND ERROR\t----\t----\t",
+            "END ERROR\t----\t----\t",
+        ]
+    );
+    for tag in ["sleeptag0", "sleeptag1"] {
+        let client = dir.path().join("r").join(&list).join(tag);
+        assert_eq!(
+            status_entries(&client.join("status")),
+            [
+                "START\t----\t----\t",
+                "\tSTART\tsleeptest\tsleeptest\t",
+                "\t\tGOOD\tsleeptest\tsleeptest\tcompleted successfully",
+                "\tEND GOOD\tsleeptest\tsleeptest\t",
+                "END GOOD\t----\t----\t",
+            ]
+        );
+    }
+}

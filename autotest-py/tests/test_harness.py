@@ -68,7 +68,10 @@ def test_tests_statuses_reasons_and_keyvals(tree):
     assert bench.started is not None and bench.finished is not None
     assert bench.started <= bench.finished and bench.duration == bench.finished - bench.started
     assert bench.path == os.path.join(tree, "bench")
-    assert bench.keyvals == {"version": "3"}
+    # The test's version and, as legacy, the machine's facts from sysinfo.
+    assert bench.keyvals["version"] == "3"
+    assert sorted(k for k in bench.keyvals if k != "version") == [
+        "sysinfo-cmdline", "sysinfo-memtotal-in-kb", "sysinfo-phys-mbytes", "sysinfo-uname"]
     assert [(it.index, it.perf, it.attr) for it in bench.iterations] == [
         (1, {"ops": 10.0, "lat_ms": 0.25}, {"mode": "fast"}),
         (2, {"ops": 20.0, "lat_ms": 0.25}, {"mode": "fast"}),
@@ -187,12 +190,14 @@ def test_missing_things_name_the_path(tmp_path, tree):
 
 def test_corrupt_keyvals_name_file_and_line(tree):
     kv = os.path.join(tree, "bench", "keyval")
+    with open(kv) as f:
+        bad_line = len(f.readlines()) + 1
     with open(kv, "a") as f:
         f.write("this line has no equals sign\n")
     with pytest.raises(harness.ResultsError) as e:
         harness.read_results(tree)
     assert not isinstance(e.value, harness.ResultsNotFoundError)
-    assert str(e.value).startswith("%s:2: not a key=value line" % kv)
+    assert str(e.value).startswith("%s:%d: not a key=value line" % (kv, bad_line))
     assert "fix or remove that line" in str(e.value)
     os.unlink(kv)
     it = os.path.join(tree, "bench", "results", "keyval")

@@ -62,7 +62,11 @@ def test_good_test_writes_exact_lines_and_keyvals(job_dir, run):
     ]
     assert r.read("passing", "results", "keyval") == (
         "slept{perf}=0.1\niteration{perf}=1\n\nslept{perf}=0.1\niteration{perf}=2\n\n")
-    assert r.read("passing", "keyval") == "version=1\n"
+    # The version, then (as legacy) the machine's facts from sysinfo.
+    test_keyval = r.read("passing", "keyval").splitlines()
+    assert test_keyval[0] == "version=1"
+    assert sorted(l.split("=", 1)[0] for l in test_keyval[1:]) == [
+        "sysinfo-cmdline", "sysinfo-memtotal-in-kb", "sysinfo-phys-mbytes", "sysinfo-uname"]
     keyval = dict(l.split("=", 1) for l in r.read("keyval").splitlines())
     assert keyval["status_version"] == "1"
     assert int(keyval["job_finished"]) >= int(keyval["job_started"])
@@ -377,7 +381,7 @@ def test_profiler_output_and_unknown_profiler(job_dir, run):
     vm = r.read("passing", "profiling", "vmstat").splitlines()
     assert vm[0].startswith("procs") and len(vm) >= 3, vm
     assert not os.path.exists(os.path.join(r.results, "passing.plain", "profiling", "vmstat"))
-    assert "unknown profiler 'frobstat': the known profilers are iostat, vmstat" in r.status
+    assert "unknown profiler 'frobstat': the known profilers are iostat, oprofile, perf, readprofile, vmstat" in r.status
 
 
 def test_args_reach_the_control_file(job_dir, run):

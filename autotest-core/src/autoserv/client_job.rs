@@ -201,8 +201,16 @@ pub(crate) async fn run_on_machine(
         ),
         Err(e) => return record_lost(dir, &format!("cannot install the client runtime: {e}")),
     }
-    let control = format!("{autodir}/control");
-    let remote_results = format!("{autodir}/results/default");
+    let (control, remote_results) = match &opts.client_tag {
+        Some(tag) => (
+            format!("{autodir}/control.{tag}"),
+            format!("{autodir}/results/{tag}"),
+        ),
+        None => (
+            format!("{autodir}/control"),
+            format!("{autodir}/results/default"),
+        ),
+    };
     if let Err(e) = t.put_file(&opts.control, &control).await {
         return record_lost(dir, &format!("cannot copy the control file: {e}"));
     }

@@ -73,6 +73,10 @@ pub struct AutoservOptions {
     /// A kernel.org-layout directory (`--kernel-mirror`, `[AUTOSERV] kernel_mirror_dir`) from
     /// which the kernel sources a client control file names are copied to its machines.
     pub kernel_mirror_dir: Option<PathBuf>,
+    /// A server control file's `Autotest.run(..., tag=)`: the client's control file and results
+    /// on the machine are `<autodir>/control.<tag>` and `<autodir>/results/<tag>`, so several
+    /// clients can run on one machine at once (None: `control` and `results/default`).
+    pub client_tag: Option<String>,
 }
 
 impl AutoservOptions {
@@ -96,6 +100,7 @@ impl AutoservOptions {
             max_reboots: 20,
             console: None,
             kernel_mirror_dir: None,
+            client_tag: None,
         }
     }
 }

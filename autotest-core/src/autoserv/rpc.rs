@@ -180,6 +180,21 @@ impl RpcServer {
                 let dir = PathBuf::from(s("resultsdir")?);
                 let mut opts = self.opts.clone();
                 opts.control = control;
+                if let Some(tag) = p.get("tag").and_then(Value::as_str) {
+                    // The tag names a file and a directory on the machine.
+                    if tag.is_empty()
+                        || tag.starts_with('.')
+                        || !tag
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+                    {
+                        return Err(format!(
+                            "Autotest.run tag={tag:?} cannot name the client's results \
+                             directory: use letters, digits, '.', '_' and '-' only"
+                        ));
+                    }
+                    opts.client_tag = Some(tag.to_owned());
+                }
                 let indent = p.get("status_indent").and_then(Value::as_u64).unwrap_or(0) as usize;
                 // A server job's client control files get their kernel sources staged too.
                 let kernel_files = match &opts.kernel_mirror_dir {

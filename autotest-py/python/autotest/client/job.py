@@ -17,6 +17,7 @@ import traceback
 
 from autotest import _native
 from autotest.client import profilers as _profilers
+from autotest.client import sysinfo as _sysinfo
 from autotest.client import test as _test
 from autotest.client.shared import error
 
@@ -81,6 +82,7 @@ class Job(object):
         self.tests_dirs = [os.path.abspath(d) for d in tests_dirs] + [
             control_dir, os.path.dirname(control_dir), BUILTIN_TESTS]
         self.profilers = _profilers.Profilers(self)
+        self.sysinfo = _sysinfo.sysinfo(self.resultdir, self)
         self.num_tests_run = 0
         self.num_tests_failed = 0
         self._status_fd = status_fd
@@ -396,6 +398,11 @@ class Job(object):
     def _queue(self, fn, args, dargs, front):
         if self._step.rebuilding:
             return
+        # Legacy's soft_reboot sample queues its own frame's name; at the top level that is
+        # "<module>" (or "?" in old Pythons): the control file itself, which runs again on every
+        # resume anyway, so there is no step to queue.
+        if isinstance(fn, str) and fn in ("<module>", "?"):
+            return
         ancestry, name, a, k = self._step_entry(fn, args, dargs)
         self._native.queue_step(ancestry, name, a, k, front)
 
@@ -530,6 +537,18 @@ class Job(object):
             self._echo(f.read())
         if code != "GOOD":
             raise error.JobError("reboot verification failed: %s" % code)
+
+    def resume_reboot(self):
+        """On resume after :meth:`reboot`: verifies the reboot and closes its group before the
+        control file runs again, so what the control file does next is at the top level (as
+        in legacy, where the reboot is verified before the client job restarts)."""
+        if not self._native.reboot_pending:
+            return
+        step = self._native.pop_step()
+        if step is not None and step[1] != "job.end_reboot":
+            ancestry, name, a, k = step
+            self._native.queue_step(ancestry, name, a, k, True)
+        self.end_reboot()
 
     def close_interrupted(self):
         """On resume: groups left open by a test that was running when the machine went down

@@ -148,6 +148,8 @@ def main(argv=None):
     if not resumed:
         with open(os.path.join(native.status_path)) as f:
             job._echo(f.read())
+    # The machine's facts at the start and after every reboot (sysinfo/, sysinfo/boot.<n>/).
+    job.sysinfo.log_per_reboot_data()
     ns = {"__name__": "__main__", "__file__": control, "__builtins__": __builtins__}
     exec("from autotest.client.shared.error import *\nfrom autotest.client.utils import *\n", ns)
     # Legacy utils had no __all__, so its star import also gave control files these names.
@@ -160,6 +162,7 @@ def main(argv=None):
     try:
         if resumed:
             job.close_interrupted()
+            job.resume_reboot()
         exec(code, ns)
         if not resumed and callable(ns.get("step_init")):
             job.next_step(ns["step_init"])

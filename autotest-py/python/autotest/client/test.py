@@ -148,7 +148,12 @@ class test(object):
 
     def _run_iteration(self, args, dargs):
         self.iteration += 1
+        facts = getattr(self.job, "sysinfo", None)
+        if facts is not None:
+            facts.log_before_each_iteration(self)
         self.run_once(*args, **dargs)
+        if facts is not None:
+            facts.log_after_each_iteration(self)
         self.postprocess_iteration()
 
     # -- the framework's part --------------------------------------------------------------
@@ -205,6 +210,9 @@ class test(object):
         uses_run_once = hasattr(self, "run_once") and type(self).execute is test.execute
         self._validate_args(dargs, uses_run_once)
         self.write_test_keyval({"version": self.version})
+        facts = getattr(self.job, "sysinfo", None)
+        if facts is not None:
+            facts.log_before_each_test(self)
         try:
             _cherry_pick_call(self.initialize, *args, **dargs)
             self._setup_once(args, dargs)
@@ -228,6 +236,8 @@ class test(object):
             _cherry_pick_call(self.cleanup, *args, **dargs)
         finally:
             shutil.rmtree(self.tmpdir, ignore_errors=True)
+            if facts is not None:
+                facts.log_after_each_test(self)
 
 
 def find_test(name, tests_dirs):

@@ -87,6 +87,16 @@ class Host(object):
         if job is not None:
             job.record("START", None, "reboot")
             job.record("GOOD", None, "reboot.start")
+        # Asked first so that a machine that never answered is not reported as one that
+        # "stopped answering"; as legacy, a reboot that could not be issued fails reboot.start.
+        if self.get_boot_id() is None:
+            msg = ("%s cannot be reached (it does not answer over ssh), so it was not "
+                   "rebooted: check that it is up and that its address, port and key are "
+                   "right" % self.hostname)
+            if job is not None:
+                job.record("ABORT", None, "reboot.start", msg)
+                job._end_group("ABORT")
+            raise error.AutoservError(msg)
         try:
             rpc.call("reboot", machine=self.hostname)
         except error.AutoservError as e:

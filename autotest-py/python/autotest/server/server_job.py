@@ -23,6 +23,8 @@ class ServerJob(client_job.Job):
         super(ServerJob, self).__init__(native, control, resultsdir, args, **kw)
         self.machines = list(machines)
         self.serverdir = os.path.dirname(os.path.abspath(__file__))
+        # As legacy: the top of the tree, so client/tests/<name>/control is under it.
+        self.autodir = os.path.dirname(self.serverdir)
         _current = self
 
     def machine_resultdir(self, hostname):
@@ -31,6 +33,20 @@ class ServerJob(client_job.Job):
         if len(self.machines) <= 1:
             return self.resultdir
         return os.path.join(self.resultdir, hostname)
+
+    def fold_client_status(self, resultsdir):
+        """Counts a finished client job's result in this job's roll-up: the code of the last
+        top-level END line of its ``status`` log (ERROR when a test errored, and so on)."""
+        try:
+            with open(os.path.join(resultsdir, "status")) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            return
+        for line in reversed(lines):
+            if line.startswith("END "):
+                code = line.split("\t", 1)[0][4:]
+                self._native.fold_status(code)
+                return
 
     def status_depth_for(self, resultsdir):
         """How deep a client's status lines nest in the log they are streamed into."""
