@@ -9,6 +9,12 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Arguments of `autotest console`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  the session ended, or the list or state was printed (an unreachable console's state is
+     `unavailable`)
+  1  the registry or the console could not be reached (the error says why)
+  2  bad usage")]
 pub struct ConsoleArgs {
     /// List the registry's consoles (the argument, if given, is the registry).
     #[arg(short, long)]

@@ -44,11 +44,21 @@ pub struct DbArgs {
 #[derive(Subcommand, Debug)]
 enum DbCommand {
     /// Create the lab database's tables, or bring them to this build's schema version.
+    #[command(after_help = "\
+Exit status:
+  0  the database is at this build's schema version
+  1  it could not be opened or migrated (the error says why)
+  2  bad usage")]
     Migrate(#[command(flatten)] DbLocation),
 }
 
 /// Arguments of `autotest parse`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  every directory was stored (problems are warnings on stderr)
+  1  a directory could not be stored (the others were)
+  2  bad usage")]
 pub struct ParseArgs {
     #[command(flatten)]
     location: DbLocation,

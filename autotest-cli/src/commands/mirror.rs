@@ -19,6 +19,12 @@ use clap::Args;
 
 /// Arguments of `autotest mirror`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  every new release was queued (and mailed)
+  1  a run failed, or a line, queue, control file, the sync or the mail had a problem (each
+     printed; the other queues still got their jobs)
+  2  bad usage")]
 pub struct MirrorArgs {
     /// Clients file: lines '<queue> <control file>...' (default ~/.autotest_mirror_clients).
     #[arg(short = 'c', long = "clients")]

@@ -8,6 +8,11 @@ use clap::Args;
 
 /// Arguments of `autotest status`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  every test passed
+  1  a test did not pass, or the log could not be read (the error says why)
+  2  bad usage")]
 pub struct StatusArgs {
     /// A status log (`status` or `status.log`), or a results directory holding one.
     path: PathBuf,
