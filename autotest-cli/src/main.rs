@@ -56,6 +56,10 @@ enum Command {
     Db(commands::db::DbArgs),
     /// Parse jobs' results directories into the lab database (the legacy tko-parse -r -o).
     Parse(commands::db::ParseArgs),
+    /// Write a shell completion script on stdout: `autotest completions bash > ~/.local/share/bash-completion/completions/autotest`.
+    Completions(commands::docs::CompletionsArgs),
+    /// Write the manual pages: autotest.1 on stdout, or one page per command with --dir.
+    Man(commands::docs::ManArgs),
 }
 
 fn main() {
@@ -86,6 +90,8 @@ fn main() {
         Command::Mirror(args) => commands::mirror::run(args),
         Command::Db(args) => commands::db::db(args),
         Command::Parse(args) => commands::db::parse(args),
+        Command::Completions(args) => commands::docs::completions(args, Cli::command()),
+        Command::Man(args) => commands::docs::man(args, Cli::command()),
     };
     match code {
         Ok(code) => std::process::exit(code),

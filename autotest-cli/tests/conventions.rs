@@ -161,3 +161,56 @@ fn bad_usage_exits_2() {
     let out = autotest(&["status", "--no-such-flag"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn bash_completion_completes_commands_and_subcommands() {
+    let out = autotest(&["completions", "bash"], &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("autotest.bash");
+    std::fs::write(&script, &out.stdout).unwrap();
+    // bash runs the completion function as it would on <TAB> after `autotest db `.
+    let probe = format!(
+        "source {}; complete -p autotest; COMP_WORDS=(autotest db ''); COMP_CWORD=2; \
+         _autotest autotest '' db; printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+        script.display()
+    );
+    let out = Command::new("bash").args(["-c", &probe]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert!(text.contains("-F _autotest autotest"), "{text}");
+    assert!(text.lines().any(|l| l == "migrate"), "{text}");
+    for shell in ["zsh", "fish"] {
+        let out = autotest(&["completions", shell], &[]);
+        assert_eq!(out.status.code(), Some(0));
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("monitor-queue"), "{shell}: {text}");
+    }
+}
+
+#[test]
+fn man_writes_one_page_per_command_that_groff_renders() {
+    let dir = tempfile::tempdir().unwrap();
+    let man = dir.path().join("man1");
+    let out = autotest(&["man", "--dir", man.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let listed = String::from_utf8(out.stdout).unwrap();
+    for page in ["autotest.1", "autotest-run.1", "autotest-db-migrate.1", "autotest-conmux-status.1"] {
+        let path = man.join(page);
+        assert!(listed.contains(path.to_str().unwrap()), "{listed}");
+        let rendered = Command::new("groff")
+            .args(["-man", "-Tutf8", "-P-cbou"])
+            .arg(&path)
+            .output()
+            .expect("groff renders man pages: apt-get install groff-base");
+        let text = String::from_utf8_lossy(&rendered.stdout);
+        assert!(rendered.status.success(), "{page}: {rendered:?}");
+        assert!(text.contains("NAME"), "{page}: {text}");
+    }
+    let db = std::fs::read_to_string(man.join("autotest-db-migrate.1")).unwrap();
+    assert!(db.contains(".TH autotest-db-migrate 1"), "{db}");
+    assert!(db.contains("Exit status"), "{db}");
+    let stdout = autotest(&["man"], &[]);
+    let page = String::from_utf8(stdout.stdout).unwrap();
+    assert!(page.contains(".TH autotest 1"), "{page}");
+}

@@ -2,6 +2,7 @@ pub mod autoserv;
 pub mod conmux;
 pub mod console;
 pub mod db;
+pub mod docs;
 pub mod mirror;
 pub mod queue;
 pub mod run;
