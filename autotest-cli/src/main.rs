@@ -4,6 +4,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
+#[cfg(test)]
+mod help_snapshots;
 // The lab database's list and stat commands are its users.
 #[allow(dead_code)]
 mod output;

@@ -53,6 +53,7 @@ pub mod mirror;
 pub mod pidfile;
 mod process;
 mod pyliteral;
+mod serde_display;
 pub mod queue;
 pub mod results;
 pub mod status;

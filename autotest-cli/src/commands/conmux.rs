@@ -66,10 +66,17 @@ Exit status:
   0  the supervisor is running and so is every console
   1  the supervisor is not running (stale status), a console failed, or the status file
      could not be read
-  2  bad usage")]
+  2  bad usage
+
+--json prints one object (autotest_conmux::supervisor::status::StatusReport):
+  {\"pid\", \"alive\", \"registry\", \"updated\", \"consoles\": [{\"name\", \"state\", \"address\",
+  \"channel\", \"clients\", \"writer\", \"detail\"}]}")]
     Status {
         /// The directory given to `conmux start`.
         config_dir: PathBuf,
+        /// Print the report as one JSON object on stdout (shape below).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -155,8 +162,18 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }),
-        ConmuxCommand::Status { config_dir } => {
+        ConmuxCommand::Status { config_dir, json } => {
             let report = supervisor::status::read(&config_dir)?;
+            let failed = report
+                .consoles
+                .iter()
+                .filter(|c| c.state != "running")
+                .count();
+            let code = if report.alive && failed == 0 { 0 } else { 1 };
+            if json {
+                crate::output::print_json(&report)?;
+                return Ok(code);
+            }
             let liveness = if report.alive {
                 "running"
             } else {
@@ -179,12 +196,7 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
                     c.name, c.state, c.address, c.channel, c.clients, c.writer, c.detail
                 );
             }
-            let failed = report
-                .consoles
-                .iter()
-                .filter(|c| c.state != "running")
-                .count();
-            Ok(if report.alive && failed == 0 { 0 } else { 1 })
+            Ok(code)
         }
     }
 }

@@ -48,8 +48,17 @@ enum DbCommand {
 Exit status:
   0  the database is at this build's schema version
   1  it could not be opened or migrated (the error says why)
-  2  bad usage")]
-    Migrate(#[command(flatten)] DbLocation),
+  2  bad usage
+
+--json prints one object (autotest_core::store::Migrated): {\"from\", \"to\"}, the schema
+versions before and after (from is 0 for a new database).")]
+    Migrate {
+        #[command(flatten)]
+        location: DbLocation,
+        /// Print what was done as one JSON object on stdout (shape below).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Arguments of `autotest parse`.
@@ -58,10 +67,18 @@ Exit status:
 Exit status:
   0  every directory was stored (problems are warnings on stderr)
   1  a directory could not be stored (the others were)
-  2  bad usage")]
+  2  bad usage
+
+--json prints one object (autotest_core::store::ParseReport) for all the directories:
+  {\"jobs\": [{\"tag\", \"job_idx\", \"machine\", \"status\", \"tests\"}],
+   \"problems\": [{\"path\", \"line\", \"message\"}]}
+A directory that could not be stored is reported on stderr only.")]
 pub struct ParseArgs {
     #[command(flatten)]
     location: DbLocation,
+    /// Print what was stored as one JSON object on stdout (shape below).
+    #[arg(long)]
+    json: bool,
     /// Jobs' results directories (a multi-machine job's directory holds one per machine).
     #[arg(required = true, value_name = "RESULTS_DIR")]
     dirs: Vec<PathBuf>,
@@ -69,7 +86,7 @@ pub struct ParseArgs {
 
 pub fn db(a: DbArgs) -> anyhow::Result<i32> {
     match a.command {
-        DbCommand::Migrate(location) => {
+        DbCommand::Migrate { location, json } => {
             let url = location.resolve()?;
             let rt = super::runtime()?;
             let m = rt.block_on(async {
@@ -77,7 +94,9 @@ pub fn db(a: DbArgs) -> anyhow::Result<i32> {
                 store.close().await;
                 Ok::<_, store::StoreError>(m)
             })?;
-            if m.from == m.to {
+            if json {
+                crate::output::print_json(&m)?;
+            } else if m.from == m.to {
                 println!("{url}: schema version {} (up to date)", m.to);
             } else {
                 println!("{url}: schema version {} -> {}", m.from, m.to);
@@ -94,8 +113,13 @@ pub fn parse(a: ParseArgs) -> anyhow::Result<i32> {
     rt.block_on(async {
         let store = Store::open(&url).await?;
         let mut code = 0;
+        let mut all = store::ParseReport::default();
         for dir in &a.dirs {
             match store.parse_results(dir).await {
+                Ok(report) if a.json => {
+                    all.jobs.extend(report.jobs);
+                    all.problems.extend(report.problems);
+                }
                 Ok(report) => {
                     for p in &report.problems {
                         eprintln!("autotest parse: warning: {p}");
@@ -114,6 +138,9 @@ pub fn parse(a: ParseArgs) -> anyhow::Result<i32> {
             }
         }
         store.close().await;
+        if a.json {
+            crate::output::print_json(&all)?;
+        }
         Ok::<_, anyhow::Error>(code)
     })
     .context("autotest parse")
