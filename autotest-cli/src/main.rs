@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
+mod progress;
 #[cfg(test)]
 mod help_snapshots;
 // The lab database's list and stat commands are its users.

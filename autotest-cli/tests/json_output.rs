@@ -85,8 +85,8 @@ fn conmux_status_json_is_the_status_report() {
     insta::assert_json_snapshot!("conmux-status", report, { ".pid" => "[pid]" });
 }
 
-#[test]
-fn mirror_json_is_what_the_run_queued() {
+/// A queue, a clients file and an upstream directory holding one release of 21 bytes.
+fn mirror_lab() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     for sub in ["up/v6.x", "mirror", "queue/x86", "ctl"] {
@@ -95,14 +95,49 @@ fn mirror_json_is_what_the_run_queued() {
     std::fs::write(d.join("ctl/basic"), "job.run_test('sleeptest')\n").unwrap();
     std::fs::write(d.join("clients"), format!("x86 {}\n", d.join("ctl/basic").display())).unwrap();
     std::fs::write(d.join("up/v6.x/linux-6.1.tar.xz"), "not really a tarball\n").unwrap();
+    dir
+}
+
+fn mirror(d: &Path, extra: &[&str]) -> Output {
     let source = format!("{}/", d.join("up").display());
-    let out = autotest(
-        &["mirror", "--json", "-c", "clients", "--source", &source, "mirror", "queue"],
-        d,
-    );
+    let mut args = vec!["mirror", "-c", "clients", "--source", &source];
+    args.extend(extra);
+    args.extend(["mirror", "queue"]);
+    autotest(&args, d)
+}
+
+#[test]
+fn mirror_json_is_what_the_run_queued() {
+    let dir = mirror_lab();
+    let d = dir.path();
+    let out = mirror(d, &["--json"]);
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let report = json(&out);
     let queued = report["queued"][0].as_str().expect("one queued file");
     assert!(d.join(queued).is_file(), "{queued} was not written");
     insta::assert_json_snapshot!("mirror", report, { ".queued[]" => "[queue file]" });
+}
+
+#[test]
+fn mirror_sync_progress_is_plain_lines_on_stderr_when_not_a_terminal() {
+    let dir = mirror_lab();
+    let out = mirror(dir.path(), &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    json(&out);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("mirror sync")).collect();
+    assert_eq!(
+        lines,
+        [
+            "autotest: mirror sync: 1 files, 21 B: v6.x/linux-6.1.tar.xz",
+            "autotest: mirror sync: 1 files, 21 B: done",
+        ],
+        "{stderr}"
+    );
+    // Nothing new the second time; -q: no progress at all.
+    let again = mirror(dir.path(), &[]);
+    let stderr = String::from_utf8(again.stderr).unwrap();
+    assert!(stderr.contains("autotest: mirror sync: 0 files, 0 B: done"), "{stderr}");
+    let quiet = mirror(dir.path(), &["-q"]);
+    assert!(!String::from_utf8(quiet.stderr).unwrap().contains("mirror sync"));
 }

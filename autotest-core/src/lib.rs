@@ -51,6 +51,7 @@ pub mod keyval;
 pub mod machines;
 pub mod mirror;
 pub mod pidfile;
+pub mod progress;
 mod process;
 mod pyliteral;
 mod serde_display;

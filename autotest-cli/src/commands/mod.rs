@@ -65,14 +65,29 @@ pub(crate) fn stderr_color() -> bool {
 pub(crate) fn init_logging_for(command: Option<&str>, v: Verbosity) {
     let _ = VERBOSITY.set(v);
     let base = if command.is_some_and(|c| DAEMONS.contains(&c)) { 3 } else { 2 };
-    let filter = match std::env::var("RUST_LOG") {
-        Ok(spec) if !spec.trim().is_empty() => tracing_subscriber::EnvFilter::new(spec),
-        _ => tracing_subscriber::EnvFilter::new(v.level(base)),
+    use std::io::IsTerminal;
+    use tracing_subscriber::prelude::*;
+    let spec = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.trim().is_empty() => spec,
+        _ => v.level(base).to_owned(),
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    // Progress events are the progress layer's, never log lines.
+    let logs = tracing_subscriber::fmt::layer()
         .with_ansi(stderr_color())
         .with_writer(std::io::stderr)
+        .with_filter(tracing_subscriber::EnvFilter::new(format!(
+            "{spec},{}=off",
+            autotest_core::progress::PROGRESS_TARGET
+        )));
+    let progress = (!v.is_quiet()).then(|| {
+        crate::progress::ProgressLayer::new(std::io::stderr().is_terminal()).with_filter(
+            tracing_subscriber::filter::Targets::new()
+                .with_target(autotest_core::progress::PROGRESS_TARGET, tracing::Level::INFO),
+        )
+    });
+    let _ = tracing_subscriber::registry()
+        .with(logs)
+        .with(progress)
         .try_init();
 }
 
