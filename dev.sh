@@ -54,6 +54,12 @@ setup() {
   "$PYTHON" -m maturin build -q -m autotest-py/Cargo.toml -o target/wheels 2>/dev/null \
     || maturin build -q -m autotest-py/Cargo.toml -o target/wheels
   "$PYTHON" -m pip install -q --force-reinstall --no-deps target/wheels/autotest-*.whl
+  # For the user's shell: bash-completion and man(1) look under ~/.local/share.
+  local share=${XDG_DATA_HOME:-$HOME/.local/share} bin=${CARGO_TARGET_DIR:-target}/debug/autotest
+  say "install bash completion and man pages under $share"
+  mkdir -p "$share/bash-completion/completions" "$share/man/man1"
+  "$bin" completions bash > "$share/bash-completion/completions/autotest"
+  "$bin" man --dir "$share/man/man1" >/dev/null
 }
 
 demo() {

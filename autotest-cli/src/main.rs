@@ -4,14 +4,30 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::exit)]
 
 mod commands;
+#[cfg(test)]
+mod help_snapshots;
 mod output;
+mod progress;
 
-use clap::{Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Autotest in Rust: run Autotest control files and read their results.
 #[derive(Parser, Debug)]
-#[command(name = "autotest", version, about, propagate_version = true)]
+#[command(
+    name = "autotest",
+    version,
+    about,
+    propagate_version = true,
+    after_help = commands::GLOBAL_AFTER_HELP
+)]
 struct Cli {
+    /// Less on stderr: -q warnings and errors only, no progress; -qq errors only.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    quiet: u8,
+    /// More on stderr: each -v one log level more (warn, info, debug, trace), and tests' output
+    /// with `run`. RUST_LOG, when set, chooses instead.
+    #[arg(short, long, global = true, action = ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -52,10 +68,28 @@ enum Command {
     Host(commands::host::HostArgs),
     /// The lab's labels: create, list, delete, and add to or remove from hosts.
     Label(commands::label::LabelArgs),
+    /// Write a shell completion script on stdout: `autotest completions bash > ~/.local/share/bash-completion/completions/autotest`.
+    Completions(commands::docs::CompletionsArgs),
+    /// Write the manual pages: autotest.1 on stdout, or one page per command with --dir.
+    Man(commands::docs::ManArgs),
 }
 
 fn main() {
-    let cli = Cli::parse();
+    // Colour only on terminals (clap checks each stream) and never under NO_COLOR.
+    let color = if commands::no_color() {
+        clap::ColorChoice::Never
+    } else {
+        clap::ColorChoice::Auto
+    };
+    let matches = Cli::command().color(color).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    commands::init_logging_for(
+        matches.subcommand_name(),
+        commands::Verbosity {
+            quiet: cli.quiet,
+            verbose: cli.verbose,
+        },
+    );
     let code = match cli.command {
         Command::Run(args) => commands::run::run(args),
         Command::Status(args) => commands::status::run(args),
@@ -73,6 +107,8 @@ fn main() {
         Command::Scheduler(args) => commands::scheduler::run(args),
         Command::Host(args) => commands::host::run(args),
         Command::Label(args) => commands::label::run(args),
+        Command::Completions(args) => commands::docs::completions(args, Cli::command()),
+        Command::Man(args) => commands::docs::man(args, Cli::command()),
     };
     match code {
         Ok(code) => std::process::exit(code),

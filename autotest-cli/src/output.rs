@@ -89,6 +89,11 @@ pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()>
     write_stdout(&text)
 }
 
+/// Prints text as it is on stdout (generated scripts and pages).
+pub(crate) fn print_text(text: &str) -> anyhow::Result<()> {
+    write_stdout(text)
+}
+
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a message.
 fn write_stdout(text: &str) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();

@@ -592,15 +592,26 @@ fn assert_same_as_oracle(text: &str) -> Result<(), TestCaseError> {
         prop_assert_eq!(b.operation, e.entry.operation.as_deref());
         prop_assert_eq!(b.message, e.entry.message.as_str());
         let fields: Vec<(&str, &str)> = b.fields().collect();
-        let want: Vec<(&str, &str)> =
-            e.entry.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let want: Vec<(&str, &str)> = e
+            .entry
+            .fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         prop_assert_eq!(fields, want);
         for (k, _) in &e.entry.fields {
             prop_assert_eq!(b.field(k), e.entry.field(k));
         }
         prop_assert_eq!(b.timestamp(), e.entry.timestamp());
         let extra: Vec<&str> = b.extra_lines().collect();
-        prop_assert_eq!(extra, e.entry.extra_lines.iter().map(String::as_str).collect::<Vec<_>>());
+        prop_assert_eq!(
+            extra,
+            e.entry
+                .extra_lines
+                .iter()
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+        );
     }
     prop_assert_eq!(summarize_ref(&borrowed), summarize(&expected));
     prop_assert_eq!(&borrowed.clone().into_owned(), &expected);
@@ -621,7 +632,11 @@ fn borrowed_parser_matches_the_old_one_on_the_sample_logs() {
         assert_same_as_oracle(&text).unwrap_or_else(|e| panic!("{}: {e}", case.display()));
         cases += 1;
     }
-    assert!(cases >= 10, "expected the status log cases in {:?}", data_dir());
+    assert!(
+        cases >= 10,
+        "expected the status log cases in {:?}",
+        data_dir()
+    );
 }
 
 /// Line endings and indentation the line splitter must treat exactly as `str::lines` does.

@@ -7,6 +7,13 @@ use clap::Args;
 
 /// Arguments of `autotest autoserv` (legacy autoserv's flags).
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0    the job completed on every machine
+  1    it did not complete on some machine, or could not start (the error says why)
+  2    bad usage
+  143  aborted by SIGTERM or SIGINT
+  A server control file's job exits with that job's own code.")]
 pub struct AutoservArgs {
     /// Machines, comma separated (`[user@]host[:port]`; `localhost` runs without SSH).
     #[arg(

@@ -15,9 +15,16 @@ pub struct ConmuxArgs {
     command: ConmuxCommand,
 }
 
+const SERVE_EXIT: &str = "\
+Exit status:
+  0  stopped by SIGTERM or SIGINT
+  1  could not start (the error says why)
+  2  bad usage";
+
 #[derive(Subcommand, Debug)]
 enum ConmuxCommand {
     /// Serve the console registry (LOOKUP/ADD/LIST), persisted in <store>.
+    #[command(after_help = SERVE_EXIT)]
     Registry {
         /// TCP port.
         #[arg(long, default_value_t = autotest_conmux::REGISTRY_PORT)]
@@ -29,11 +36,17 @@ enum ConmuxCommand {
         store: PathBuf,
     },
     /// Serve one console described by a .cf file.
+    #[command(after_help = "\
+Exit status:
+  0  stopped by SIGTERM or SIGINT
+  1  could not start, or the registry refused the console's name (the error says why)
+  2  bad usage")]
     Server {
         /// The console's config file.
         config: PathBuf,
     },
     /// Run a registry and one console server per <name>.cf in a directory, following changes.
+    #[command(after_help = SERVE_EXIT)]
     Start {
         /// Registry port.
         #[arg(long, default_value_t = autotest_conmux::REGISTRY_PORT)]
@@ -48,14 +61,32 @@ enum ConmuxCommand {
         config_dir: PathBuf,
     },
     /// Show the state of each console run by `autotest conmux start`.
+    #[command(after_help = "\
+Exit status:
+  0  the supervisor is running and so is every console
+  1  the supervisor is not running (stale status), a console failed, or the status file
+     could not be read
+  2  bad usage
+
+--json prints one object (autotest_conmux::supervisor::status::StatusReport):
+  {\"pid\", \"alive\", \"registry\", \"updated\", \"consoles\": [{\"name\", \"state\", \"address\",
+  \"channel\", \"clients\", \"writer\", \"detail\"}]}")]
     Status {
         /// The directory given to `conmux start`.
         config_dir: PathBuf,
+        /// Print the report as one JSON object on stdout (shape below).
+        #[arg(long)]
+        json: bool,
     },
 }
 
 /// Arguments of `autotest conmux-attach`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  the program's own exit code (1 when it was killed by a signal);
+  1  the console could not be reached (the error says why)
+  2  bad usage")]
 pub struct AttachArgs {
     /// The console: [<registry>/]<name> or host:port.
     console: String,
@@ -131,8 +162,18 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }),
-        ConmuxCommand::Status { config_dir } => {
+        ConmuxCommand::Status { config_dir, json } => {
             let report = supervisor::status::read(&config_dir)?;
+            let failed = report
+                .consoles
+                .iter()
+                .filter(|c| c.state != "running")
+                .count();
+            let code = if report.alive && failed == 0 { 0 } else { 1 };
+            if json {
+                crate::output::print_json(&report)?;
+                return Ok(code);
+            }
             let liveness = if report.alive {
                 "running"
             } else {
@@ -155,12 +196,7 @@ pub fn run(a: ConmuxArgs) -> anyhow::Result<i32> {
                     c.name, c.state, c.address, c.channel, c.clients, c.writer, c.detail
                 );
             }
-            let failed = report
-                .consoles
-                .iter()
-                .filter(|c| c.state != "running")
-                .count();
-            Ok(if report.alive && failed == 0 { 0 } else { 1 })
+            Ok(code)
         }
     }
 }

@@ -9,6 +9,16 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Arguments of `autotest console`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  the session ended, or the list or state was printed (an unreachable console's state is
+     `unavailable`)
+  1  the registry or the console could not be reached (the error says why)
+  2  bad usage
+
+--json (with --list or --status) prints JSON on stdout: --list a list of
+{\"name\", \"location\"} (autotest_conmux::client::RegistryEntry), --status one
+{\"console\", \"state\"} (autotest_conmux::client::ConsoleState).")]
 pub struct ConsoleArgs {
     /// List the registry's consoles (the argument, if given, is the registry).
     #[arg(short, long)]
@@ -22,6 +32,9 @@ pub struct ConsoleArgs {
     /// Watch only: never write to the console.
     #[arg(short, long)]
     watch: bool,
+    /// With --list or --status: print JSON on stdout (shapes below).
+    #[arg(long)]
+    json: bool,
     /// [<registry>/]<name> or host:port (with --list: a registry).
     target: Option<String>,
 }
@@ -62,7 +75,14 @@ pub fn run(a: ConsoleArgs) -> anyhow::Result<i32> {
     let rt = super::runtime()?;
     let result = rt.block_on(async {
         if a.list {
-            for (name, location) in client::list(a.target.as_deref()).await? {
+            let entries = client::list(a.target.as_deref()).await?;
+            if a.json {
+                let entries: Vec<client::RegistryEntry> =
+                    entries.into_iter().map(Into::into).collect();
+                crate::output::print_json(&entries)?;
+                return Ok(0);
+            }
+            for (name, location) in entries {
                 println!("{name} {location}");
             }
             return Ok(0);
@@ -76,9 +96,14 @@ pub fn run(a: ConsoleArgs) -> anyhow::Result<i32> {
         };
         if a.status {
             let req = Request::connect(&id, ConnectType::Client).with("hide", "1");
-            match Session::open_with(&target, req).await {
-                Ok(s) => println!("{}", s.state()),
-                Err(_) => println!("unavailable"),
+            let state = match Session::open_with(&target, req).await {
+                Ok(s) => s.state().to_owned(),
+                Err(_) => "unavailable".to_owned(),
+            };
+            if a.json {
+                crate::output::print_json(&client::ConsoleState { console: target, state })?;
+            } else {
+                println!("{state}");
             }
             return Ok(0);
         }

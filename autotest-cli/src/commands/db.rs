@@ -38,9 +38,33 @@ pub struct DbArgs {
 #[derive(Subcommand, Debug)]
 enum DbCommand {
     /// Create the lab database's tables, or bring them to this build's schema version.
-    Migrate(#[command(flatten)] DbLocation),
+    #[command(after_help = "\
+Exit status:
+  0  the database is at this build's schema version
+  1  it could not be opened or migrated (the error says why)
+  2  bad usage
+
+--json prints one object (autotest_core::store::Migrated): {\"from\", \"to\"}, the schema
+versions before and after (from is 0 for a new database).")]
+    Migrate {
+        #[command(flatten)]
+        location: DbLocation,
+        /// Print what was done as one JSON object on stdout (shape below).
+        #[arg(long)]
+        json: bool,
+    },
     /// Delete finished jobs older than an age, with their entries and parsed results, in
     /// batches (results trees are kept unless --results is given).
+    #[command(after_help = "\
+Exit status:
+  0  the jobs were deleted (or, with --dry-run, counted)
+  1  the database could not be opened or a batch failed (batches before it stay deleted)
+  2  bad usage, or an age that is not understood
+
+--json prints one object (autotest_core::store::PruneReport): cutoff (UTC epoch seconds),
+dry_run, the rows deleted per kind (jobs, entries, aborts, ineligible_hosts, dependency_labels,
+keyvals, results_locations, tko_jobs, tests, iterations), trees removed, batches, and trees_kept
+[{\"job_id\", \"path\", \"reason\"}] for results trees left in place.")]
     Prune(PruneArgs),
 }
 
@@ -162,9 +186,22 @@ fn prune(a: PruneArgs) -> anyhow::Result<i32> {
 
 /// Arguments of `autotest parse`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  every directory was stored (problems are warnings on stderr)
+  1  a directory could not be stored (the others were)
+  2  bad usage
+
+--json prints one object (autotest_core::store::ParseReport) for all the directories:
+  {\"jobs\": [{\"tag\", \"job_idx\", \"machine\", \"status\", \"tests\"}],
+   \"problems\": [{\"path\", \"line\", \"message\"}]}
+A directory that could not be stored is reported on stderr only.")]
 pub struct ParseArgs {
     #[command(flatten)]
     location: DbLocation,
+    /// Print what was stored as one JSON object on stdout (shape below).
+    #[arg(long)]
+    json: bool,
     /// Jobs' results directories (a multi-machine job's directory holds one per machine).
     #[arg(required = true, value_name = "RESULTS_DIR")]
     dirs: Vec<PathBuf>,
@@ -172,7 +209,7 @@ pub struct ParseArgs {
 
 pub fn db(a: DbArgs) -> anyhow::Result<i32> {
     match a.command {
-        DbCommand::Migrate(location) => {
+        DbCommand::Migrate { location, json } => {
             let url = location.resolve()?;
             let rt = super::runtime()?;
             let m = rt.block_on(async {
@@ -180,7 +217,9 @@ pub fn db(a: DbArgs) -> anyhow::Result<i32> {
                 store.close().await;
                 Ok::<_, store::StoreError>(m)
             })?;
-            if m.from == m.to {
+            if json {
+                crate::output::print_json(&m)?;
+            } else if m.from == m.to {
                 println!("{url}: schema version {} (up to date)", m.to);
             } else {
                 println!("{url}: schema version {} -> {}", m.from, m.to);
@@ -198,8 +237,13 @@ pub fn parse(a: ParseArgs) -> anyhow::Result<i32> {
     rt.block_on(async {
         let store = Store::open(&url).await?;
         let mut code = 0;
+        let mut all = store::ParseReport::default();
         for dir in &a.dirs {
             match store.parse_results(dir).await {
+                Ok(report) if a.json => {
+                    all.jobs.extend(report.jobs);
+                    all.problems.extend(report.problems);
+                }
                 Ok(report) => {
                     for p in &report.problems {
                         eprintln!("autotest parse: warning: {p}");
@@ -218,6 +262,9 @@ pub fn parse(a: ParseArgs) -> anyhow::Result<i32> {
             }
         }
         store.close().await;
+        if a.json {
+            crate::output::print_json(&all)?;
+        }
         Ok::<_, anyhow::Error>(code)
     })
     .context("autotest parse")

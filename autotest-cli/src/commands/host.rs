@@ -11,10 +11,13 @@ use super::db::DbLocation;
 use crate::output::{Table, print_json};
 
 /// The exit codes every host and label command documents in its --help.
-pub(crate) const EXIT_CODES: &str = "Exit codes: 0 done; 1 refused (an unknown host or label, a \
-host or label that exists, a lock held by someone else, a label in use, an unreachable \
-database): each refusal is reported on stderr with its fix, and the other names given are \
-still done; 2 a usage error (an unknown flag or value).";
+pub(crate) const EXIT_CODES: &str = "\
+Exit status:
+  0  done
+  1  refused: an unknown host or label, a host or label that exists, a lock held by someone
+     else, a label in use, an unreachable database; each refusal is on stderr with its fix,
+     and the other names given are still done
+  2  bad usage (an unknown flag or value)";
 
 /// Arguments of `autotest host`.
 #[derive(Args, Debug)]

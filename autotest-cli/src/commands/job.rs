@@ -14,7 +14,12 @@ use clap::{Args, Subcommand};
 use super::db::DbLocation;
 use crate::output::{Table, print_json};
 
-const EXIT_CODES: &str = "Exit status: 0 done; 1 refused or failed (the message names the input and the fix); 2 a malformed command line.";
+const EXIT_CODES: &str = "\
+Exit status:
+  0  done
+  1  refused or failed (the message names the input and the fix; with several ids, the
+     others were still done)
+  2  bad usage";
 
 /// Arguments of `autotest job`.
 #[derive(Args, Debug)]

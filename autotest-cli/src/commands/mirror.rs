@@ -19,6 +19,17 @@ use clap::Args;
 
 /// Arguments of `autotest mirror`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  every new release was queued (and mailed)
+  1  a run failed, or a line, queue, control file, the sync or the mail had a problem (each
+     printed; the other queues still got their jobs)
+  2  bad usage
+
+--json prints one object per run on stdout (autotest_core::mirror::MirrorReport):
+  {\"baseline\", \"recovered\", \"new_releases\", \"deferred\", \"queued\" (the queue files
+  written), \"problems\": [{\"file\", \"line\", \"message\"}], \"sync_error\", \"mail_error\",
+  \"mailed\"}; a run that failed as a whole prints nothing there (its error is on stderr).")]
 pub struct MirrorArgs {
     /// Clients file: lines '<queue> <control file>...' (default ~/.autotest_mirror_clients).
     #[arg(short = 'c', long = "clients")]
@@ -54,6 +65,9 @@ pub struct MirrorArgs {
     /// mail_from, rsync_filters, release_patterns.
     #[arg(long, env = "AUTOTEST_CONFIG_DIR")]
     config_dir: Option<PathBuf>,
+    /// Print what each run did as one JSON object on stdout (shape below) instead of lines.
+    #[arg(long)]
+    json: bool,
     /// Where the release files are mirrored.
     mirrordir: PathBuf,
     /// The directory holding one directory per queue.
@@ -92,8 +106,8 @@ fn options(a: &MirrorArgs) -> anyhow::Result<MirrorOptions> {
     Ok(opts)
 }
 
-/// Prints what a run did; returns true when it was clean.
-fn print_report(outcome: Result<MirrorReport, MirrorError>) -> bool {
+/// Prints what a run did (as JSON with `json`); returns true when it was clean.
+fn print_report(outcome: Result<MirrorReport, MirrorError>, json: bool) -> bool {
     let report = match outcome {
         Ok(report) => report,
         Err(e) => {
@@ -101,6 +115,13 @@ fn print_report(outcome: Result<MirrorReport, MirrorError>) -> bool {
             return false;
         }
     };
+    if json {
+        if let Err(e) = crate::output::print_json(&report) {
+            eprintln!("autotest mirror: {}", super::report(&e));
+            return false;
+        }
+        return report.is_clean();
+    }
     if let Some(n) = report.baseline {
         println!("first run: {n} release(s) already in the mirror directory recorded as handled");
     }
@@ -140,9 +161,10 @@ pub fn run(a: MirrorArgs) -> anyhow::Result<i32> {
     super::init_logging();
     let opts = options(&a)?;
     let Some(interval) = a.interval else {
-        let clean = print_report(run_mirror_once(&opts, &AtomicBool::new(false)));
+        let clean = print_report(run_mirror_once(&opts, &AtomicBool::new(false)), a.json);
         return Ok(if clean { 0 } else { 1 });
     };
+    let json = a.json;
     let stop = Arc::new(AtomicBool::new(false));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -157,7 +179,7 @@ pub fn run(a: MirrorArgs) -> anyhow::Result<i32> {
         });
         let worker = tokio::task::spawn_blocking(move || {
             run_mirror_every(&opts, Duration::from_secs(interval), &stop, |outcome| {
-                print_report(outcome);
+                print_report(outcome, json);
             });
         });
         worker.await?;

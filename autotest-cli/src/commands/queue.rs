@@ -16,8 +16,15 @@ use autotest_core::queue::{
 };
 use clap::Args;
 
+const QUEUE_EXIT: &str = "\
+Exit status:
+  0  stopped by SIGTERM or SIGINT (a running autoserv is left running)
+  1  could not start or watch the queues (the error says why)
+  2  bad usage";
+
 /// Arguments of `autotest monitor-queue`.
 #[derive(Args, Debug)]
+#[command(after_help = QUEUE_EXIT)]
 pub struct MonitorQueueArgs {
     /// The queue's spool directory; its name is the machine unless it holds a .machines file.
     spool_directory: PathBuf,
@@ -29,6 +36,7 @@ pub struct MonitorQueueArgs {
 
 /// Arguments of `autotest start-all-queues`.
 #[derive(Args, Debug)]
+#[command(after_help = QUEUE_EXIT)]
 pub struct StartAllQueuesArgs {
     /// Top-level directory: one monitor per directory in <top>/queue, results to <top>/results.
     top_level_dir: PathBuf,

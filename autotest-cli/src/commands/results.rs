@@ -9,9 +9,11 @@ use crate::output::{Table, print_json};
 
 /// Arguments of `autotest results`.
 #[derive(Args, Debug)]
-#[command(
-    after_help = "Exit status: 0 done (also when nothing matches); 1 failed (the message names the database and the fix); 2 a malformed command line."
-)]
+#[command(after_help = "\
+Exit status:
+  0  printed (also when nothing matches)
+  1  failed (the message names the database and the fix)
+  2  bad usage")]
 pub struct ResultsArgs {
     #[command(flatten)]
     location: DbLocation,

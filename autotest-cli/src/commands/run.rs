@@ -8,6 +8,16 @@ use clap::Args;
 
 /// Arguments of `autotest run`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0      every test passed
+  1      a test did not pass, or the job could not start (the error says why)
+  2      the control file was refused (nothing ran), or bad usage
+  3      the autotest Python package is not importable: run ./dev.sh setup
+  5      the job rebooted the machine: resume it with --continue
+  128+N  the runner was killed by signal N
+
+-v also shows tests' output on the terminal as well as in their debug/ files.")]
 pub struct RunArgs {
     /// The client control file.
     control: PathBuf,
@@ -26,9 +36,6 @@ pub struct RunArgs {
     /// Resume the job whose state file in the results directory has steps left.
     #[arg(long = "continue")]
     cont: bool,
-    /// Show tests' output on the terminal as well as in their debug/ files.
-    #[arg(long)]
-    verbose: bool,
 }
 
 /// Runs the `autotest.client.runner` module under the Python the package is installed in.
@@ -75,7 +82,8 @@ pub fn run(a: RunArgs) -> anyhow::Result<i32> {
     if a.cont {
         cmd.arg("--continue");
     }
-    if a.verbose {
+    // The global -v (`autotest run --verbose` as before) shows tests' output.
+    if super::verbosity().verbose > 0 {
         cmd.arg("--verbose");
     }
     cmd.arg("--").arg(&a.control);

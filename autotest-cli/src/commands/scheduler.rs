@@ -19,11 +19,12 @@ use super::db::DbLocation;
 
 /// Arguments of `autotest scheduler`.
 #[derive(Args, Debug)]
-#[command(
-    after_help = "Exit codes: 0 stopped by SIGTERM or SIGINT (running jobs keep running \
-and are re-attached at the next start); 1 could not start (database, results directory, or \
-another scheduler holds the database)."
-)]
+#[command(after_help = "\
+Exit status:
+  0  stopped by SIGTERM or SIGINT (running jobs keep running and are re-attached at the next
+     start)
+  1  could not start (database, results directory, or another scheduler holds the database)
+  2  bad usage")]
 pub struct SchedulerArgs {
     #[command(flatten)]
     location: DbLocation,

@@ -8,9 +8,22 @@ use clap::Args;
 
 /// Arguments of `autotest status`.
 #[derive(Args, Debug)]
+#[command(after_help = "\
+Exit status:
+  0  every test passed
+  1  a test did not pass, or the log could not be read (the error says why)
+  2  bad usage
+
+--json prints one object (autotest_core::status::JobSummary):
+  {\"tests\": [{\"name\", \"subdir\", \"status\", \"reason\", \"started\", \"finished\", \"kernel\",
+  \"line\"}], \"status\", \"kernel\", \"problems\": [{\"line\", \"text\", \"reason\"}], \"open_groups\"}
+  (times are epoch seconds or null; status is a status code such as GOOD or FAIL)")]
 pub struct StatusArgs {
     /// A status log (`status` or `status.log`), or a results directory holding one.
     path: PathBuf,
+    /// Print the summary as one JSON object on stdout (shape below) instead of lines.
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
@@ -24,7 +37,13 @@ pub fn run(a: StatusArgs) -> anyhow::Result<i32> {
         );
         path = log;
     }
-    let failed = print_summary(&path)?;
+    let failed = if a.json {
+        let summary = summarize_file(&path)?;
+        crate::output::print_json(&summary)?;
+        summary.failed()
+    } else {
+        print_summary(&path)?
+    };
     Ok(if failed > 0 { 1 } else { 0 })
 }
 

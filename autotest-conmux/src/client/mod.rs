@@ -189,6 +189,30 @@ pub async fn lookup(registry: Option<&str>, name: &str) -> Result<String, Client
     Ok(reply.get("result").unwrap_or_default().to_owned())
 }
 
+/// One registry entry (`autotest console --list --json` prints a list of them).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RegistryEntry {
+    /// The console's name.
+    pub name: String,
+    /// Where its server listens (`host:port`).
+    pub location: String,
+}
+
+impl From<(String, String)> for RegistryEntry {
+    fn from((name, location): (String, String)) -> Self {
+        RegistryEntry { name, location }
+    }
+}
+
+/// A console's state as `autotest console --status --json` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ConsoleState {
+    /// The console asked about, as given.
+    pub console: String,
+    /// `connected`, `transition`, `disconnected`, or `unavailable` when it cannot be reached.
+    pub state: String,
+}
+
 /// Every registry entry as (name, location), in the registry's (name) order.
 pub async fn list(registry: Option<&str>) -> Result<Vec<(String, String)>, ClientError> {
     let to = registry_address(registry);

@@ -15,7 +15,7 @@ use super::SupervisorError;
 pub const STATUS_FILE: &str = "conmux.status";
 
 /// One console's line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ConsoleLine {
     /// The console (the `.cf` file's stem).
     pub name: String,
@@ -33,8 +33,8 @@ pub struct ConsoleLine {
     pub detail: String,
 }
 
-/// What [`read`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`read`] found (the shape of `autotest conmux status --json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StatusReport {
     /// The supervisor's pid.
     pub pid: u32,

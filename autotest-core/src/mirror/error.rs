@@ -110,7 +110,7 @@ impl MirrorError {
 
 /// Something a run could not do for one queue, one control file or one line, reported while
 /// the other queues still get their jobs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MirrorProblem {
     /// The file at fault (the clients file, the config mapping, a control file, a queue file).
     pub file: PathBuf,

@@ -123,8 +123,8 @@ impl MirrorOptions {
     }
 }
 
-/// What one run did.
-#[derive(Debug, Default)]
+/// What one run did (the shape of `autotest mirror --json`; errors as their messages).
+#[derive(Debug, Default, serde::Serialize)]
 pub struct MirrorReport {
     /// On the first run (no state file yet): how many releases already in the mirror directory
     /// were recorded as handled without queueing.
@@ -141,8 +141,10 @@ pub struct MirrorReport {
     /// Lines, queues and control files that could not be used (the others were).
     pub problems: Vec<MirrorProblem>,
     /// rsync's failure, when it failed; releases that arrived completely were still queued.
+    #[serde(serialize_with = "crate::serde_display::opt_text")]
     pub sync_error: Option<MirrorError>,
     /// The mail's failure, when it could not be sent.
+    #[serde(serialize_with = "crate::serde_display::opt_text")]
     pub mail_error: Option<MirrorError>,
     /// True when the release mail was sent.
     pub mailed: bool,

@@ -51,18 +51,22 @@ pub fn sync_releases(
     let mut cmd = Command::new("rsync");
     // -t keeps times so the next run skips what it has; no --delete: releases are kept.
     cmd.args(["-rt", "--prune-empty-dirs", "--timeout=300"]);
+    // One `<size> <name>` line per file transferred: the progress reported as it goes.
+    cmd.arg("--out-format=%l %n");
     for rule in filters {
         cmd.arg(format!("--filter={rule}"));
     }
     cmd.arg(with_slash(source))
         .arg(with_slash(&mirror_dir.to_string_lossy()));
     cmd.stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => MirrorError::RsyncMissing,
         _ => MirrorError::io("start rsync for", Path::new(source), e),
     })?;
+    let stdout = child.stdout.take().expect("piped");
+    let progress = std::thread::spawn(move || report_progress(stdout));
     let mut stderr = child.stderr.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut text = String::new();
@@ -85,6 +89,7 @@ pub fn sync_releases(
         std::thread::sleep(Duration::from_millis(50));
     };
     let output = reader.join().unwrap_or_default();
+    let _ = progress.join();
     if status.success() {
         return Ok(());
     }
@@ -109,4 +114,24 @@ fn with_slash(s: &str) -> String {
     } else {
         format!("{s}/")
     }
+}
+
+/// Reports each file rsync names on `out` (`--out-format=%l %n`) as a progress event with the
+/// files and bytes so far; directories are not counted.
+fn report_progress(out: impl std::io::Read) {
+    use std::io::BufRead;
+    let (mut files, mut bytes) = (0u64, 0u64);
+    for line in std::io::BufReader::new(out).lines() {
+        let Ok(line) = line else { break };
+        let Some((size, name)) = line.split_once(' ') else {
+            continue;
+        };
+        if name.ends_with('/') {
+            continue;
+        }
+        files += 1;
+        bytes += size.parse::<u64>().unwrap_or(0);
+        tracing::info!(target: crate::progress::PROGRESS_TARGET, task = "mirror sync", files, bytes, "{name}");
+    }
+    tracing::info!(target: crate::progress::PROGRESS_TARGET, task = "mirror sync", files, bytes, finished = true, "done");
 }

@@ -12,6 +12,6 @@ pub use parse::{
     StatusLog, StatusLogError, StatusLogRef, StatusNode, StatusTree, file_kind,
 };
 pub use summary::{
-    JobSummary, MAX_LINE_BYTES, Summarizer, TestResult, summarize, summarize_file, summarize_reader,
-    summarize_ref,
+    JobSummary, MAX_LINE_BYTES, Summarizer, TestResult, summarize, summarize_file,
+    summarize_reader, summarize_ref,
 };

@@ -253,13 +253,14 @@ pub enum ProblemReason {
 }
 
 /// A line of a status log that was skipped (or, from [`StatusLog::tree`], a nesting problem).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ParseProblem {
     /// The 1-based line number.
     pub line: usize,
     /// The text of the line (for nesting problems: the entry rendered again).
     pub text: String,
-    /// What is wrong with it.
+    /// What is wrong with it (in JSON: the message).
+    #[serde(serialize_with = "crate::serde_display::text")]
     pub reason: ProblemReason,
 }
 

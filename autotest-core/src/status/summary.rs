@@ -9,8 +9,8 @@ use super::parse::{
     StatusGroup, StatusLog, StatusLogError, StatusLogRef, StatusNode, classify, open_regular,
 };
 
-/// The result of one test, as read from a status log.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The result of one test, as read from a status log (`autotest status --json`'s `tests`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct TestResult {
     /// The test's name: the operation of its `START` (its subdir when there is no operation).
     pub name: String,
@@ -36,8 +36,8 @@ pub struct TestResult {
     pub line: usize,
 }
 
-/// What a status log says about the job that wrote it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a status log says about the job that wrote it (the shape of `autotest status --json`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct JobSummary {
     /// The tests, in the order they started (a test nested in another follows it).
     pub tests: Vec<TestResult>,

@@ -104,8 +104,8 @@ pub struct Store {
     url: DbUrl,
 }
 
-/// What [`Store::migrate`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`Store::migrate`] did (the shape of `autotest db migrate --json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Migrated {
     /// The version before (0: a new database).
     pub from: i64,

@@ -22,7 +22,7 @@ use crate::status::{StatusLog, summarize};
 pub const PARSE_LOCK_FILE: &str = ".parse.lock";
 
 /// Something in a results directory that could not be used (the rest was stored).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ParseProblem {
     /// The file.
     pub path: PathBuf,
@@ -42,7 +42,7 @@ impl fmt::Display for ParseProblem {
 }
 
 /// One job stored by a parse.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ParsedJobReport {
     /// Its tag (results directory).
     pub tag: String,
@@ -56,8 +56,8 @@ pub struct ParsedJobReport {
     pub tests: usize,
 }
 
-/// What a parse stored, and what it could not use.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What a parse stored, and what it could not use (the shape of `autotest parse --json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ParseReport {
     /// The jobs stored.
     pub jobs: Vec<ParsedJobReport>,
