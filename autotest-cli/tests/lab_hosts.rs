@@ -514,7 +514,7 @@ fn every_command_documents_its_exit_codes() {
     ] {
         let out = lab.ok(&[cmd[0], cmd[1], "--help"]);
         assert!(
-            out.contains("Exit codes: 0 done; 1 refused"),
+            out.contains("Exit status:\n  0  done\n  1  refused"),
             "{cmd:?}:\n{out}"
         );
         assert!(out.contains("--db <URL>"), "{cmd:?}:\n{out}");
