@@ -165,6 +165,11 @@ def test_hosts_and_labels(lab):
     assert [h.hostname for h in lab.hosts()] == ["m1"]
     with pytest.raises(NotFoundError, match='no host "m2"'):
         lab.host("m2")
+    # A label still carried is refused, naming the hosts and the fix; nothing changes.
+    with pytest.raises(RefusedError, match=r"label gpu is in use: 1 host\(s\) carry it \(m1\)"):
+        lab.delete_label("gpu")
+    assert lab.host("m1").labels == ("gpu", "x86_64")
+    lab.remove_label("gpu", "m1")
     lab.delete_label("gpu")
     assert lab.host("m1").labels == ("x86_64",)
     assert [l.name for l in lab.labels()] == ["x86_64"]

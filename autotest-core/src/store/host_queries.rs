@@ -156,8 +156,7 @@ impl Store {
 
         let what = || StoreError::query(format!("adding host {hostname}"));
         let mut tx = self
-            .pool()
-            .begin()
+            .begin_write()
             .await
             .map_err(StoreError::query("starting a transaction"))?;
         let old = sqlx::query("SELECT id, invalid FROM hosts WHERE hostname = $1")

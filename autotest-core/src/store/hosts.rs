@@ -326,8 +326,7 @@ impl Store {
     pub async fn delete_host(&self, hostname: &str) -> Result<(), StoreError> {
         let host = self.host_named(hostname).await?;
         let mut tx = self
-            .pool()
-            .begin()
+            .begin_write()
             .await
             .map_err(StoreError::query("starting a transaction"))?;
         let what = || StoreError::query(format!("deleting host {hostname}"));
@@ -445,8 +444,7 @@ impl Store {
         let label = self.label_named(name).await?;
         self.check_label_unused(&label).await?;
         let mut tx = self
-            .pool()
-            .begin()
+            .begin_write()
             .await
             .map_err(StoreError::query("starting a transaction"))?;
         let what = || StoreError::query(format!("deleting label {name}"));

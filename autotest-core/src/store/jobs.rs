@@ -355,7 +355,7 @@ impl Store {
         let checked = self.check_new_job(new).await?;
         let (host_ids, meta_ids, dep_ids) = (checked.host_ids, checked.meta_ids, checked.dep_ids);
         let what = || StoreError::query(format!("creating job {:?}", new.name));
-        let mut tx = self.pool().begin().await.map_err(what())?;
+        let mut tx = self.begin_write().await.map_err(what())?;
         let id: i64 = sqlx::query(
             "INSERT INTO jobs (owner, name, priority, control_file, control_type, synch_count, timeout_hrs, max_runtime_hrs, run_verify, reboot_before, reboot_after, email_list, created_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
@@ -593,7 +593,7 @@ impl Store {
     pub async fn abort_job(&self, job_id: i64, by: &str, at: i64) -> Result<u64, StoreError> {
         self.job(job_id).await?;
         let what = || StoreError::query(format!("aborting job {job_id}"));
-        let mut tx = self.pool().begin().await.map_err(what())?;
+        let mut tx = self.begin_write().await.map_err(what())?;
         sqlx::query(
             "INSERT INTO aborted_host_queue_entries (queue_entry_id, aborted_by, aborted_on) \
              SELECT id, $1, $2 FROM host_queue_entries WHERE job_id = $3 AND complete = 0 AND aborted = 0",

@@ -212,6 +212,18 @@ impl Store {
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
     }
+
+    /// A transaction that writes. SQLite's takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred one that reads first fails "database is locked" at its first write, without
+    /// waiting out the busy timeout, whenever another process is writing.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.url().backend() {
+            Backend::Sqlite => self.pool().begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool().begin().await,
+        }
+    }
 }
 
 /// Now, in UTC epoch seconds.

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use sqlx::{Any, Row, Transaction};
 
-use super::connect::Backend;
 use super::error::StoreError;
 use super::{Store, now};
 
@@ -252,17 +251,6 @@ fn confined(root: &Path, recorded: &str) -> Result<PathBuf, String> {
 }
 
 impl Store {
-    /// A transaction that may write. SQLite's is taken with the write lock at once, so that
-    /// its first read cannot make it fail later when it upgrades to a writer.
-    async fn begin_write(&self, dry_run: bool) -> Result<Transaction<'static, Any>, StoreError> {
-        let what = StoreError::query("starting a prune transaction");
-        match (dry_run, self.url().backend()) {
-            (false, Backend::Sqlite) => self.pool().begin_with("BEGIN IMMEDIATE").await,
-            _ => self.pool().begin().await,
-        }
-        .map_err(what)
-    }
-
     /// Removes finished jobs older than `opts.cutoff`: a job goes when every entry is complete
     /// and none finished at or after the cutoff, and it was created before it (a job without
     /// entries goes by its creation time alone). Parsed jobs with no frontend job go when their
@@ -285,7 +273,12 @@ impl Store {
 
         let mut last = 0i64;
         loop {
-            let mut tx = self.begin_write(opts.dry_run).await?;
+            let mut tx = if opts.dry_run {
+                self.pool().begin().await
+            } else {
+                self.begin_write().await
+            }
+            .map_err(StoreError::query("starting a prune transaction"))?;
             let jobs = ids_of(
                 &mut tx,
                 "SELECT j.id FROM jobs j WHERE j.id > $1 AND j.created_on < $2 AND NOT EXISTS \
@@ -339,7 +332,12 @@ impl Store {
 
         let mut last = 0i64;
         loop {
-            let mut tx = self.begin_write(opts.dry_run).await?;
+            let mut tx = if opts.dry_run {
+                self.pool().begin().await
+            } else {
+                self.begin_write().await
+            }
+            .map_err(StoreError::query("starting a prune transaction"))?;
             let tko = ids_of(
                 &mut tx,
                 "SELECT t.job_idx FROM tko_jobs t WHERE t.job_idx > $1 \

@@ -225,7 +225,7 @@ impl Store {
     /// unlocked and idle, nothing is written and [`StartOutcome::Stale`] is returned.
     pub async fn start_entries(&self, start: &Start, at: i64) -> Result<StartOutcome, StoreError> {
         let what = || StoreError::query(format!("starting entries of job {}", start.job_id));
-        let mut tx = self.pool().begin().await.map_err(what())?;
+        let mut tx = self.begin_write().await.map_err(what())?;
         let group = start.entries.len() > 1;
         let execution_subdir = if group {
             let rows = sqlx::query(
@@ -340,7 +340,7 @@ impl Store {
                 "setting the entries of job {job_id} ({execution_subdir}) to {status}"
             ))
         };
-        let mut tx = self.pool().begin().await.map_err(what())?;
+        let mut tx = self.begin_write().await.map_err(what())?;
         if status.is_complete() {
             sqlx::query(
                 "UPDATE hosts SET status = 'Ready', dirty = 1 WHERE id IN \

@@ -233,7 +233,7 @@ impl Store {
     /// Returns the job's row id.
     pub async fn store_parsed_job(&self, job: &ParsedJob) -> Result<i64, StoreError> {
         let what = q(format!("storing the results of {}", job.tag));
-        let mut tx = self.pool().begin().await.map_err(&what)?;
+        let mut tx = self.begin_write().await.map_err(&what)?;
         let machine = machine_idx(&mut tx, &job.machine, &what).await?;
         let old: Option<i64> = sqlx::query("SELECT job_idx FROM tko_jobs WHERE tag = $1")
             .bind(job.tag.as_str())
