@@ -12,6 +12,7 @@ have are accepted by ``add`` and refused the same way when a test starts.
 """
 
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -108,6 +109,7 @@ class perf(object):
                 "profiler %s: mode=%r is neither 'record' nor 'stat'" % (self.name(), mode))
         self.mode = mode
         self._proc = None
+        self._ctl = None
         self._log = None
 
     def name(self):
@@ -152,14 +154,40 @@ class perf(object):
             if self.trace:
                 argv.append("--raw-samples")
         self._log = open(base + ".log", "w")
-        self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log,
-                                      stderr=subprocess.STDOUT)
+        # perf starts with its events off and turns them on when told, answering "ack": so
+        # when start() returns perf is counting, and a short test is not over before perf
+        # has opened its events (a loaded machine made that common).
+        ctl_r, ctl_w = os.pipe()
+        ack_r, ack_w = os.pipe()
+        argv[2:2] = ["--delay=-1", "--control=fd:%d,%d" % (ctl_r, ack_w)]
+        try:
+            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log,
+                                          stderr=subprocess.STDOUT, pass_fds=(ctl_r, ack_w))
+        finally:
+            os.close(ctl_r)
+            os.close(ack_w)
+        self._ctl = ctl_w
+        try:
+            os.write(ctl_w, b"enable\n")
+            ready, _, _ = select.select([ack_r], [], [], 60)
+            answer = os.read(ack_r, 64) if ready else b""
+        except OSError:
+            answer = b""
+        finally:
+            os.close(ack_r)
+        if not answer.startswith(b"ack"):
+            self._log.write("perf did not confirm that it is counting (%s); the test runs "
+                            "anyway\n" % ("it exited" if self._proc.poll() is not None
+                                           else "no answer in 60 s"))
+            self._log.flush()
 
     def stop(self, test):
         if self._proc is None:
             return
         _stop_process(self._proc, signal.SIGINT)
         self._proc = None
+        os.close(self._ctl)
+        self._ctl = None
         base = os.path.join(test.profdir, self.name())
         if self.mode == "record" and os.path.exists(base + ".data"):
             with open(base + ".report", "w") as out:
