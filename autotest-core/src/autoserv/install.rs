@@ -67,7 +67,8 @@ pub(crate) async fn choose_autodir(
 }
 
 /// Installs the package as `<autodir>/autotest` unless the marker says this build is there.
-/// Returns true when it copied.
+/// Returns true when this call installed it (false: it was there, or another client put it
+/// there meanwhile).
 pub(crate) async fn install_client(
     t: &dyn Transport,
     package: &Path,
@@ -90,29 +91,53 @@ pub(crate) async fn install_client(
     if r.stdout_text().trim() == build {
         return Ok(false);
     }
-    let dest = format!("{autodir}/autotest");
-    let r = t
-        .exec(&CommandSpec::new(["rm", "-rf", dest.as_str()]), None)
-        .await?;
+    // Copied aside, then swapped in under a lock on the machine: two clients of one job that
+    // run at once on a machine (parallel_flag) each find no marker and install, and neither
+    // may remove the tree the other is copying or already runs from.
+    let staging = format!(
+        ".autotest-install.{}.{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0)
+    );
+    t.put_tree(package, &format!("{autodir}/{staging}")).await?;
+    let swap = CommandSpec::new([
+        "sh",
+        "-c",
+        SWAP_IN,
+        "sh",
+        autodir,
+        staging.as_str(),
+        build,
+        BUILD_MARKER,
+    ]);
+    let r = t.exec(&swap, None).await?;
     if !r.outcome.success() {
         return Err(TransportError::Remote {
             machine: t.machine().to_owned(),
-            what: format!("remove the old client in {dest}"),
+            what: format!("install the client as {autodir}/autotest"),
             stderr: r.stderr_text(),
             outcome: r.outcome,
         });
     }
-    t.put_tree(package, &dest).await?;
-    let write = CommandSpec::new(["sh", "-c", "cat > \"$1\"", "sh", marker.as_str()])
-        .stdin(build.as_bytes().to_vec());
-    let r = t.exec(&write, None).await?;
-    if !r.outcome.success() {
-        return Err(TransportError::Remote {
-            machine: t.machine().to_owned(),
-            what: format!("write {marker}"),
-            stderr: r.stderr_text(),
-            outcome: r.outcome,
-        });
-    }
-    Ok(true)
+    Ok(r.stdout_text().trim() == "installed")
 }
+
+/// `sh -c SWAP_IN sh <autodir> <staging> <build> <marker>`: under `flock` on
+/// `<autodir>/.install.lock` (when the machine has flock), keeps the installed tree if the
+/// marker already names this build (another client installed it meanwhile) and drops the
+/// staging copy, else moves the staging copy in as `autotest` and writes the marker last.
+const SWAP_IN: &str = r#"set -e
+cd "$1"
+if command -v flock >/dev/null 2>&1; then exec 9>.install.lock; flock 9; fi
+if [ "$(cat "$4" 2>/dev/null)" = "$3" ]; then rm -rf "$2"; echo kept; exit 0; fi
+rm -f "$4"
+rm -rf autotest.old
+if [ -e autotest ]; then mv autotest autotest.old; fi
+mv "$2" autotest
+printf '%s' "$3" > "$4"
+rm -rf autotest.old
+echo installed
+"#;
