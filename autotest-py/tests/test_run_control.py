@@ -274,14 +274,22 @@ def test_resume_without_continue_flag_and_nested_steps(job_dir, run):
 def test_parallel_runs_tasks_concurrently_and_merges_logs(job_dir, run):
     write_test(job_dir, "passing", PASSING)
     r = run("""
-        import time
-        def one():
-            job.run_test('passing', seconds=1, tag='one')
-        def two():
-            job.run_test('passing', seconds=1, tag='two')
-        t0 = time.time()
-        job.parallel([one], [two])
-        job.record('INFO', None, 'parallel', 'concurrent' if time.time() - t0 < 1.9 else 'serial')
+        import os, time
+        meet = os.path.join(job.resultdir, 'meet')
+        os.mkdir(meet)
+        def task(me, other):
+            # A rendezvous, not a clock: each waits for the other to have started, which
+            # only happens when both run at once (serially, the first gives up after 60 s).
+            open(os.path.join(meet, me), 'w').close()
+            deadline = time.time() + 60
+            while not os.path.exists(os.path.join(meet, other)) and time.time() < deadline:
+                time.sleep(0.01)
+            if os.path.exists(os.path.join(meet, other)):
+                open(os.path.join(meet, me + '.met'), 'w').close()
+            job.run_test('passing', tag=me)
+        job.parallel([task, 'one', 'two'], [task, 'two', 'one'])
+        both = all(os.path.exists(os.path.join(meet, n + '.met')) for n in ('one', 'two'))
+        job.record('INFO', None, 'parallel', 'concurrent' if both else 'serial')
         job.run_test('passing', tag='after')
     """)
     assert r.code == 0, r.stderr
