@@ -251,6 +251,16 @@ fn confined(root: &Path, recorded: &str) -> Result<PathBuf, String> {
 }
 
 impl Store {
+    /// One batch's transaction: a dry run only reads, so it does not take SQLite's write lock.
+    async fn begin_batch(&self, dry_run: bool) -> Result<Transaction<'static, Any>, StoreError> {
+        if dry_run {
+            self.pool().begin().await
+        } else {
+            self.begin_write().await
+        }
+        .map_err(StoreError::query("starting a prune transaction"))
+    }
+
     /// Removes finished jobs older than `opts.cutoff`: a job goes when every entry is complete
     /// and none finished at or after the cutoff, and it was created before it (a job without
     /// entries goes by its creation time alone). Parsed jobs with no frontend job go when their
@@ -273,12 +283,7 @@ impl Store {
 
         let mut last = 0i64;
         loop {
-            let mut tx = if opts.dry_run {
-                self.pool().begin().await
-            } else {
-                self.begin_write().await
-            }
-            .map_err(StoreError::query("starting a prune transaction"))?;
+            let mut tx = self.begin_batch(opts.dry_run).await?;
             let jobs = ids_of(
                 &mut tx,
                 "SELECT j.id FROM jobs j WHERE j.id > $1 AND j.created_on < $2 AND NOT EXISTS \
@@ -332,12 +337,7 @@ impl Store {
 
         let mut last = 0i64;
         loop {
-            let mut tx = if opts.dry_run {
-                self.pool().begin().await
-            } else {
-                self.begin_write().await
-            }
-            .map_err(StoreError::query("starting a prune transaction"))?;
+            let mut tx = self.begin_batch(opts.dry_run).await?;
             let tko = ids_of(
                 &mut tx,
                 "SELECT t.job_idx FROM tko_jobs t WHERE t.job_idx > $1 \
