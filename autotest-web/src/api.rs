@@ -48,13 +48,15 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Peer {
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        _: &S,
+        state: &S,
     ) -> Result<Peer, Self::Rejection> {
+        // ConnectInfo's own extractor (it also takes the tests' MockConnectInfo); none means a
+        // server started without addresses: treated as not loopback.
         Ok(Peer(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| *a),
+            ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+                .await
+                .ok()
+                .map(|ConnectInfo(a)| a),
         ))
     }
 }

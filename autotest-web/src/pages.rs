@@ -160,7 +160,7 @@ pub(crate) async fn job(State(s): State<Shared>, Path(id): Path<i64>) -> Result<
         } else {
             format!(
                 "<a href=\"/results/{}/{}/\">{}</a>",
-                esc(&t.job_tag),
+                esc(&dir),
                 esc(&t.test.subdir),
                 esc(&t.test.test)
             )
