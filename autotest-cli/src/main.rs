@@ -68,6 +68,9 @@ enum Command {
     Host(commands::host::HostArgs),
     /// The lab's labels: create, list, delete, and add to or remove from hosts.
     Label(commands::label::LabelArgs),
+    /// The lab on the web: results files (retrieve_logs), pages, REST API, /metrics; and
+    /// `autotest web token create <user>`.
+    Web(commands::web::WebArgs),
     /// Write a shell completion script on stdout: `autotest completions bash > ~/.local/share/bash-completion/completions/autotest`.
     Completions(commands::docs::CompletionsArgs),
     /// Write the manual pages: autotest.1 on stdout, or one page per command with --dir.
@@ -107,6 +110,7 @@ fn main() {
         Command::Scheduler(args) => commands::scheduler::run(args),
         Command::Host(args) => commands::host::run(args),
         Command::Label(args) => commands::label::run(args),
+        Command::Web(args) => commands::web::run(args),
         Command::Completions(args) => commands::docs::completions(args, Cli::command()),
         Command::Man(args) => commands::docs::man(args, Cli::command()),
     };

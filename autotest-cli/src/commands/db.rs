@@ -101,7 +101,7 @@ fn age(text: &str) -> Result<i64, String> {
 }
 
 impl DbLocation {
-    fn config(&self) -> anyhow::Result<Option<GlobalConfig>> {
+    pub(crate) fn config(&self) -> anyhow::Result<Option<GlobalConfig>> {
         Ok(match &self.config_dir {
             Some(dir) => Some(GlobalConfig::load(
                 dir.join("global_config.ini"),

@@ -12,6 +12,7 @@ pub mod results;
 pub mod run;
 pub mod scheduler;
 pub mod status;
+pub mod web;
 
 /// The root's `--help` footer: the conventions every command shares.
 pub(crate) const GLOBAL_AFTER_HELP: &str = "\

@@ -285,7 +285,7 @@ pub struct SpecialTask {
 }
 
 /// Where a job's results are.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ResultsLocation {
     /// The machine holding them (`localhost`, a drone, the results host).
     pub host: String,

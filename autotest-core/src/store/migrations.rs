@@ -21,6 +21,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "list and prune indexes",
         include_str!("sql/0002_indexes.sql"),
     ),
+    // 3 is the PostgreSQL notify migration of the scheduler (another branch).
+    (4, "api tokens", include_str!("sql/0004_api_tokens.sql")),
 ];
 
 /// The schema version this build writes and reads.

@@ -65,6 +65,7 @@ mod queries;
 mod scheduling;
 mod submit;
 mod tko;
+mod web;
 
 use sqlx::AnyPool;
 
@@ -92,6 +93,7 @@ pub use scheduling::StartOutcome;
 pub use submit::{
     CHECK_CONTROL_MODULE, HostSpec, Priority, client_python, current_user, read_control_file,
 };
+pub use web::{ApiToken, JobPage, LabMetrics, hash_token};
 pub use tko::{
     KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob,
     TkoKernel, TkoTest,
