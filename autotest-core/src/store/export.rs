@@ -128,8 +128,11 @@ impl Store {
             None => (machines[0].job.label.clone(), machines[0].job.username.clone()),
         };
         // Results without keyvals (a status log alone) are still named by their directory.
-        let dir = std::path::Path::new(&machines[0].job.tag)
-            .file_name()
+        let tag = std::path::Path::new(&machines[0].job.tag);
+        // A multi-machine job's parts are `<dir>/<machine>`.
+        let top = if machines.len() > 1 { tag.parent() } else { Some(tag) };
+        let dir = top
+            .and_then(|p| p.file_name())
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let name = if name.is_empty() { dir.clone() } else { name };
