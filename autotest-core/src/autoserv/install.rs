@@ -102,6 +102,8 @@ pub(crate) async fn install_client(
             outcome: r.outcome,
         });
     }
+    let (files, bytes) = crate::progress::tree_size(package);
+    tracing::info!(target: crate::progress::PROGRESS_TARGET, task = "client install", files, bytes, "{}:{dest}", t.machine());
     t.put_tree(package, &dest).await?;
     let write = CommandSpec::new(["sh", "-c", "cat > \"$1\"", "sh", marker.as_str()])
         .stdin(build.as_bytes().to_vec());
@@ -114,5 +116,48 @@ pub(crate) async fn install_client(
             outcome: r.outcome,
         });
     }
+    tracing::info!(target: crate::progress::PROGRESS_TARGET, task = "client install", files, bytes, finished = true, "{}:{dest} installed", t.machine());
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::install_client;
+    use crate::progress::capture::progress_of;
+    use crate::transport::LocalTransport;
+
+    #[test]
+    fn an_install_reports_what_it_copies_and_a_current_one_reports_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let package = tmp.path().join("package");
+        std::fs::create_dir_all(package.join("client")).unwrap();
+        std::fs::write(package.join("__init__.py"), "").unwrap();
+        std::fs::write(package.join("client/job.py"), "x = 1\n").unwrap();
+        let autodir = tmp.path().join("autodir");
+        std::fs::create_dir(&autodir).unwrap();
+        let autodir = autodir.to_str().unwrap().to_owned();
+        let t = LocalTransport::new("localhost");
+        let rt = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let (copied, events) = progress_of(|| {
+            rt().block_on(install_client(&t, &package, &autodir, "build-1"))
+                .unwrap()
+        });
+        assert!(copied);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events[0].task, "client install");
+        assert_eq!(events[0].message, format!("localhost:{autodir}/autotest"));
+        assert_eq!(events[0].counter("files"), Some(2), "{events:?}");
+        assert_eq!(events[0].counter("bytes"), Some(6), "{events:?}");
+        assert!(!events[0].finished && events[1].finished, "{events:?}");
+        let (copied, events) = progress_of(|| {
+            rt().block_on(install_client(&t, &package, &autodir, "build-1"))
+                .unwrap()
+        });
+        assert!(!copied && events.is_empty(), "{events:?}");
+    }
 }
