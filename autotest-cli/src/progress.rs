@@ -55,7 +55,9 @@ impl Fields {
             }
         }
         if !self.message.is_empty() {
-            let _ = write!(text, ": {}", autotest_core::visible(&self.message));
+            // `task: message` without counters, `task: counters: message` with them.
+            let sep = if self.counters.is_empty() { " " } else { ": " };
+            let _ = write!(text, "{sep}{}", autotest_core::visible(&self.message));
         }
         text
     }
@@ -95,5 +97,27 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for ProgressLayer {
             bar.finish();
             bars.remove(&f.task);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Fields;
+
+    #[test]
+    fn a_line_without_counters_has_one_separator() {
+        let f = Fields {
+            task: "results copy".into(),
+            message: "m1:/x".into(),
+            ..Fields::default()
+        };
+        assert_eq!(f.line(), "results copy: m1:/x");
+        let f = Fields {
+            task: "scheduler stop".into(),
+            message: "left".into(),
+            counters: vec![("running", 2)],
+            finished: true,
+        };
+        assert_eq!(f.line(), "scheduler stop: 2 running: left");
     }
 }

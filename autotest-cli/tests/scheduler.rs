@@ -156,6 +156,13 @@ fn jobs_run_one_at_a_time_on_their_host_and_their_results_are_stored() {
     assert!(err.contains(&sched.id().to_string()), "{err}");
 
     assert_eq!(terminate(&mut sched), Some(0), "{}", lab.log());
+    // The stop is a progress line on stderr (not a terminal here: plain lines).
+    assert!(
+        lab.log()
+            .contains("autotest: scheduler stop: 0 running: left running for the next start"),
+        "{}",
+        lab.log()
+    );
 
     let job_dir = lab.results().join(format!("{good}-alice"));
     let status = std::fs::read_to_string(job_dir.join("localhost/status.log")).unwrap();

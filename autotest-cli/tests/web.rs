@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 
 fn autotest() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_autotest"));
-    c.env_remove("AUTOTEST_DB").env_remove("AUTOTEST_CONFIG_DIR");
+    c.env_remove("AUTOTEST_DB")
+        .env_remove("AUTOTEST_CONFIG_DIR");
     c
 }
 
@@ -71,19 +72,32 @@ fn http(addr: &str, method: &str, path: &str, extra: &str) -> (u16, String) {
 fn token_create_and_retrieve_logs_across_three_servers() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite:{}", dir.path().join("lab.db").display());
-    assert!(autotest().args(["db", "migrate", "--db", &db]).status().unwrap().success());
+    assert!(
+        autotest()
+            .args(["db", "migrate", "--db", &db])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = autotest()
         .args(["web", "token", "create", "--db", &db, "alice"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     assert_eq!(token.len(), 64);
 
     let trees: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     std::fs::create_dir_all(trees[2].path().join("7-bob")).unwrap();
     std::fs::write(trees[2].path().join("7-bob/status.log"), "archived\n").unwrap();
-    let others: Vec<Server> = trees.iter().map(|t| start(&["--no-db"], t.path())).collect();
+    let others: Vec<Server> = trees
+        .iter()
+        .map(|t| start(&["--no-db"], t.path()))
+        .collect();
     let conf = dir.path().join("conf");
     std::fs::create_dir_all(&conf).unwrap();
     std::fs::write(

@@ -79,16 +79,16 @@ async fn writer(s: &Shared, headers: &HeaderMap) -> Result<String, WebError> {
                 .into(),
         )
     })?;
-    Ok(store.token_user(token).await?.ok_or(WebError::Forbidden)?.user)
+    Ok(store
+        .token_user(token)
+        .await?
+        .ok_or(WebError::Forbidden)?
+        .user)
 }
 
 /// Reads are open to loopback clients, and to everyone with `--public-reads`; others need a
 /// token.
-async fn reader<'a>(
-    s: &'a Shared,
-    peer: Peer,
-    headers: &HeaderMap,
-) -> Result<&'a Store, WebError> {
+async fn reader<'a>(s: &'a Shared, peer: Peer, headers: &HeaderMap) -> Result<&'a Store, WebError> {
     let store = s.store()?;
     let near = peer.0.is_some_and(|a| a.ip().is_loopback());
     if near || s.config.public_reads {
@@ -141,7 +141,11 @@ async fn list_jobs(
         && let Some(last) = jobs.last()
     {
         let mut link = format!("</api/jobs?before={}&limit={}", last.id, page.limit);
-        for (k, v) in [("owner", &page.owner), ("name", &page.name), ("status", &page.status)] {
+        for (k, v) in [
+            ("owner", &page.owner),
+            ("name", &page.name),
+            ("status", &page.status),
+        ] {
             if let Some(v) = v {
                 let _ = write!(
                     link,
@@ -348,7 +352,9 @@ async fn unlock_host(
 }
 
 fn label_value(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// `/metrics`: the lab's counts in Prometheus' text format. (The scheduler's pass time and
@@ -356,12 +362,13 @@ fn label_value(v: &str) -> String {
 pub(crate) async fn metrics(State(s): State<Shared>) -> Result<Response, WebError> {
     let m = s.store()?.lab_metrics().await?;
     let mut out = String::new();
-    let mut family = |name: &str, help: &str, label: &str, rows: &std::collections::BTreeMap<String, i64>| {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for (k, v) in rows {
-            let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {v}", label_value(k));
-        }
-    };
+    let mut family =
+        |name: &str, help: &str, label: &str, rows: &std::collections::BTreeMap<String, i64>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for (k, v) in rows {
+                let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {v}", label_value(k));
+            }
+        };
     family(
         "autotest_entries_open",
         "Host queue entries not complete, by status.",
@@ -387,7 +394,10 @@ pub(crate) async fn metrics(State(s): State<Shared>) -> Result<Response, WebErro
         m.locked_hosts
     );
     Ok((
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         out,
     )
         .into_response())

@@ -78,14 +78,18 @@ async fn local(s: &Shared, path: &str, headers: &HeaderMap) -> Result<Option<Res
             let mut gz = rel.clone().into_os_string();
             gz.push(".gz");
             match confined(root, Path::new(&gz), path)? {
-                Some(real) if real.is_file() => return gzip_file(real, path, headers).await.map(Some),
+                Some(real) if real.is_file() => {
+                    return gzip_file(real, path, headers).await.map(Some);
+                }
                 _ => return Ok(None),
             }
         }
     };
     if real.is_dir() {
         if !path.is_empty() && !path.ends_with('/') {
-            return Ok(Some(Redirect::permanent(&format!("/results/{path}/")).into_response()));
+            return Ok(Some(
+                Redirect::permanent(&format!("/results/{path}/")).into_response(),
+            ));
         }
         return listing(&real, path).await.map(Some);
     }

@@ -108,7 +108,10 @@ fn status_log(s: &Shared, dir: &str) -> Option<PathBuf> {
     subs.into_iter().next()
 }
 
-pub(crate) async fn job(State(s): State<Shared>, Path(id): Path<i64>) -> Result<Response, WebError> {
+pub(crate) async fn job(
+    State(s): State<Shared>,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
     let store = s.store()?;
     let stat = store.job_stat(id).await?;
     let job = &stat.job;
@@ -130,7 +133,12 @@ pub(crate) async fn job(State(s): State<Shared>, Path(id): Path<i64>) -> Result<
         let logs = if sub.is_empty() {
             String::new()
         } else {
-            format!("<a href=\"/results/{}/{}/\">{}</a>", esc(&dir), esc(sub), esc(sub))
+            format!(
+                "<a href=\"/results/{}/{}/\">{}</a>",
+                esc(&dir),
+                esc(sub),
+                esc(sub)
+            )
         };
         let _ = write!(
             b,

@@ -36,7 +36,10 @@ pub fn probe_order(config: &SchedulerConfig) -> Vec<String> {
 
 /// `host` or `host:port` as a socket address text (our default port when none is given).
 fn with_port(host: &str) -> String {
-    if host.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+    if host
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
         host.to_owned()
     } else {
         format!("{host}:8080")
@@ -89,7 +92,10 @@ async fn has_file(host: &str, path: &str) -> bool {
         let code: u16 = line.split(' ').nth(1)?.get(..3)?.parse().ok()?;
         Some((200..300).contains(&code))
     };
-    matches!(tokio::time::timeout(PROBE_TIMEOUT, ask).await, Ok(Some(true)))
+    matches!(
+        tokio::time::timeout(PROBE_TIMEOUT, ask).await,
+        Ok(Some(true))
+    )
 }
 
 fn redirect(host: &str, path: &str) -> Response {
@@ -98,9 +104,8 @@ fn redirect(host: &str, path: &str) -> Response {
 
 /// Answers a path not found in the local tree.
 pub(crate) async fn elsewhere(s: &Shared, path: &str) -> Response {
-    let here = || {
-        WebError::NotFound(format!("{path} is not in this results directory")).into_response()
-    };
+    let here =
+        || WebError::NotFound(format!("{path} is not in this results directory")).into_response();
     let Some(job) = job_of(path) else {
         return here();
     };

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 
-use autotest_core::store::{DbUrl, NewJob, ControlType, Store};
+use autotest_core::store::{ControlType, DbUrl, NewJob, Store};
 use autotest_web::{WebConfig, router};
 use axum::body::Body;
 use axum::extract::connect_info::MockConnectInfo;
@@ -29,7 +29,12 @@ async fn lab() -> Lab {
     let (store, _) = Store::migrate(&url).await.unwrap();
     store.create_host("h1").await.unwrap();
     store.create_host("h2").await.unwrap();
-    let mut new = NewJob::new("alice", "smoke", "job.run_test('sleeptest')\n", ControlType::Client);
+    let mut new = NewJob::new(
+        "alice",
+        "smoke",
+        "job.run_test('sleeptest')\n",
+        ControlType::Client,
+    );
     new.hosts = vec!["h1".into()];
     let job = store.create_job(&new).await.unwrap();
     assert_eq!(job.id, 1);
@@ -66,7 +71,10 @@ fn config(lab: &Lab) -> WebConfig {
 async fn call(app: &axum::Router, req: Request<Body>) -> (Response<Body>, Vec<u8>) {
     let resp = app.clone().oneshot(req).await.unwrap();
     let (parts, body) = resp.into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap().to_vec();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
     (Response::from_parts(parts, Body::empty()), bytes)
 }
 
@@ -96,7 +104,10 @@ async fn results_files_listings_and_ranges() {
     let (r, b) = call(&app, get("/results/1-alice/")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let html = text(&b);
-    assert!(html.contains("href=\"sleeptest/\"") && html.contains("href=\"status.log\""), "{html}");
+    assert!(
+        html.contains("href=\"sleeptest/\"") && html.contains("href=\"status.log\""),
+        "{html}"
+    );
 
     let (r, _) = call(&app, get("/results/1-alice")).await;
     assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
@@ -113,9 +124,15 @@ async fn results_files_listings_and_ranges() {
     assert_eq!(text(&b), "alice");
     assert_eq!(r.headers()[header::CONTENT_RANGE], "bytes 5-9/35");
     let (r, b) = call(&app, range("bytes=-3")).await;
-    assert_eq!((r.status(), text(&b).as_str()), (StatusCode::PARTIAL_CONTENT, "h1\n"));
+    assert_eq!(
+        (r.status(), text(&b).as_str()),
+        (StatusCode::PARTIAL_CONTENT, "h1\n")
+    );
     let (r, b) = call(&app, range("bytes=31-")).await;
-    assert_eq!((r.status(), text(&b).as_str()), (StatusCode::PARTIAL_CONTENT, "=h1\n"));
+    assert_eq!(
+        (r.status(), text(&b).as_str()),
+        (StatusCode::PARTIAL_CONTENT, "=h1\n")
+    );
     let (r, _) = call(&app, range("bytes=35-40")).await;
     assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
     assert_eq!(r.headers()[header::CONTENT_RANGE], "bytes */35");
@@ -123,7 +140,9 @@ async fn results_files_listings_and_ranges() {
     // HEAD answers without a body (what retrieve_logs' probes send).
     let (r, b) = call(
         &app,
-        Request::head("/results/1-alice/keyval").body(Body::empty()).unwrap(),
+        Request::head("/results/1-alice/keyval")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -162,10 +181,17 @@ async fn results_paths_cannot_leave_the_root() {
         let (r, b) = call(&app, get(uri)).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{uri}: {}", text(&b));
         assert!(!text(&b).contains("s3cret"), "{uri}");
-        assert!(text(&b).contains("outside the results directory"), "{uri}: {}", text(&b));
+        assert!(
+            text(&b).contains("outside the results directory"),
+            "{uri}: {}",
+            text(&b)
+        );
     }
     let (r, b) = call(&app, get("/results/1-alice/in")).await;
-    assert_eq!((r.status(), text(&b).starts_with("user=alice")), (StatusCode::OK, true));
+    assert_eq!(
+        (r.status(), text(&b).starts_with("user=alice")),
+        (StatusCode::OK, true)
+    );
     let (r, b) = call(&app, get("/results/nosuchdir/x")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND, "{}", text(&b));
 }
@@ -179,7 +205,10 @@ async fn gz_logs_decoded_or_passed_as_content_encoding() {
     let gz = enc.finish().unwrap();
     std::fs::write(lab.root.join("1-alice/debug.log.gz"), &gz).unwrap();
     let app = app_at(config(&lab), LOOPBACK);
-    for uri in ["/results/1-alice/debug.log", "/results/1-alice/debug.log.gz"] {
+    for uri in [
+        "/results/1-alice/debug.log",
+        "/results/1-alice/debug.log.gz",
+    ] {
         // A client that does not take gzip gets the text.
         let (r, b) = call(&app, get(uri)).await;
         assert_eq!(r.status(), StatusCode::OK, "{uri}");
@@ -192,7 +221,12 @@ async fn gz_logs_decoded_or_passed_as_content_encoding() {
             .unwrap();
         let (r, b) = call(&app, req).await;
         assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip", "{uri}");
-        assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/plain"));
+        assert!(
+            r.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
         assert!(b == gz, "{uri}");
         // gzip refused with q=0 means text.
         let req = Request::get(uri)
@@ -220,11 +254,19 @@ async fn api_reads_return_the_store_shapes() {
     let (r, b) = call(&app, get("/api/jobs?owner=bob&limit=3")).await;
     assert_eq!(r.status(), StatusCode::OK);
     let v = json(&b);
-    let ids: Vec<i64> = v.as_array().unwrap().iter().map(|j| j["id"].as_i64().unwrap()).collect();
+    let ids: Vec<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_i64().unwrap())
+        .collect();
     assert_eq!(ids, vec![5, 4, 3]);
     assert_eq!(v[0]["status_counts"]["Queued"], 1);
     let link = r.headers()[header::LINK].to_str().unwrap().to_owned();
-    assert!(link.starts_with("</api/jobs?before=3&limit=3&owner=bob>"), "{link}");
+    assert!(
+        link.starts_with("</api/jobs?before=3&limit=3&owner=bob>"),
+        "{link}"
+    );
     let (r, b) = call(&app, get("/api/jobs?owner=bob&limit=3&before=3")).await;
     assert_eq!(json(&b).as_array().unwrap().len(), 1);
     assert!(r.headers().get(header::LINK).is_none());
@@ -258,13 +300,24 @@ async fn api_reads_return_the_store_shapes() {
     let (r, b) = call(&app, get("/api/jobs/1/results_location")).await;
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(text(&b).contains("not recorded"));
-    lab.store.set_results_location(1, "drone1", "/r/1-alice").await.unwrap();
+    lab.store
+        .set_results_location(1, "drone1", "/r/1-alice")
+        .await
+        .unwrap();
     let (_, b) = call(&app, get("/api/jobs/1/results_location")).await;
-    assert_eq!(json(&b), serde_json::json!({"host": "drone1", "path": "/r/1-alice"}));
+    assert_eq!(
+        json(&b),
+        serde_json::json!({"host": "drone1", "path": "/r/1-alice"})
+    );
 
     let (_, b) = call(&app, get("/api/hosts")).await;
     let v = json(&b);
-    let names: Vec<&str> = v.as_array().unwrap().iter().map(|h| h["hostname"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["hostname"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["h1", "h2"]);
     let (_, b) = call(&app, get("/api/hosts?locked=true")).await;
     assert_eq!(json(&b), serde_json::json!([]));
@@ -323,7 +376,10 @@ async fn api_reads_from_afar_need_a_token_unless_public() {
     let mut cfg = config(&lab);
     cfg.public_reads = true;
     let app = app_at(cfg, far);
-    assert_eq!(call(&app, get("/api/jobs")).await.0.status(), StatusCode::OK);
+    assert_eq!(
+        call(&app, get("/api/jobs")).await.0.status(),
+        StatusCode::OK
+    );
 }
 
 fn post(uri: &str, token: Option<&str>, body: &str) -> Request<Body> {
@@ -338,7 +394,8 @@ fn post(uri: &str, token: Option<&str>, body: &str) -> Request<Body> {
 async fn api_writes_need_a_known_token() {
     let lab = lab().await;
     let app = app_at(config(&lab), LOOPBACK);
-    let create = r#"{"name": "web job", "control_file": "job.run_test('sleeptest')\n", "hosts": ["h2"]}"#;
+    let create =
+        r#"{"name": "web job", "control_file": "job.run_test('sleeptest')\n", "hosts": ["h2"]}"#;
     for (uri, body) in [
         ("/api/jobs", create),
         ("/api/jobs/1/abort", ""),
@@ -347,7 +404,11 @@ async fn api_writes_need_a_known_token() {
     ] {
         let (r, b) = call(&app, post(uri, None, body)).await;
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{uri}");
-        assert!(text(&b).contains("autotest web token create"), "{uri}: {}", text(&b));
+        assert!(
+            text(&b).contains("autotest web token create"),
+            "{uri}: {}",
+            text(&b)
+        );
         let (r, _) = call(&app, post(uri, Some("not-a-token"), body)).await;
         assert_eq!(r.status(), StatusCode::FORBIDDEN, "{uri}");
     }
@@ -362,7 +423,10 @@ async fn api_writes_need_a_known_token() {
     let (r, b) = call(&app, post("/api/jobs", t, create)).await;
     assert_eq!(r.status(), StatusCode::CREATED, "{}", text(&b));
     let job = json(&b);
-    assert_eq!((job["owner"].as_str(), job["name"].as_str()), (Some("dave"), Some("web job")));
+    assert_eq!(
+        (job["owner"].as_str(), job["name"].as_str()),
+        (Some("dave"), Some("web job"))
+    );
     let (r, b) = call(&app, post("/api/jobs", t, r#"{"name": 3}"#)).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     assert!(text(&b).contains("openapi"), "{}", text(&b));
@@ -382,7 +446,10 @@ async fn api_writes_need_a_known_token() {
 #[tokio::test]
 async fn metrics_counts_entries_hosts_and_outcomes() {
     let lab = lab().await;
-    lab.store.set_results_location(1, "drone1", "/r").await.unwrap();
+    lab.store
+        .set_results_location(1, "drone1", "/r")
+        .await
+        .unwrap();
     let e = lab.store.queue_entries(1).await.unwrap()[0].clone();
     let h1 = lab.store.host_named("h1").await.unwrap();
     lab.store.assign_entry(e.id, h1.id, "h1").await.unwrap();
@@ -424,8 +491,14 @@ async fn pages_show_jobs_tests_and_hosts() {
     assert_eq!(r.status(), StatusCode::OK);
     let html = text(&b);
     assert!(html.contains("id=\"tests\""), "{html}");
-    assert!(html.contains("<td>GOOD</td>") && html.contains("ops[1]=10.5"), "{html}");
-    assert!(html.contains("href=\"/results/1-alice/sleeptest/\""), "{html}");
+    assert!(
+        html.contains("<td>GOOD</td>") && html.contains("ops[1]=10.5"),
+        "{html}"
+    );
+    assert!(
+        html.contains("href=\"/results/1-alice/sleeptest/\""),
+        "{html}"
+    );
     assert!(html.contains("job.run_test(&#39;sleeptest&#39;)"), "{html}");
     assert!(html.contains("END GOOD"), "{html}");
     let (r, _) = call(&app, get("/jobs/77")).await;
@@ -512,9 +585,11 @@ async fn server(root: &Path, store: Option<Store>, probe: Vec<String>) -> String
 async fn http_get(addr: &str, path: &str) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
-        .await
-        .unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     let code = out[9..12].parse().unwrap();
@@ -535,7 +610,11 @@ async fn retrieve_logs_asks_hosts_in_order_and_redirects() {
     let trees: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
     let job2 = "2-bob/h2";
     std::fs::create_dir_all(trees[2].path().join(job2)).unwrap();
-    std::fs::write(trees[2].path().join(job2).join("status.log"), "from the archive\n").unwrap();
+    std::fs::write(
+        trees[2].path().join(job2).join("status.log"),
+        "from the archive\n",
+    )
+    .unwrap();
     let mut hosts = Vec::new();
     for t in &trees {
         hosts.push(server(t.path(), None, Vec::new()).await);
@@ -552,7 +631,10 @@ async fn retrieve_logs_asks_hosts_in_order_and_redirects() {
     let front = server(&lab.root, Some(lab.store.clone()), order).await;
     let (code, loc, _) = http_get(&front, "/results/2-bob/h2/status.log").await;
     assert_eq!(code, 307);
-    assert_eq!(loc, format!("http://{}/results/2-bob/h2/status.log", hosts[2]));
+    assert_eq!(
+        loc,
+        format!("http://{}/results/2-bob/h2/status.log", hosts[2])
+    );
     let (code, _, body) = http_get(&hosts[2], "/results/2-bob/h2/status.log").await;
     assert_eq!((code, body.as_str()), (200, "from the archive\n"));
 
@@ -566,7 +648,16 @@ async fn retrieve_logs_asks_hosts_in_order_and_redirects() {
     assert_eq!(code, 404);
 
     // The store knows where job 1's results went: no probing, straight there.
-    lab.store.set_results_location(1, &hosts[1], "/r/1-alice").await.unwrap();
+    lab.store
+        .set_results_location(1, &hosts[1], "/r/1-alice")
+        .await
+        .unwrap();
     let (code, loc, _) = http_get(&front, "/results/1-alice/elsewhere.log").await;
-    assert_eq!((code, loc), (307, format!("http://{}/results/1-alice/elsewhere.log", hosts[1])));
+    assert_eq!(
+        (code, loc),
+        (
+            307,
+            format!("http://{}/results/1-alice/elsewhere.log", hosts[1])
+        )
+    );
 }

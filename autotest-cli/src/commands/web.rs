@@ -87,7 +87,9 @@ pub fn run(a: WebArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     let Some(results) = a.results else {
-        anyhow::bail!("autotest web: give the results directory to serve: autotest web [--listen ADDR] <RESULTS_DIR>");
+        anyhow::bail!(
+            "autotest web: give the results directory to serve: autotest web [--listen ADDR] <RESULTS_DIR>"
+        );
     };
     super::init_logging();
     let sched = match a.location.config()? {

@@ -249,12 +249,35 @@ pub(crate) async fn run_on_machine(
         status_indent,
     )
     .await;
-    if let Err(e) = t.get_tree(&remote_results, dir).await {
-        tracing::warn!(machine = t.machine(), error = %e, "could not copy the results back");
-        let note = format!("could not copy the client's results back: {e}");
-        let _ = std::fs::write(results.debug_file("results-copy.error"), note);
-    }
+    copy_results_back(t.as_ref(), &remote_results, dir, &results).await;
     outcome
+}
+
+/// Copies the client's results from the machine into `dir`, as progress events (the copy
+/// itself is one transfer: its start, then the files and bytes that arrived); a failure is
+/// noted in `debug/results-copy.error`, the job's verdict stays the client's.
+async fn copy_results_back(t: &dyn Transport, remote: &str, dir: &Path, results: &JobResults) {
+    use crate::progress::{PROGRESS_TARGET, tree_size};
+    let machine = t.machine();
+    let (before_files, before_bytes) = tree_size(dir);
+    tracing::info!(target: PROGRESS_TARGET, task = "results copy", "{machine}:{remote}");
+    let copied = t.get_tree(remote, dir).await;
+    let (files, bytes) = tree_size(dir);
+    let (files, bytes) = (
+        files.saturating_sub(before_files),
+        bytes.saturating_sub(before_bytes),
+    );
+    match copied {
+        Ok(()) => {
+            tracing::info!(target: PROGRESS_TARGET, task = "results copy", files, bytes, finished = true, "{machine}:{remote} copied");
+        }
+        Err(e) => {
+            tracing::info!(target: PROGRESS_TARGET, task = "results copy", files, bytes, finished = true, "{machine}:{remote} failed");
+            tracing::warn!(machine, error = %e, "could not copy the results back");
+            let note = format!("could not copy the client's results back: {e}");
+            let _ = std::fs::write(results.debug_file("results-copy.error"), note);
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -394,5 +417,61 @@ async fn run_client_loop(
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::copy_results_back;
+    use crate::progress::capture::progress_of;
+    use crate::results::JobResults;
+    use crate::transport::LocalTransport;
+
+    #[test]
+    fn copying_results_back_reports_the_files_and_bytes_that_arrived() {
+        let tmp = tempfile::tempdir().unwrap();
+        let remote = tmp.path().join("remote");
+        std::fs::create_dir_all(remote.join("sleeptest/results")).unwrap();
+        std::fs::write(remote.join("status"), "0123456789").unwrap();
+        std::fs::write(remote.join("sleeptest/results/keyval"), "a=1\n").unwrap();
+        let dir = tmp.path().join("results");
+        std::fs::create_dir_all(dir.join("debug")).unwrap();
+        std::fs::write(dir.join("debug/autoserv.stdout"), "already here").unwrap();
+        let t = LocalTransport::new("m1");
+        let remote = remote.to_str().unwrap().to_owned();
+        let results = JobResults::new(&dir);
+        let ((), events) = progress_of(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(copy_results_back(&t, &remote, &dir, &results))
+        });
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(
+            events.iter().all(|e| e.task == "results copy"),
+            "{events:?}"
+        );
+        assert_eq!(events[0].message, format!("m1:{remote}"));
+        let last = &events[1];
+        assert!(last.finished, "{events:?}");
+        assert_eq!(last.message, format!("m1:{remote} copied"));
+        // Only what came from the machine is counted, not what the directory held before.
+        assert_eq!(last.counter("files"), Some(2), "{events:?}");
+        assert_eq!(last.counter("bytes"), Some(14), "{events:?}");
+
+        let missing = tmp.path().join("nothing").to_str().unwrap().to_owned();
+        let ((), events) = progress_of(|| {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(copy_results_back(&t, &missing, &dir, &results))
+        });
+        assert_eq!(
+            events.last().unwrap().message,
+            format!("m1:{missing} failed")
+        );
+        assert!(results.debug_file("results-copy.error").exists());
     }
 }

@@ -102,6 +102,9 @@ pub(crate) async fn install_client(
             .map(|d| d.as_nanos())
             .unwrap_or(0)
     );
+    let dest = format!("{autodir}/autotest");
+    let (files, bytes) = crate::progress::tree_size(package);
+    tracing::info!(target: crate::progress::PROGRESS_TARGET, task = "client install", files, bytes, "{}:{dest}", t.machine());
     t.put_tree(package, &format!("{autodir}/{staging}")).await?;
     let swap = CommandSpec::new([
         "sh",
@@ -122,7 +125,9 @@ pub(crate) async fn install_client(
             outcome: r.outcome,
         });
     }
-    Ok(r.stdout_text().trim() == "installed")
+    let installed = r.stdout_text().trim() == "installed";
+    tracing::info!(target: crate::progress::PROGRESS_TARGET, task = "client install", files, bytes, finished = true, "{}:{dest} {}", t.machine(), if installed { "installed" } else { "installed meanwhile by another client" });
+    Ok(installed)
 }
 
 /// `sh -c SWAP_IN sh <autodir> <staging> <build> <marker>`: under `flock` on
@@ -141,3 +146,45 @@ printf '%s' "$3" > "$4"
 rm -rf autotest.old
 echo installed
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::install_client;
+    use crate::progress::capture::progress_of;
+    use crate::transport::LocalTransport;
+
+    #[test]
+    fn an_install_reports_what_it_copies_and_a_current_one_reports_nothing() {
+        let tmp = tempfile::tempdir().unwrap();
+        let package = tmp.path().join("package");
+        std::fs::create_dir_all(package.join("client")).unwrap();
+        std::fs::write(package.join("__init__.py"), "").unwrap();
+        std::fs::write(package.join("client/job.py"), "x = 1\n").unwrap();
+        let autodir = tmp.path().join("autodir");
+        std::fs::create_dir(&autodir).unwrap();
+        let autodir = autodir.to_str().unwrap().to_owned();
+        let t = LocalTransport::new("localhost");
+        let rt = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        let (copied, events) = progress_of(|| {
+            rt().block_on(install_client(&t, &package, &autodir, "build-1"))
+                .unwrap()
+        });
+        assert!(copied);
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events[0].task, "client install");
+        assert_eq!(events[0].message, format!("localhost:{autodir}/autotest"));
+        assert_eq!(events[0].counter("files"), Some(2), "{events:?}");
+        assert_eq!(events[0].counter("bytes"), Some(6), "{events:?}");
+        assert!(!events[0].finished && events[1].finished, "{events:?}");
+        let (copied, events) = progress_of(|| {
+            rt().block_on(install_client(&t, &package, &autodir, "build-1"))
+                .unwrap()
+        });
+        assert!(!copied && events.is_empty(), "{events:?}");
+    }
+}

@@ -169,6 +169,15 @@ pub async fn run_scheduler(
             break;
         }
     }
+    // The stop as progress too: a front end shows what is left running (autoservs are not
+    // waited for, the next start re-attaches to them).
+    tracing::info!(
+        target: crate::progress::PROGRESS_TARGET,
+        task = "scheduler stop",
+        running = s.running.len() as u64,
+        finished = true,
+        "left running for the next start"
+    );
     tracing::info!(
         running = s.running.len(),
         "scheduler stopped; running jobs are left for the next start"

@@ -92,6 +92,14 @@ pub enum StoreError {
         /// The values allowed.
         expected: &'static str,
     },
+    /// An export of a job that has no parsed results (never parsed, or not a job at all).
+    #[error("lab database: job {job} has no parsed results to export: {}", no_results_fix(*job, owner.as_deref()))]
+    NoResults {
+        /// The frontend job id asked for.
+        job: i64,
+        /// Its owner, when the job exists (its results are `<jobid>-<owner>/`).
+        owner: Option<String>,
+    },
     /// A request the store refuses (a job with no hosts, a lock of a locked host, ...).
     #[error("lab database: {0}")]
     Invalid(String),
@@ -228,5 +236,16 @@ impl StoreError {
     pub(crate) fn query(what: impl Into<String>) -> impl FnOnce(sqlx::Error) -> StoreError {
         let what = what.into();
         move |source| StoreError::Query { what, source }
+    }
+}
+
+fn no_results_fix(job: i64, owner: Option<&str>) -> String {
+    match owner {
+        Some(owner) => format!(
+            "parse its results directory first with `autotest parse <results>/{job}-{owner}`"
+        ),
+        None => format!(
+            "there is no job {job} either; a results directory named {job}-<owner> is job {job} once `autotest parse` has read it (see `autotest job list` and `autotest results`)"
+        ),
     }
 }

@@ -55,6 +55,7 @@ macro_rules! text_enum {
 
 mod connect;
 mod error;
+mod export;
 mod host_queries;
 mod hosts;
 mod jobs;
@@ -73,6 +74,10 @@ pub use connect::{
     Backend, DB_ENV, DEFAULT_DB_FILE, DbUrl, default_db_file, resolve_db, resolve_db_with,
 };
 pub use error::StoreError;
+pub use export::{
+    JobExport, KCIDB_ORIGIN, KCIDB_VERSION, MachineExport, TestExport, junit_xml, kcidb_json,
+    kcidb_status, rfc3339_utc, xml_escape,
+};
 pub use host_queries::{
     HostAttribute, HostDetails, HostFilter, HostListing, LabelListing, NewHost, RECENT_TASKS,
     utc_text,
@@ -93,11 +98,11 @@ pub use scheduling::StartOutcome;
 pub use submit::{
     CHECK_CONTROL_MODULE, HostSpec, Priority, client_python, current_user, read_control_file,
 };
-pub use web::{ApiToken, JobPage, LabMetrics, hash_token};
 pub use tko::{
     KernelPatches, ParsedIteration, ParsedJob, ParsedTest, RowCounts, TkoIteration, TkoJob,
     TkoKernel, TkoTest,
 };
+pub use web::{ApiToken, JobPage, LabMetrics, hash_token};
 
 /// An open lab database whose schema is this build's.
 #[derive(Debug, Clone)]

@@ -173,19 +173,20 @@ impl Store {
         .bind(now())
         .execute(self.pool())
         .await
-        .map_err(StoreError::query(format!("storing an API token for {user}")))?;
+        .map_err(StoreError::query(format!(
+            "storing an API token for {user}"
+        )))?;
         Ok(token)
     }
 
     /// Who a token belongs to, if it is one of ours.
     pub async fn token_user(&self, token: &str) -> Result<Option<ApiToken>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id, user_name, created_on FROM api_tokens WHERE token_sha256 = $1",
-        )
-        .bind(hash_token(token))
-        .fetch_optional(self.pool())
-        .await
-        .map_err(StoreError::query("checking an API token"))?;
+        let row =
+            sqlx::query("SELECT id, user_name, created_on FROM api_tokens WHERE token_sha256 = $1")
+                .bind(hash_token(token))
+                .fetch_optional(self.pool())
+                .await
+                .map_err(StoreError::query("checking an API token"))?;
         let e = read_err("an API token");
         row.map(|r| {
             Ok(ApiToken {
@@ -227,12 +228,13 @@ impl Store {
             "counting finished entries",
         )
         .await?;
-        let locked: i64 = sqlx::query("SELECT COUNT(*) FROM hosts WHERE locked = 1 AND invalid = 0")
-            .fetch_one(self.pool())
-            .await
-            .map_err(StoreError::query("counting locked hosts"))?
-            .try_get(0)
-            .map_err(read_err("a count"))?;
+        let locked: i64 =
+            sqlx::query("SELECT COUNT(*) FROM hosts WHERE locked = 1 AND invalid = 0")
+                .fetch_one(self.pool())
+                .await
+                .map_err(StoreError::query("counting locked hosts"))?
+                .try_get(0)
+                .map_err(read_err("a count"))?;
         Ok(LabMetrics {
             open_entries,
             active_entries_per_drone,
