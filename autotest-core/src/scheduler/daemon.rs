@@ -73,6 +73,16 @@ pub enum SchedulerError {
         /// The pid written in it.
         holder: String,
     },
+    /// Another scheduler holds this PostgreSQL database's advisory lock.
+    #[error(
+        "another scheduler holds the scheduler lock of {url} ({holder}): one scheduler per database: stop it first, or run this one as a standby that takes over when it stops"
+    )]
+    HeldDatabase {
+        /// The database (without password).
+        url: String,
+        /// The holding session, as it named itself.
+        holder: String,
+    },
 }
 
 /// Holds the one-scheduler-per-database lock of an SQLite database (`<db>.scheduler.lock`,
