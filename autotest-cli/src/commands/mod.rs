@@ -51,7 +51,7 @@ pub(crate) fn verbosity() -> Verbosity {
 
 /// The long-running commands: they log what they do at `info` by default; every other command
 /// only warns unless asked (`-v`), so its stdout and stderr stay the report.
-const DAEMONS: &[&str] = &["monitor-queue", "start-all-queues", "conmux", "mirror"];
+const DAEMONS: &[&str] = &["monitor-queue", "start-all-queues", "conmux", "mirror", "scheduler"];
 
 /// True when NO_COLOR (https://no-color.org) is set to something: no colour anywhere.
 pub(crate) fn no_color() -> bool {
