@@ -166,8 +166,13 @@ pub async fn run_scheduler(
         "scheduler started"
     );
     loop {
-        if let Err(e) = s.pass().await {
-            tracing::warn!("scheduler pass failed, retrying on the next wake-up: {e}");
+        // A pass waiting on an unreachable database must not hold up a stop (or a lost lock):
+        // dropping it midway is no worse than a kill -9, which a restart recovers from.
+        tokio::select! {
+            result = s.pass() => if let Err(e) = result {
+                tracing::warn!("scheduler pass failed, retrying on the next wake-up: {e}");
+            },
+            _ = stop.wait_for(|stop| *stop) => break,
         }
         tokio::select! {
             _ = wake.notified() => {}
