@@ -66,7 +66,7 @@ fn campaign(lab: &Lab, backend: &str) {
     let mut rng = Rng(seed);
     let marker = lab.path().join("runs");
     let mut jobs = Vec::new();
-    let mut create = |rng: &mut Rng, jobs: &mut Vec<i64>| {
+    let create = |rng: &mut Rng, jobs: &mut Vec<i64>| {
         let n = jobs.len();
         let seconds = [0.1, 0.5, 1.0][rng.below(3) as usize];
         let id = lab.create_job(&format!("j{n}"), &marking_control(&marker, &format!("j{n}"), seconds));

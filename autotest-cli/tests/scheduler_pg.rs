@@ -79,3 +79,23 @@ fn the_scheduler_carries_on_when_postgres_is_stopped_and_started_under_it() {
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "long\nafter\n");
     assert_eq!(sched.terminate(), Some(0), "{}", sched.log());
 }
+
+#[test]
+fn sigusr1_wakes_the_scheduler_when_no_notification_comes() {
+    let Some(lab) = Lab::postgres() else { return };
+    let pg = lab.pg.as_ref().unwrap();
+    let mut sched = lab.scheduler("sched", NO_SAFETY_PASS);
+    lab.wait_for("the first pass", || sched.logged("scheduler started").then_some(()), &[&sched]);
+    // A writer that NOTIFYs nothing (here: triggers disabled) leaves the scheduler asleep;
+    // SIGUSR1 is the wake-up any process can give it by hand.
+    for table in ["jobs", "host_queue_entries"] {
+        pg.psql("lab", &format!("ALTER TABLE {table} DISABLE TRIGGER USER"));
+    }
+    let marker = lab.path().join("runs");
+    let job = lab.create_job("quiet", &marking_control(&marker, "quiet", 0.1));
+    // SAFETY: signalling a child this test started.
+    unsafe { libc::kill(sched.child.id() as i32, libc::SIGUSR1) };
+    assert_eq!(lab.wait_complete(job, &[&sched]), vec![EntryStatus::Completed]);
+    assert!(sched.alive(), "{}", sched.log());
+    assert_eq!(sched.terminate(), Some(0), "{}", sched.log());
+}
