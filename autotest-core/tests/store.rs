@@ -1620,7 +1620,7 @@ async fn a_version_1_database_is_migrated_with_its_rows(db: TestDb) {
 
     let (s, m) = Store::migrate(&db.url).await.unwrap();
     assert_eq!((m.from, m.to), (1, SCHEMA_VERSION));
-    assert_eq!(s.schema_version().await.unwrap(), 2);
+    assert_eq!(s.schema_version().await.unwrap(), 3);
     assert_eq!(s.host_named("m1").await.unwrap().hostname, "m1");
     let job = s.job(1).await.unwrap();
     assert_eq!((job.owner.as_str(), job.name.as_str()), ("alice", "old"));
