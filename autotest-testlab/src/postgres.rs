@@ -118,13 +118,20 @@ impl PgServer {
                 "--no-sync",
             ],
         );
+        server.pg_ctl_start();
+        Some(server)
+    }
+
+    fn pg_ctl_start(&self) {
+        let pg = self.dir.path().join("pg");
         let opts = format!(
             "-c listen_addresses=127.0.0.1 -p {} -k {} -c fsync=off",
-            server.port,
+            self.port,
             pg.display()
         );
+        let data = self.data();
         let log = pg.join("log");
-        server.run(
+        self.run(
             "pg_ctl",
             &[
                 "-D",
@@ -137,7 +144,39 @@ impl PgServer {
                 "start",
             ],
         );
-        Some(server)
+    }
+
+    /// Stops the server as a crash would (`pg_ctl -m immediate`): every session is cut, its
+    /// locks released. [`PgServer::start_again`] brings it back on the same port and data.
+    pub fn stop(&self) {
+        let data = self.data();
+        self.run(
+            "pg_ctl",
+            &["-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"],
+        );
+    }
+
+    /// Starts a stopped server again (same port, same databases; waits until it accepts).
+    pub fn start_again(&self) {
+        self.pg_ctl_start();
+    }
+
+    /// Runs one SQL statement with `psql` as the superuser `lab` on `database`; its output.
+    pub fn psql(&self, database: &str, sql: &str) -> String {
+        let port = self.port.to_string();
+        let out = self
+            .command("psql")
+            .args(["-h", "127.0.0.1", "-p", &port, "-U", "lab", "-d", database])
+            .args(["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-c", sql])
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql {sql:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     fn data(&self) -> PathBuf {

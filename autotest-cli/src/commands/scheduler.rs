@@ -10,7 +10,7 @@ use anyhow::Context;
 use autotest_core::GlobalConfig;
 use autotest_core::autoserv::LocalProcessLauncher;
 use autotest_core::scheduler::{
-    SchedulerConfig, lock_sqlite_scheduler, run_scheduler, wake_on_sqlite_writes,
+    SchedulerConfig, WhenHeld, serve_scheduler, wake_on_postgres_notify, wake_on_sqlite_writes,
 };
 use autotest_core::store::Store;
 use clap::Args;
@@ -23,8 +23,19 @@ use super::db::DbLocation;
 Exit status:
   0  stopped by SIGTERM or SIGINT (running jobs keep running and are re-attached at the next
      start)
-  1  could not start (database, results directory, or another scheduler holds the database)
-  2  bad usage")]
+  1  could not start (database, results directory, or another scheduler holds an SQLite
+     database and --standby was not given)
+  2  bad usage
+
+One scheduler per database. On PostgreSQL a second scheduler waits as a standby and takes over
+within seconds of the first stopping or dying (an advisory lock on its own connection); on
+SQLite it is refused unless --standby is given (a flock on <db>.scheduler.lock).
+
+Wake-ups: the scheduler acts when the database changes, with no fixed tick. PostgreSQL: every
+write to jobs, entries, aborts, hosts, host labels, special tasks and drones NOTIFYs channel
+autotest_scheduler, whoever writes. SQLite: any process's write to the database file wakes it
+(inotify on its directory). Any process may also wake it with SIGUSR1. A database that goes
+away is retried with backoff; the scheduler does not exit on it.")]
 pub struct SchedulerArgs {
     #[command(flatten)]
     location: DbLocation,
@@ -34,6 +45,10 @@ pub struct SchedulerArgs {
     /// Seconds between safety passes (the scheduler also wakes on every database write).
     #[arg(long, default_value_t = 30, value_name = "SECONDS")]
     safety_pass: u64,
+    /// When another scheduler holds the database, wait and take over when it stops instead of
+    /// refusing to start (always so on PostgreSQL).
+    #[arg(long)]
+    standby: bool,
 }
 
 pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
@@ -71,17 +86,31 @@ pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
     rt.block_on(async {
         let store = Store::open(&url).await?;
         let wake = Arc::new(tokio::sync::Notify::new());
-        // One scheduler per database, and the wake-up other processes give by writing to it.
-        let (_lock, _watcher) = match url.sqlite_file() {
+        // The wake-ups other processes give by writing to the database.
+        let (_watcher, _listener) = match url.sqlite_file() {
             Some(file) => (
-                Some(lock_sqlite_scheduler(file)?),
                 Some(
                     wake_on_sqlite_writes(file, wake.clone())
                         .with_context(|| format!("cannot watch {} for changes", file.display()))?,
                 ),
+                None,
             ),
-            None => (None, None),
+            None => (None, Some(wake_on_postgres_notify(&url, wake.clone()).await?)),
         };
+        let when_held = if a.standby || url.sqlite_file().is_none() {
+            WhenHeld::Wait
+        } else {
+            WhenHeld::Refuse
+        };
+        // Installed before anyone can be told this scheduler runs (SIGUSR1 kills by default).
+        let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+            .context("cannot handle SIGUSR1")?;
+        let usr1_wake = wake.clone();
+        tokio::spawn(async move {
+            while usr1.recv().await.is_some() {
+                usr1_wake.notify_one();
+            }
+        });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             use tokio::signal::unix::{SignalKind, signal};
@@ -97,7 +126,7 @@ pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
             }
             let _ = stop_tx.send(true);
         });
-        run_scheduler(&store, &config, wake, stop_rx).await?;
+        serve_scheduler(&store, &config, wake, stop_rx, when_held).await?;
         store.close().await;
         Ok::<_, anyhow::Error>(0)
     })

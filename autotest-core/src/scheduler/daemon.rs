@@ -73,6 +73,16 @@ pub enum SchedulerError {
         /// The pid written in it.
         holder: String,
     },
+    /// Another scheduler holds this PostgreSQL database's advisory lock.
+    #[error(
+        "another scheduler holds the scheduler lock of {url} ({holder}): one scheduler per database: stop it first, or run this one as a standby that takes over when it stops"
+    )]
+    HeldDatabase {
+        /// The database (without password).
+        url: String,
+        /// The holding session, as it named itself.
+        holder: String,
+    },
 }
 
 /// Holds the one-scheduler-per-database lock of an SQLite database (`<db>.scheduler.lock`,
@@ -156,8 +166,13 @@ pub async fn run_scheduler(
         "scheduler started"
     );
     loop {
-        if let Err(e) = s.pass().await {
-            tracing::warn!("scheduler pass failed, retrying on the next wake-up: {e}");
+        // A pass waiting on an unreachable database must not hold up a stop (or a lost lock):
+        // dropping it midway is no worse than a kill -9, which a restart recovers from.
+        tokio::select! {
+            result = s.pass() => if let Err(e) = result {
+                tracing::warn!("scheduler pass failed, retrying on the next wake-up: {e}");
+            },
+            _ = stop.wait_for(|stop| *stop) => break,
         }
         tokio::select! {
             _ = wake.notified() => {}

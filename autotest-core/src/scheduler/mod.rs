@@ -5,6 +5,9 @@
 
 mod assign;
 mod daemon;
+mod lock;
+mod service;
+mod wake;
 
 pub use assign::{
     Assignment, Decisions, Snapshot, SnapshotEntry, SnapshotHost, SnapshotJob, SnapshotLabel,
@@ -13,6 +16,9 @@ pub use assign::{
 pub use daemon::{
     SchedulerConfig, SchedulerError, lock_sqlite_scheduler, run_scheduler, wake_on_sqlite_writes,
 };
+pub use lock::{SchedulerLock, WhenHeld, acquire_scheduler_lock};
+pub use service::serve_scheduler;
+pub use wake::{PgWake, wake_on_postgres_notify};
 
 #[cfg(test)]
 mod tests;

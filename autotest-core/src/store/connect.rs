@@ -112,6 +112,12 @@ impl DbUrl {
         (self.backend == Backend::Sqlite).then(|| Path::new(&self.target))
     }
 
+    /// The PostgreSQL URL (password included), for the scheduler's own dedicated connections
+    /// (its LISTEN and its advisory lock) that cannot come from the shared pool.
+    pub(crate) fn postgres_url(&self) -> Option<&str> {
+        (self.backend == Backend::Postgres).then_some(self.target.as_str())
+    }
+
     /// The URL sqlx connects to.
     fn connect_url(&self) -> String {
         match self.backend {

@@ -1,7 +1,8 @@
 //! The schema's versions, embedded in the binary, and the check made at every start.
 //!
 //! Each migration is one SQL text for both backends, with `@ID@`, `@INT@` and `@FLOAT@`
-//! standing for the types that differ; sqlx's migrator applies them and records them in
+//! standing for the types that differ, or one text per backend where a feature exists on one
+//! only (version 3: PostgreSQL's NOTIFY triggers); sqlx's migrator applies them and records them in
 //! `_sqlx_migrations`. A database with a version this build does not know is refused, naming
 //! both versions, and never changed.
 
@@ -13,17 +14,38 @@ use sqlx::{AnyPool, Row, SqlSafeStr};
 use super::connect::Backend;
 use super::error::StoreError;
 
-/// The migrations, oldest first: (version, description, SQL template).
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "lab database", include_str!("sql/0001_lab.sql")),
+/// The migrations, oldest first: (version, description, SQL template for SQLite, for
+/// PostgreSQL).
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "lab database",
+        include_str!("sql/0001_lab.sql"),
+        include_str!("sql/0001_lab.sql"),
+    ),
     (
         2,
         "list and prune indexes",
         include_str!("sql/0002_indexes.sql"),
+        include_str!("sql/0002_indexes.sql"),
     ),
-    // 3 is the PostgreSQL notify migration of the scheduler (another branch).
-    (4, "api tokens", include_str!("sql/0004_api_tokens.sql")),
+    (
+        3,
+        "scheduler wake-ups",
+        include_str!("sql/0003_notify_sqlite.sql"),
+        include_str!("sql/0003_notify_pg.sql"),
+    ),
+    (
+        4,
+        "api tokens",
+        include_str!("sql/0004_api_tokens.sql"),
+        include_str!("sql/0004_api_tokens.sql"),
+    ),
 ];
+
+/// The channel version 3's triggers NOTIFY on PostgreSQL (payload: the table written), which
+/// the scheduler LISTENs on; anything else may `NOTIFY autotest_scheduler` to wake it too.
+pub const NOTIFY_CHANNEL: &str = "autotest_scheduler";
 
 /// The schema version this build writes and reads.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
@@ -48,8 +70,12 @@ fn render(template: &str, backend: Backend) -> String {
 pub(crate) fn migrator(backend: Backend, upto: i64) -> Migrator {
     let migrations = MIGRATIONS
         .iter()
-        .filter(|(version, _, _)| *version <= upto)
-        .map(|(version, description, template)| {
+        .filter(|(version, _, _, _)| *version <= upto)
+        .map(|(version, description, sqlite, postgres)| {
+            let template = match backend {
+                Backend::Sqlite => sqlite,
+                Backend::Postgres => postgres,
+            };
             Migration::new(
                 *version,
                 Cow::Borrowed(*description),
@@ -94,10 +120,9 @@ mod tests {
 
     #[test]
     fn every_placeholder_is_replaced() {
-        for (_, _, t) in MIGRATIONS {
-            for b in [Backend::Sqlite, Backend::Postgres] {
-                assert!(!render(t, b).contains('@'), "{b:?}");
-            }
+        for (_, _, sqlite, postgres) in MIGRATIONS {
+            assert!(!render(sqlite, Backend::Sqlite).contains('@'));
+            assert!(!render(postgres, Backend::Postgres).contains('@'));
         }
     }
 }

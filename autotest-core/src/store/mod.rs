@@ -87,7 +87,7 @@ pub use jobs::{
     ControlType, EntryStatus, Job, NewJob, NewSpecialTask, QueueEntry, RebootAfter, RebootBefore,
     ResultsLocation, SpecialTask, SpecialTaskKind,
 };
-pub use migrations::SCHEMA_VERSION;
+pub use migrations::{NOTIFY_CHANNEL, SCHEMA_VERSION};
 pub use parse::{PARSE_LOCK_FILE, ParseProblem, ParseReport, ParsedJobReport, read_results_dir};
 pub use prune::{KeptTree, PRUNE_BATCH, PruneOptions, PruneReport, parse_age};
 pub use queries::{

@@ -306,11 +306,15 @@ fn read_one(
         .as_ref()
         .map(|(top, _)| top.root())
         .unwrap_or(dir.root());
-    let afe_job_id = job_dir
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(|n| n.split_once('-'))
-        .and_then(|(id, _)| id.parse().ok());
+    // The scheduler parses `<jobid>-<owner>/<host|groupN>` one machine at a time: then the
+    // job is the parent's.
+    let afe_of = |d: &std::path::Path| -> Option<i64> {
+        d.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.split_once('-'))
+            .and_then(|(id, _)| id.parse().ok())
+    };
+    let afe_job_id = afe_of(job_dir).or_else(|| job_dir.parent().and_then(afe_of));
     Ok(ParsedJob {
         tag: dir.root().to_string_lossy().into_owned(),
         label: value(&keyvals, "label").unwrap_or_default(),
