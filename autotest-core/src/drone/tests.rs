@@ -428,7 +428,11 @@ async fn the_agent_launches_reports_kills_and_hands_over() {
 
     // Heartbeats came on their own; end of input ends the agent cleanly.
     while beats == 0 {
-        p.next(&mut beats).await;
+        // Any line, heartbeats included (next() returns only other messages).
+        let line = p.from_agent.next_line().await.unwrap().expect("agent ended");
+        if matches!(parse_message(&line).unwrap(), Message::Heartbeat { .. }) {
+            beats += 1;
+        }
     }
     drop(p.to_agent);
     p.agent.await.unwrap().unwrap();
