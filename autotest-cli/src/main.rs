@@ -64,6 +64,8 @@ enum Command {
     /// Run the lab database's jobs on their hosts (the legacy monitor_db): results under
     /// <RESULTS_DIR>/<jobid>-<owner>/.
     Scheduler(commands::scheduler::SchedulerArgs),
+    /// The drone agent: serve the scheduler's line protocol on stdin/stdout (run over SSH).
+    Drone(commands::drone::DroneArgs),
     /// The lab's hosts: create, list, stat, mod (lock, unlock, protection), delete.
     Host(commands::host::HostArgs),
     /// The lab's labels: create, list, delete, and add to or remove from hosts.
@@ -108,6 +110,7 @@ fn main() {
         Command::Job(args) => commands::job::run(args),
         Command::Results(args) => commands::results::run(args),
         Command::Scheduler(args) => commands::scheduler::run(args),
+        Command::Drone(args) => commands::drone::run(args),
         Command::Host(args) => commands::host::run(args),
         Command::Label(args) => commands::label::run(args),
         Command::Web(args) => commands::web::run(args),

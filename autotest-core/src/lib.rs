@@ -46,6 +46,7 @@
 pub mod autoserv;
 pub mod config;
 pub mod control;
+pub mod drone;
 pub mod job;
 pub mod kernel;
 pub mod keyval;

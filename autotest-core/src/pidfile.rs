@@ -112,7 +112,7 @@ impl fmt::Display for ProcessExit {
 }
 
 /// What a pidfile says about its process.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum PidfileState {
     /// One line: the process started and has not finished.
     Running {

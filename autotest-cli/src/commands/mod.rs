@@ -3,6 +3,7 @@ pub mod conmux;
 pub mod console;
 pub mod db;
 pub mod docs;
+pub mod drone;
 pub mod host;
 pub mod job;
 pub mod label;
