@@ -84,7 +84,7 @@ pub async fn run_host_task(
     start_group(&results.status_log(), name)?;
     // Its own lines go one tab in, inside the task's group.
     let sink = StatusSink::open(&results.status_log(), 1)
-        .map_err(|e| AutoservError::io(results.status_log(), e))?;
+        .map_err(|e| AutoservError::io(&results.status_log(), e))?;
     let t = match factory.open(machine) {
         Ok(t) => t,
         Err(e) => {
