@@ -101,7 +101,15 @@ fn a_task_takes_no_control_file_and_one_machine() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_autotest"));
     let o = cmd
         .current_dir(dir.path())
-        .args(["autoserv", "--verify", "-m", "localhost", "-r", "r", "control"])
+        .args([
+            "autoserv",
+            "--verify",
+            "-m",
+            "localhost",
+            "-r",
+            "r",
+            "control",
+        ])
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
@@ -124,7 +132,10 @@ fn lab_machine_verify_cleanup_reboots_and_repair_of_a_dead_machine_fails() {
     let addr = good.address().to_string();
     let v = task(Some(&lab), dir.path(), &addr, "--verify", "verify");
     assert_eq!(v.status.code(), Some(0), "{}", text(&v));
-    assert_eq!(ops(&dir.path().join("verify")).last().unwrap(), "END GOOD ---- verify");
+    assert_eq!(
+        ops(&dir.path().join("verify")).last().unwrap(),
+        "END GOOD ---- verify"
+    );
 
     let boots = good.boot_count();
     let c = task(Some(&lab), dir.path(), &addr, "--cleanup", "cleanup");
@@ -146,7 +157,11 @@ fn lab_machine_verify_cleanup_reboots_and_repair_of_a_dead_machine_fails() {
     assert_eq!(r.status.code(), Some(1), "{}", text(&r));
     let log = std::fs::read_to_string(dir.path().join("repair/status.log")).unwrap();
     assert!(log.contains("END FAIL\t----\trepair"), "{log}");
-    assert!(String::from_utf8_lossy(&r.stdout).contains("repair failed"), "{}", text(&r));
+    assert!(
+        String::from_utf8_lossy(&r.stdout).contains("repair failed"),
+        "{}",
+        text(&r)
+    );
 
     // Back up, the same repair brings it back (it reboots and verifies).
     dead.restart();

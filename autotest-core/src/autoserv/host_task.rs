@@ -3,11 +3,12 @@
 //! (`<results>/hosts/<host>/<id>-<task>/`) with a status log in the usual format:
 //!
 //! ```text
-//! START	----	verify	timestamp=...
-//! 	GOOD	----	verify.ssh	the machine answers (boot id ...)
-//! 	GOOD	----	verify.autodir	/usr/local/autotest is writable
-//! 	FAIL	----	verify.diskspace	...
-//! END FAIL	----	verify	...
+//! (fields separated by tabs)
+//! START    ----    verify    timestamp=...
+//!     GOOD    ----    verify.ssh    the machine answers (boot id ...)
+//!     GOOD    ----    verify.autodir    /usr/local/autotest is writable
+//!     FAIL    ----    verify.diskspace    ...
+//! END FAIL    ----    verify    ...
 //! ```
 //!
 //! - verify: the machine answers over its transport, /tmp and one of the autodir paths are
@@ -326,8 +327,7 @@ async fn repair(
             }
         }
     } else {
-        match reboot::reboot_and_wait(t, &opts.reboot_command, opts.wait_down, opts.wait_up).await
-        {
+        match reboot::reboot_and_wait(t, &opts.reboot_command, opts.wait_down, opts.wait_up).await {
             Ok(id) => check(
                 sink,
                 "repair.reboot",
