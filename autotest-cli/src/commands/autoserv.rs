@@ -2,15 +2,16 @@
 
 use std::path::PathBuf;
 
-use autotest_core::autoserv::AutoservRequest;
+use autotest_core::autoserv::{AutoservRequest, HostTask};
 use clap::Args;
 
 /// Arguments of `autotest autoserv` (legacy autoserv's flags).
 #[derive(Args, Debug)]
 #[command(after_help = "\
 Exit status:
-  0    the job completed on every machine
-  1    it did not complete on some machine, or could not start (the error says why)
+  0    the job completed on every machine (--verify/--cleanup/--repair: the host passed)
+  1    it did not complete on some machine, or could not start (the error says why);
+       --verify/--cleanup/--repair: the host failed (status.log says which check)
   2    bad usage
   143  aborted by SIGTERM or SIGINT
   A server control file's job exits with that job's own code.")]
@@ -52,17 +53,35 @@ pub struct AutoservArgs {
     /// Arguments given to the control file as `args` (split on whitespace).
     #[arg(long, default_value = "", allow_hyphen_values = true)]
     args: String,
-    /// The control file.
-    control: PathBuf,
+    /// Verify the one machine of -m (it answers, /tmp and an autodir are writable, the autodir
+    /// has `[SERVER] gb_diskspace_required` GB free, 20 by default) instead of running a job.
+    #[arg(long, group = "host_task")]
+    verify: bool,
+    /// Reboot the one machine of -m and wait for it to come back (`localhost` is not rebooted).
+    #[arg(long, group = "host_task")]
+    cleanup: bool,
+    /// Repair the one machine of -m: a hard reset through its console (--conmux or
+    /// `[HOSTS] hardreset_command`) or else a reboot, then a verify.
+    #[arg(long, group = "host_task")]
+    repair: bool,
+    /// The control file (not with --verify, --cleanup or --repair).
+    #[arg(required_unless_present_any = ["verify", "cleanup", "repair"], conflicts_with = "host_task")]
+    control: Option<PathBuf>,
 }
 
 pub fn run(a: AutoservArgs) -> anyhow::Result<i32> {
+    let host_task = match (a.verify, a.cleanup, a.repair) {
+        (true, _, _) => Some(HostTask::Verify),
+        (_, true, _) => Some(HostTask::Cleanup),
+        (_, _, true) => Some(HostTask::Repair),
+        _ => None,
+    };
     let req = AutoservRequest {
         machines: a.machines,
         machines_file: a.machines_file,
         results: a.results,
         client: a.client,
-        control: a.control,
+        control: a.control.unwrap_or_default(),
         args: a.args,
         conmux: a.conmux,
         config_dir: a.config_dir,
@@ -71,6 +90,7 @@ pub fn run(a: AutoservArgs) -> anyhow::Result<i32> {
         ssh_accept_new: a.ssh_accept_new,
         kernel_mirror: a.kernel_mirror,
         command_line: std::env::args().collect(),
+        host_task,
     };
     let exit = autotest_server::run_autoserv(&req);
     // Reasons quote test output and file names: shown with control characters escaped.

@@ -31,6 +31,8 @@ pub struct LaunchRequest {
     pub server: bool,
     /// Console server (`--conmux`).
     pub conmux: Option<String>,
+    /// A host task (`--verify`, `--cleanup`, `--repair`) instead of the control file.
+    pub task: Option<super::HostTask>,
 }
 
 /// Why autoserv could not be started.
@@ -112,14 +114,18 @@ impl LocalProcessLauncher {
         }
         args.push("-r".into());
         args.push(job.results.root().into());
-        if !job.server {
+        if let Some(task) = job.task {
+            args.push(format!("--{}", task.name()).into());
+        } else if !job.server {
             args.push("-c".into());
         }
         if let Some(c) = &job.conmux {
             args.push("--conmux".into());
             args.push(c.into());
         }
-        args.push(job.control.clone().into());
+        if job.task.is_none() {
+            args.push(job.control.clone().into());
+        }
         args
     }
 
@@ -232,6 +238,7 @@ mod tests {
             control: control.into(),
             server,
             conmux: conmux.map(str::to_owned),
+            task: None,
         }
     }
 

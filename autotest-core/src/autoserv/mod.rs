@@ -8,6 +8,7 @@ mod client_job;
 mod console;
 mod console_log;
 mod error;
+mod host_task;
 mod install;
 mod kernel_files;
 mod launcher;
@@ -26,6 +27,7 @@ use std::time::Duration;
 pub use client_job::MachineOutcome;
 pub use console::{CommandConsole, Console, ConsoleStream, host_part as machine_host};
 pub use error::AutoservError;
+pub use host_task::{DEFAULT_MIN_FREE_GB, HostTask, HostTaskOutcome, run_host_task};
 pub use install::client_build_id;
 pub use launcher::{
     AutoservLauncher, LaunchError, LaunchRequest, LocalProcessLauncher, RunningAutoserv,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    AutoservError, AutoservOptions, CommandConsole, Console, JobOutcome, MachineOutcome,
+    AutoservError, HostTask, AutoservOptions, CommandConsole, Console, JobOutcome, MachineOutcome,
     ServerOutcome, run_client_job, run_server_job,
 };
 use crate::config::GlobalConfig;
@@ -52,6 +52,8 @@ pub struct AutoservRequest {
     pub kernel_mirror: Option<PathBuf>,
     /// The command line, written to `debug/autoserv.cmd` when that file is not there yet.
     pub command_line: Vec<String>,
+    /// A host-protection mode (`--verify`, `--cleanup`, `--repair`) instead of a control file.
+    pub host_task: Option<HostTask>,
 }
 
 /// How autoserv reaches machines and their consoles. Core's own, [`LocalMachineAccess`], knows
@@ -208,6 +210,7 @@ fn apply_config(opts: &mut AutoservOptions, config: &GlobalConfig) -> Result<(),
 }
 
 enum Ran {
+    Host(super::HostTaskOutcome),
     Client(JobOutcome),
     Server(ServerOutcome),
 }
@@ -221,9 +224,11 @@ fn run_job(
     } else {
         req.python.clone()
     };
-    let package = match &req.client_package {
-        Some(p) => p.clone(),
-        None => installed_client_package(&python)?,
+    // A host task installs nothing: no client runtime is needed.
+    let package = match (&req.client_package, req.host_task) {
+        (Some(p), _) => p.clone(),
+        (None, Some(_)) => PathBuf::new(),
+        (None, None) => installed_client_package(&python)?,
     };
     let mut opts = AutoservOptions::new(
         machines(req)?,
@@ -242,6 +247,13 @@ fn run_job(
     if let Some(config) = &config {
         apply_config(&mut opts, config)?;
     }
+    // Legacy `[SERVER] gb_diskspace_required`: the free space a verify wants in the autodir.
+    let min_free_gb = match &config {
+        Some(c) => c
+            .get_float("SERVER", "gb_diskspace_required")?
+            .unwrap_or(super::DEFAULT_MIN_FREE_GB),
+        None => super::DEFAULT_MIN_FREE_GB,
+    };
     let factory = access.transports(config.as_ref(), req.ssh_accept_new)?;
     if let Some(dir) = &req.kernel_mirror {
         opts.kernel_mirror_dir = Some(dir.clone());
@@ -277,7 +289,17 @@ fn run_job(
             };
             let _ = abort_tx.send(Some(format!("Job aborted: autoserv received {name}")));
         });
-        if req.client {
+        if let Some(task) = req.host_task {
+            // An abort ends the task where it is (the scheduler cleans the host after).
+            let mut abort_rx = abort_rx;
+            tokio::select! {
+                r = super::run_host_task(task, &opts, factory, min_free_gb) => r.map(Ran::Host),
+                _ = abort_rx.wait_for(Option::is_some) => Ok(Ran::Host(super::HostTaskOutcome {
+                    ok: false,
+                    reason: format!("{} aborted", task.name()),
+                })),
+            }
+        } else if req.client {
             run_client_job(&opts, factory, abort_rx)
                 .await
                 .map(Ran::Client)
@@ -289,6 +311,17 @@ fn run_job(
     });
     rt.shutdown_background();
     Ok(match ran? {
+        Ran::Host(o) => AutoservExit {
+            code: if o.ok { 0 } else { 1 },
+            failed_tests: 0,
+            report: vec![format!(
+                "{}: {}: {}",
+                opts.machines.join(","),
+                req.host_task.map(HostTask::name).unwrap_or_default(),
+                o.reason
+            )],
+            error: None,
+        },
         Ran::Server(o) => AutoservExit {
             code: if o.aborted {
                 ABORTED_EXIT

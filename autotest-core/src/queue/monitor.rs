@@ -579,6 +579,7 @@ impl Monitor {
             control: control.to_owned(),
             server: is_server_control(name),
             conmux: self.conmux.clone(),
+            task: None,
         };
         let mut child = match self.options.launcher.start(&job).await {
             Ok(c) => c,

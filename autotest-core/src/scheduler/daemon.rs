@@ -352,6 +352,7 @@ impl Scheduler<'_> {
                 control,
                 server,
                 conmux: None,
+                task: None,
             };
             self.config
                 .launcher
