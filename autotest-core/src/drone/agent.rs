@@ -228,6 +228,7 @@ impl Agent {
                     control: control_path,
                     server,
                     conmux,
+                    task: None,
                 };
                 let command_line = self.launcher.command_line(&request);
                 let mut child = self
