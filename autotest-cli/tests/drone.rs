@@ -14,8 +14,13 @@ use autotest_core::pidfile::{PidfileState, ProcessExit};
 use autotest_core::transport::{CommandSpec, LocalTransport, Transport};
 
 fn agent_command(config_dir: &Path) -> CommandSpec {
-    CommandSpec::new([env!("CARGO_BIN_EXE_autotest"), "drone", "--heartbeat-ms", "200"])
-        .env("AUTOTEST_CONFIG_DIR", &config_dir.to_string_lossy())
+    CommandSpec::new([
+        env!("CARGO_BIN_EXE_autotest"),
+        "drone",
+        "--heartbeat-ms",
+        "200",
+    ])
+    .env("AUTOTEST_CONFIG_DIR", &config_dir.to_string_lossy())
 }
 
 fn lab() -> tempfile::TempDir {
@@ -78,25 +83,33 @@ async fn a_real_agent_runs_a_client_job_and_survives_its_connection() {
         panic!("{reply:?}")
     };
     let finished = until(&mut events, |e| {
-        matches!(e, DroneEvent::Message(autotest_core::drone::protocol::Message::Pidfile {
-            state: Some(PidfileState::Finished { .. }),
-            ..
-        }))
+        matches!(
+            e,
+            DroneEvent::Message(autotest_core::drone::protocol::Message::Pidfile {
+                state: Some(PidfileState::Finished { .. }),
+                ..
+            })
+        )
     })
     .await;
     let DroneEvent::Message(autotest_core::drone::protocol::Message::Pidfile {
-        state: Some(PidfileState::Finished {
-            pid: p,
-            exit_status,
-            failed_tests,
-        }),
+        state:
+            Some(PidfileState::Finished {
+                pid: p,
+                exit_status,
+                failed_tests,
+            }),
         ..
     }) = finished
     else {
         unreachable!()
     };
     let log = std::fs::read_to_string(dir.join("debug/autoserv.stderr")).unwrap_or_default();
-    assert_eq!((p, exit_status, failed_tests), (pid, ProcessExit::Code(0), 0), "{log}");
+    assert_eq!(
+        (p, exit_status, failed_tests),
+        (pid, ProcessExit::Code(0), 0),
+        "{log}"
+    );
     let status = std::fs::read_to_string(dir.join("status.log")).unwrap();
     assert!(status.contains("GOOD"), "{status}");
 
@@ -129,10 +142,13 @@ async fn a_real_agent_runs_a_client_job_and_survives_its_connection() {
         panic!("launch")
     };
     until(&mut events, |e| {
-        matches!(e, DroneEvent::Message(autotest_core::drone::protocol::Message::Pidfile {
-            state: Some(PidfileState::Running { .. }),
-            ..
-        }))
+        matches!(
+            e,
+            DroneEvent::Message(autotest_core::drone::protocol::Message::Pidfile {
+                state: Some(PidfileState::Running { .. }),
+                ..
+            })
+        )
     })
     .await;
     // Kill the agent (not its autoservs, which run in their own process groups).
@@ -157,16 +173,26 @@ async fn a_real_agent_runs_a_client_job_and_survives_its_connection() {
     // SAFETY: SIGKILL to the agent this test started.
     unsafe { libc::kill(agents[0] as i32, libc::SIGKILL) };
     let down = until(&mut events, |e| matches!(e, DroneEvent::Down { .. })).await;
-    assert!(matches!(&down, DroneEvent::Down { reason } if reason.contains("closed")), "{down:?}");
+    assert!(
+        matches!(&down, DroneEvent::Down { reason } if reason.contains("closed")),
+        "{down:?}"
+    );
     assert!(drone.request(Op::Ping).await.is_err());
     // SAFETY: signal 0 only checks that the process exists.
-    assert_eq!(unsafe { libc::kill(long_pid as i32, 0) }, 0, "autoserv died with its agent");
+    assert_eq!(
+        unsafe { libc::kill(long_pid as i32, 0) },
+        0,
+        "autoserv died with its agent"
+    );
 
     // A new agent re-attaches, then the job is aborted through it.
-    let (drone2, mut events2) =
-        DroneClient::connect(transport, agent_command(lab.path()), Duration::from_secs(30))
-            .await
-            .unwrap();
+    let (drone2, mut events2) = DroneClient::connect(
+        transport,
+        agent_command(lab.path()),
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     let Reply::Watched { state, pids } = drone2
         .request(Op::Watch {
             results_dir: long.clone(),
@@ -186,10 +212,13 @@ async fn a_real_agent_runs_a_client_job_and_survives_its_connection() {
         .await
         .unwrap();
     let ended = until(&mut events2, |e| {
-        matches!(e, DroneEvent::Message(autotest_core::drone::protocol::Message::Pidfile {
-            state: Some(PidfileState::Finished { .. } | PidfileState::Lost { .. }),
-            ..
-        }))
+        matches!(
+            e,
+            DroneEvent::Message(autotest_core::drone::protocol::Message::Pidfile {
+                state: Some(PidfileState::Finished { .. } | PidfileState::Lost { .. }),
+                ..
+            })
+        )
     })
     .await;
     assert!(matches!(ended, DroneEvent::Message(_)), "{ended:?}");

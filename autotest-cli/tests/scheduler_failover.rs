@@ -44,7 +44,10 @@ fn failover(lab: &Lab, standby_args: &[&str]) {
         "standby took over {:.2}s after the kill -9",
         killed.elapsed().as_secs_f64()
     );
-    assert_eq!(lab.wait_complete(job, &[&a, &b]), vec![EntryStatus::Completed]);
+    assert_eq!(
+        lab.wait_complete(job, &[&a, &b]),
+        vec![EntryStatus::Completed]
+    );
     assert!(b.logged("re-attached"), "{}", b.log());
     assert_eq!(
         std::fs::read_to_string(&marker).unwrap(),

@@ -38,10 +38,9 @@ impl Rng {
 
 fn seed() -> u64 {
     match std::env::var("AUTOTEST_KILL9_SEED") {
-        Ok(s) => s
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("AUTOTEST_KILL9_SEED={s:?} is not a number: give an unsigned integer")),
+        Ok(s) => s.trim().parse().unwrap_or_else(|_| {
+            panic!("AUTOTEST_KILL9_SEED={s:?} is not a number: give an unsigned integer")
+        }),
         Err(_) => std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
@@ -69,7 +68,10 @@ fn campaign(lab: &Lab, backend: &str) {
     let create = |rng: &mut Rng, jobs: &mut Vec<i64>| {
         let n = jobs.len();
         let seconds = [0.1, 0.5, 1.0][rng.below(3) as usize];
-        let id = lab.create_job(&format!("j{n}"), &marking_control(&marker, &format!("j{n}"), seconds));
+        let id = lab.create_job(
+            &format!("j{n}"),
+            &marking_control(&marker, &format!("j{n}"), seconds),
+        );
         jobs.push(id);
     };
     // Half the jobs queued before the first start, the rest created between kills.
@@ -101,9 +103,7 @@ fn campaign(lab: &Lab, backend: &str) {
             let hit = match aim {
                 Aim::After(ms) => started.elapsed() >= Duration::from_millis(ms),
                 Aim::JobEnded => sched.logged("job ended"),
-                Aim::Status(s) => jobs
-                    .iter()
-                    .any(|&j| lab.statuses(j).contains(&s)),
+                Aim::Status(s) => jobs.iter().any(|&j| lab.statuses(j).contains(&s)),
             };
             if hit || started.elapsed() > give_up {
                 break;
@@ -158,7 +158,12 @@ fn campaign(lab: &Lab, backend: &str) {
             assert_eq!(tags.len(), JOBS, "parsed jobs (seed {seed}): {tags:?}");
             for &job in &jobs {
                 let parsed = s.tko_jobs_of_afe_job(job).await.unwrap();
-                assert_eq!(parsed.len(), 1, "job {job} parsed {} times (seed {seed})", parsed.len());
+                assert_eq!(
+                    parsed.len(),
+                    1,
+                    "job {job} parsed {} times (seed {seed})",
+                    parsed.len()
+                );
                 let entries = s.queue_entries(job).await.unwrap();
                 assert_eq!(entries.len(), 1);
                 let e = &entries[0];

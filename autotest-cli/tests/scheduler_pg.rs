@@ -24,10 +24,17 @@ fn notify_wakes_the_scheduler_and_it_listens_again_after_losing_the_connection()
     assert_eq!(triggers.trim(), "7", "{triggers}");
 
     let sched = lab.scheduler("sched", NO_SAFETY_PASS);
-    lab.wait_for("the first pass", || sched.logged("scheduler started").then_some(()), &[&sched]);
+    lab.wait_for(
+        "the first pass",
+        || sched.logged("scheduler started").then_some(()),
+        &[&sched],
+    );
     let marker = lab.path().join("runs");
     let one = lab.create_job("one", &marking_control(&marker, "one", 0.1));
-    assert_eq!(lab.wait_complete(one, &[&sched]), vec![EntryStatus::Completed]);
+    assert_eq!(
+        lab.wait_complete(one, &[&sched]),
+        vec![EntryStatus::Completed]
+    );
 
     // Cut the LISTEN connection from the server side: the scheduler must listen again.
     let killed = pg.psql(
@@ -41,7 +48,10 @@ fn notify_wakes_the_scheduler_and_it_listens_again_after_losing_the_connection()
         &[&sched],
     );
     let two = lab.create_job("two", &marking_control(&marker, "two", 0.1));
-    assert_eq!(lab.wait_complete(two, &[&sched]), vec![EntryStatus::Completed]);
+    assert_eq!(
+        lab.wait_complete(two, &[&sched]),
+        vec![EntryStatus::Completed]
+    );
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "one\ntwo\n");
 }
 
@@ -70,12 +80,22 @@ fn the_scheduler_carries_on_when_postgres_is_stopped_and_started_under_it() {
     pg.start_again();
 
     // It takes its lock again, re-attaches to the running job, and the job ends once.
-    assert_eq!(lab.wait_complete(job, &[&sched]), vec![EntryStatus::Completed]);
+    assert_eq!(
+        lab.wait_complete(job, &[&sched]),
+        vec![EntryStatus::Completed]
+    );
     assert!(sched.logged("re-attached"), "{}", sched.log());
-    assert!(sched.logged("retrying"), "no retry was logged: {}", sched.log());
+    assert!(
+        sched.logged("retrying"),
+        "no retry was logged: {}",
+        sched.log()
+    );
     // Wake-ups work again: a new job runs with no safety pass to pick it up.
     let after = lab.create_job("after", &marking_control(&marker, "after", 0.1));
-    assert_eq!(lab.wait_complete(after, &[&sched]), vec![EntryStatus::Completed]);
+    assert_eq!(
+        lab.wait_complete(after, &[&sched]),
+        vec![EntryStatus::Completed]
+    );
     assert_eq!(std::fs::read_to_string(&marker).unwrap(), "long\nafter\n");
     assert_eq!(sched.terminate(), Some(0), "{}", sched.log());
 }
@@ -85,7 +105,11 @@ fn sigusr1_wakes_the_scheduler_when_no_notification_comes() {
     let Some(lab) = Lab::postgres() else { return };
     let pg = lab.pg.as_ref().unwrap();
     let mut sched = lab.scheduler("sched", NO_SAFETY_PASS);
-    lab.wait_for("the first pass", || sched.logged("scheduler started").then_some(()), &[&sched]);
+    lab.wait_for(
+        "the first pass",
+        || sched.logged("scheduler started").then_some(()),
+        &[&sched],
+    );
     // A writer that NOTIFYs nothing (here: triggers disabled) leaves the scheduler asleep;
     // SIGUSR1 is the wake-up any process can give it by hand.
     for table in ["jobs", "host_queue_entries"] {
@@ -95,7 +119,10 @@ fn sigusr1_wakes_the_scheduler_when_no_notification_comes() {
     let job = lab.create_job("quiet", &marking_control(&marker, "quiet", 0.1));
     // SAFETY: signalling a child this test started.
     unsafe { libc::kill(sched.child.id() as i32, libc::SIGUSR1) };
-    assert_eq!(lab.wait_complete(job, &[&sched]), vec![EntryStatus::Completed]);
+    assert_eq!(
+        lab.wait_complete(job, &[&sched]),
+        vec![EntryStatus::Completed]
+    );
     assert!(sched.alive(), "{}", sched.log());
     assert_eq!(sched.terminate(), Some(0), "{}", sched.log());
 }

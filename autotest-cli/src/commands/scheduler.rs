@@ -95,7 +95,10 @@ pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
                 ),
                 None,
             ),
-            None => (None, Some(wake_on_postgres_notify(&url, wake.clone()).await?)),
+            None => (
+                None,
+                Some(wake_on_postgres_notify(&url, wake.clone()).await?),
+            ),
         };
         let when_held = if a.standby || url.sqlite_file().is_none() {
             WhenHeld::Wait
@@ -103,8 +106,9 @@ pub fn run(a: SchedulerArgs) -> anyhow::Result<i32> {
             WhenHeld::Refuse
         };
         // Installed before anyone can be told this scheduler runs (SIGUSR1 kills by default).
-        let mut usr1 = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
-            .context("cannot handle SIGUSR1")?;
+        let mut usr1 =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1())
+                .context("cannot handle SIGUSR1")?;
         let usr1_wake = wake.clone();
         tokio::spawn(async move {
             while usr1.recv().await.is_some() {

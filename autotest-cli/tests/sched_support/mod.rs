@@ -52,10 +52,7 @@ impl Lab {
         std::fs::create_dir(&autodir).unwrap();
         std::fs::write(
             dir.path().join("global_config.ini"),
-            format!(
-                "[AUTOSERV]\nclient_autodir_paths: {}\n",
-                autodir.display()
-            ),
+            format!("[AUTOSERV]\nclient_autodir_paths: {}\n", autodir.display()),
         )
         .unwrap();
         let lab = Lab {
@@ -138,7 +135,12 @@ impl Lab {
     }
 
     /// Polls `check` until it gives a value; fails after 120 s with the schedulers' logs.
-    pub fn wait_for<T>(&self, what: &str, mut check: impl FnMut() -> Option<T>, logs: &[&Sched]) -> T {
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        mut check: impl FnMut() -> Option<T>,
+        logs: &[&Sched],
+    ) -> T {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             if let Some(v) = check() {
@@ -147,7 +149,10 @@ impl Lab {
             assert!(
                 Instant::now() < deadline,
                 "timed out waiting for {what}; logs:\n{}",
-                logs.iter().map(|s| s.log()).collect::<Vec<_>>().join("\n----\n")
+                logs.iter()
+                    .map(|s| s.log())
+                    .collect::<Vec<_>>()
+                    .join("\n----\n")
             );
             std::thread::sleep(Duration::from_millis(50));
         }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{
-    AutoservError, HostTask, AutoservOptions, CommandConsole, Console, JobOutcome, MachineOutcome,
+    AutoservError, AutoservOptions, CommandConsole, Console, HostTask, JobOutcome, MachineOutcome,
     ServerOutcome, run_client_job, run_server_job,
 };
 use crate::config::GlobalConfig;

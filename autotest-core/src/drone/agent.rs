@@ -340,7 +340,10 @@ fn free_disk(path: &Path) -> Result<Reply, String> {
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
         let e = std::io::Error::last_os_error();
-        return Err(format!("cannot read the free space of {}: {e}", path.display()));
+        return Err(format!(
+            "cannot read the free space of {}: {e}",
+            path.display()
+        ));
     }
     let frsize = st.f_frsize as u64;
     Ok(Reply::Disk {

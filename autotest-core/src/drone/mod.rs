@@ -38,7 +38,9 @@ pub enum DroneError {
         message: String,
     },
     /// The agent answered with something else than the protocol says.
-    #[error("drone {drone}: protocol error: {message}; install the scheduler's build of autotest there")]
+    #[error(
+        "drone {drone}: protocol error: {message}; install the scheduler's build of autotest there"
+    )]
     Protocol {
         /// The drone.
         drone: String,

@@ -172,7 +172,14 @@ mod tests {
         let specs = drone_specs(&gc).unwrap();
         let got: Vec<(&str, &str, usize, bool)> = specs
             .iter()
-            .map(|s| (s.name.as_str(), s.username.as_str(), s.max_processes, s.disabled))
+            .map(|s| {
+                (
+                    s.name.as_str(),
+                    s.username.as_str(),
+                    s.max_processes,
+                    s.disabled,
+                )
+            })
             .collect();
         assert_eq!(
             got,
@@ -185,7 +192,10 @@ mod tests {
         std::fs::write(&ini, "[SCHEDULER]\ndrones: d1\nd1_max_processes: many\n").unwrap();
         let gc = GlobalConfig::load(&ini, None).unwrap();
         let err = drone_specs(&gc).unwrap_err().to_string();
-        assert!(err.contains("global_config.ini") && err.contains("d1_max_processes"), "{err}");
+        assert!(
+            err.contains("global_config.ini") && err.contains("d1_max_processes"),
+            "{err}"
+        );
         let none = dir.path().join("empty.ini");
         std::fs::write(&none, "").unwrap();
         let gc = GlobalConfig::load(&none, None).unwrap();

@@ -16,11 +16,17 @@ fn request_lines_parse_or_become_error_replies() {
     type Case = (&'static str, Result<Op, (Option<u64>, &'static str)>);
     let cases: Vec<Case> = vec![
         (r#"{"id":1,"op":"ping"}"#, Ok(Op::Ping)),
-        (r#"{"id":2,"op":"hello","version":1}"#, Ok(Op::Hello { version: 1 })),
+        (
+            r#"{"id":2,"op":"hello","version":1}"#,
+            Ok(Op::Hello { version: 1 }),
+        ),
         (r#"{"id":3,"op":"list"}"#, Ok(Op::List)),
         (
             r#"{"id":4,"op":"kill","pid":77}"#,
-            Ok(Op::Kill { pid: 77, signal: None }),
+            Ok(Op::Kill {
+                pid: 77,
+                signal: None,
+            }),
         ),
         (
             r#"{"id":4,"op":"kill","pid":77,"signal":"KILL"}"#,
@@ -205,12 +211,14 @@ impl Pipe {
                 .expect("nothing but heartbeats for 60 s")
                 .unwrap()
                 .expect("agent ended");
-            eprintln!("agent: {line}");
             match parse_message(&line).unwrap() {
                 Message::Heartbeat { .. } => {
                     *beats += 1;
                     only_beats += 1;
-                    assert!(only_beats < 600, "only heartbeats for a minute: the awaited message never came");
+                    assert!(
+                        only_beats < 600,
+                        "only heartbeats for a minute: the awaited message never came"
+                    );
                 }
                 m => return m,
             }
@@ -282,12 +290,19 @@ async fn the_agent_launches_reports_kills_and_hands_over() {
     else {
         panic!("launch")
     };
-    assert!(command_line.contains("autoserv -m host1 -r"), "{command_line}");
+    assert!(
+        command_line.contains("autoserv -m host1 -r"),
+        "{command_line}"
+    );
     let mut exited = None;
     let mut finished = None;
     while exited.is_none() || finished.is_none() {
         match pop_or_next(&mut events, &mut p, &mut beats).await {
-            Message::Exited { pid: x, exit, results_dir } => {
+            Message::Exited {
+                pid: x,
+                exit,
+                results_dir,
+            } => {
                 assert_eq!((x, results_dir.as_path()), (pid, job.as_path()));
                 exited = exit;
             }
@@ -325,7 +340,10 @@ async fn the_agent_launches_reports_kills_and_hands_over() {
     };
     assert_eq!(manifest(&job).unwrap(), files);
     assert!(files.contains(&("out.txt".into(), 4)), "{files:?}");
-    assert!(files.iter().any(|(f, _)| f == "debug/autoserv.cmd"), "{files:?}");
+    assert!(
+        files.iter().any(|(f, _)| f == "debug/autoserv.cmd"),
+        "{files:?}"
+    );
 
     // A job that runs until killed: kill reaches its process group.
     let long = tmp.path().join("results/2-alice/host1");
@@ -345,9 +363,13 @@ async fn the_agent_launches_reports_kills_and_hands_over() {
     }))
     .await;
     let m = p.reply(6, &mut beats, &mut events).await;
-    assert!(matches!(m, Message::Error { .. }), "a running job's tree removed: {m:?}");
+    assert!(
+        matches!(m, Message::Error { .. }),
+        "a running job's tree removed: {m:?}"
+    );
     assert!(long.exists());
-    p.send(&format!(r#"{{"id":7,"op":"kill","pid":{long_pid}}}"#)).await;
+    p.send(&format!(r#"{{"id":7,"op":"kill","pid":{long_pid}}}"#))
+        .await;
     assert_eq!(
         p.reply(7, &mut beats, &mut events).await,
         Message::Reply {
@@ -385,7 +407,10 @@ async fn the_agent_launches_reports_kills_and_hands_over() {
     else {
         panic!("watch")
     };
-    assert!(matches!(state, Some(PidfileState::Finished { .. })), "{state:?}");
+    assert!(
+        matches!(state, Some(PidfileState::Finished { .. })),
+        "{state:?}"
+    );
     assert!(pids.is_empty(), "{pids:?}");
 
     p.send(r#"{"id":10,"op":"free_disk","path":"/"}"#).await;
@@ -422,14 +447,22 @@ async fn the_agent_launches_reports_kills_and_hands_over() {
         panic!("list")
     };
     assert_eq!(
-        watched.iter().map(|w| w.results_dir.clone()).collect::<Vec<_>>(),
+        watched
+            .iter()
+            .map(|w| w.results_dir.clone())
+            .collect::<Vec<_>>(),
         vec![long.clone()]
     );
 
     // Heartbeats came on their own; end of input ends the agent cleanly.
     while beats == 0 {
         // Any line, heartbeats included (next() returns only other messages).
-        let line = p.from_agent.next_line().await.unwrap().expect("agent ended");
+        let line = p
+            .from_agent
+            .next_line()
+            .await
+            .unwrap()
+            .expect("agent ended");
         if matches!(parse_message(&line).unwrap(), Message::Heartbeat { .. }) {
             beats += 1;
         }

@@ -158,9 +158,12 @@ fn pg_options(pg: &str, role: &str) -> Result<PgConnectOptions, sqlx::Error> {
 /// A connection holding the lock, or `None` when another session holds it.
 async fn try_pg_lock(pg: &str, url: &DbUrl) -> Result<Option<PgConnection>, sqlx::Error> {
     let options = pg_options(pg, "lock")?;
-    let mut conn = tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&options))
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)??;
+    let mut conn = tokio::time::timeout(
+        Duration::from_secs(10),
+        PgConnection::connect_with(&options),
+    )
+    .await
+    .map_err(|_| sqlx::Error::PoolTimedOut)??;
     let got: bool = sqlx::query("SELECT pg_try_advisory_lock($1)")
         .bind(PG_LOCK_KEY)
         .fetch_one(&mut conn)

@@ -33,7 +33,10 @@ impl Drop for PgWake {
 /// connection was down are lost, so a pass must look). The first LISTEN is made before this
 /// returns, so nothing written after it is missed; later failures are retried with backoff and
 /// logged. `url` must be a PostgreSQL database.
-pub async fn wake_on_postgres_notify(url: &DbUrl, wake: Arc<Notify>) -> Result<PgWake, SchedulerError> {
+pub async fn wake_on_postgres_notify(
+    url: &DbUrl,
+    wake: Arc<Notify>,
+) -> Result<PgWake, SchedulerError> {
     let Some(pg) = url.postgres_url() else {
         return Err(SchedulerError::Store(StoreError::Invalid(format!(
             "{url} is not a PostgreSQL database: LISTEN/NOTIFY wake-ups need PostgreSQL (SQLite's come from its file)"
@@ -46,7 +49,12 @@ pub async fn wake_on_postgres_notify(url: &DbUrl, wake: Arc<Notify>) -> Result<P
         })
     };
     let listener = listen(pg).await.map_err(connect_err)?;
-    let task = tokio::spawn(keep_listening(listener, pg.to_owned(), url.to_string(), wake));
+    let task = tokio::spawn(keep_listening(
+        listener,
+        pg.to_owned(),
+        url.to_string(),
+        wake,
+    ));
     Ok(PgWake { task })
 }
 
@@ -79,8 +87,12 @@ async fn keep_listening(mut listener: PgListener, pg: String, url: String, wake:
                 continue;
             }
             // The connection was lost; the listener re-LISTENs on the next call.
-            Ok(None) => tracing::warn!(db = %url, "the LISTEN connection was lost; listening again"),
-            Err(e) => tracing::warn!(db = %url, "the LISTEN connection failed: {e}; listening again"),
+            Ok(None) => {
+                tracing::warn!(db = %url, "the LISTEN connection was lost; listening again")
+            }
+            Err(e) => {
+                tracing::warn!(db = %url, "the LISTEN connection failed: {e}; listening again")
+            }
         }
         // Whatever happened meanwhile was not notified: look.
         wake.notify_one();
