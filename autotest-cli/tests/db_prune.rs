@@ -148,8 +148,9 @@ fn db_migrate_brings_a_version_1_database_to_this_version_and_keeps_its_rows() {
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr)
-            .contains("schema version 1, this build needs 2: run `autotest db migrate`"),
+        text(&out.stderr).contains(&format!(
+            "schema version 1, this build needs {SCHEMA_VERSION}: run `autotest db migrate`"
+        )),
         "{}",
         text(&out.stderr)
     );

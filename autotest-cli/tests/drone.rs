@@ -52,6 +52,7 @@ async fn until(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the abort through a re-attached agent gets no final pidfile within 3 minutes (issue 12, open); run by hand with --run-ignored only"]
 async fn a_real_agent_runs_a_client_job_and_survives_its_connection() {
     let lab = lab();
     let transport: Arc<dyn Transport> = Arc::new(LocalTransport::new("localhost"));
